@@ -1,0 +1,17 @@
+"""AlphaSampler: entropy- and attention-adaptive sampling for causal language models.
+
+The library is torch + transformers only (no Hydra, no W&B: `tests/test_imports.py` checks).
+Each module owner adds its public names below and to `__all__`.
+"""
+
+from alpha.protocol import TRACE_KEYS, SamplerStep, TokenSampler
+from alpha.registry import available_samplers, build_sampler, register_sampler
+
+__all__ = [
+    "TRACE_KEYS",
+    "SamplerStep",
+    "TokenSampler",
+    "available_samplers",
+    "build_sampler",
+    "register_sampler",
+]

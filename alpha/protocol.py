@@ -1,0 +1,82 @@
+"""The contract between token samplers and the generation engine.
+
+Every sampler (the adaptive one and each baseline) turns one decoding step's logits into one
+token per row. The engine knows nothing about how; the sampler knows nothing about models,
+caches or batching. Per-step diagnostics come back as a flat dict of `(B,)` tensors so the
+engine can store them as traces without knowing their names.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
+
+import torch
+
+Generators = torch.Generator | list[torch.Generator] | None
+
+
+@dataclass
+class SamplerStep:
+    """One decoding step's output.
+
+    Attributes:
+        tokens: `(B,)` int64, the chosen token per row.
+        trace: name -> `(B,)` float tensor of per-step diagnostics (see `TRACE_KEYS`).
+    """
+
+    tokens: torch.Tensor
+    trace: dict[str, torch.Tensor] = field(default_factory=dict)
+
+
+# Names the adaptive sampler records each step; baselines record the subset that applies.
+TRACE_KEYS = (
+    "alpha",  # raw alpha of this step
+    "alpha_mean",  # moving average over the window (the value the target uses)
+    "h_tok",  # normalised token entropy
+    "vh_tok",  # normalised token varentropy
+    "h_attn",  # normalised attention entropy
+    "vh_attn",  # normalised attention varentropy
+    "temperature",
+    "top_k",
+    "top_p",
+    "rep_penalty",
+    "candidate_size",
+    "final_entropy",  # normalised entropy (bits / log2 V) of the distribution drawn from
+)
+
+
+@runtime_checkable
+class TokenSampler(Protocol):
+    """What the engine calls. Implementations keep per-row state (e.g. alpha windows)."""
+
+    needs_attention: bool  # True -> the engine captures the last query's attention row
+
+    def reset(self, batch_size: int) -> None:
+        """Forget all per-row state; the next step starts `batch_size` fresh sequences."""
+
+    def select_rows(self, index: torch.Tensor) -> None:
+        """Keep only the rows in `index` (`(B',)` int64), in that order (finished rows dropped)."""
+
+    def step(
+        self,
+        logits: torch.Tensor,
+        input_ids: torch.Tensor,
+        *,
+        attention: torch.Tensor | None = None,
+        key_mask: torch.Tensor | None = None,
+        generators: Generators = None,
+    ) -> SamplerStep:
+        """Choose the next token of each row.
+
+        Args:
+            logits: `(B, V)` next-token logits (any float dtype; samplers compute in float32).
+            input_ids: `(B, T)` tokens so far (prompt + generated; left padding allowed,
+                pad positions are excluded from repetition penalties via `key_mask`'s prefix).
+            attention: `(B, H, S)` attention probabilities of the last query position over all
+                S key positions, or None when the sampler does not need it.
+            key_mask: `(B, S)` bool, True where a key position is a real token (not padding).
+            generators: one `torch.Generator` for the batch, or one per row (row i draws only
+                from generators[i], so a row's tokens do not depend on its batch-mates).
+        """
+        ...
