@@ -1,0 +1,151 @@
+"""Weights & Biases logger: the resolved config, summary metrics, a per-prompt table, trace plots.
+
+`wandb` is imported lazily in `start`, so building this logger costs nothing and the library
+(`alpha/`) never imports it. Mode "auto" runs online when `WANDB_API_KEY` is set and offline
+otherwise (upload later with `wandb sync <run_dir>/wandb/offline-run-*`). Every method is
+guarded: a W&B failure (unreachable server, bad key, full disk) is a warning and the run goes
+on; the runner has already written its local files.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+from alpha.loggers import (
+    ALPHA_KEYS,
+    PARAM_KEYS,
+    Logger,
+    check_traces_for,
+    flatten_summary,
+    guarded,
+    prompt_rows,
+    trace_rows,
+)
+
+MODES = ("auto", "online", "offline", "disabled")
+_TIME_NAME = re.compile(r"^\d{2}-\d{2}-\d{2}$")  # Hydra's default sweep-dir leaf: HH-MM-SS
+
+
+def resolve_mode(mode: str, env: dict | None = None) -> str:
+    """"auto" -> $WANDB_MODE if set, else "online" with $WANDB_API_KEY, else "offline"."""
+    env = os.environ if env is None else env
+    if mode != "auto":
+        return mode
+    if env.get("WANDB_MODE") in ("online", "offline", "disabled"):
+        return env["WANDB_MODE"]
+    return "online" if env.get("WANDB_API_KEY") else "offline"
+
+
+def sweep_group(run_dir: str) -> str | None:
+    """The group shared by a sweep's runs: the sweep dir's name (None outside a sweep).
+
+    Hydra writes `multirun.yaml` into the sweep dir, whose job folders are the run dirs; a
+    time-only leaf name (HH-MM-SS) is prefixed with its date folder so groups stay unique.
+    """
+    sweep = Path(run_dir).resolve().parent
+    if not (sweep / "multirun.yaml").exists():
+        return None
+    if _TIME_NAME.match(sweep.name):
+        return f"{sweep.parent.name}_{sweep.name}"
+    return sweep.name
+
+
+class WandbLogger(Logger):
+    """Log a run to W&B.
+
+    Args:
+        project, entity, name, job_type: passed to `wandb.init` (None = W&B's default).
+        group: runs shown together; None -> the sweep dir's name in a multirun.
+        tags: W&B tags; the config's top-level `tags` list is added to them.
+        mode: "auto", "online", "offline" or "disabled" (see `resolve_mode`).
+        log_traces_for: number of prompts whose per-step traces become line plots.
+        log_table: log the per-prompt `wandb.Table`.
+        log_artifact: log files passed to `log_file` as artifacts.
+    """
+
+    def __init__(
+        self, *, project: str = "alpha-sampler", entity: str | None = None,
+        group: str | None = None, tags: list[str] | tuple[str, ...] = (), mode: str = "auto",
+        name: str | None = None, job_type: str | None = None, log_traces_for: int = 4,
+        log_table: bool = True, log_artifact: bool = True,
+    ) -> None:
+        if mode not in MODES:
+            raise ValueError(f"logger.mode={mode!r} is unknown; choose one of {list(MODES)}")
+        if not isinstance(project, str) or not project.strip():
+            raise ValueError(f"logger.project={project!r} is invalid; give a W&B project name")
+        self.project, self.entity, self.group = project, entity, group
+        self.tags = [str(t) for t in (tags or ())]
+        self.mode, self.name, self.job_type = mode, name, job_type
+        self.log_traces_for = check_traces_for(log_traces_for)
+        self.log_table, self.log_artifact = bool(log_table), bool(log_artifact)
+        self.run = None
+
+    @guarded
+    def start(self, *, config: dict, run_dir: str) -> None:
+        import wandb  # lazy: only runs that use W&B pay for the import
+
+        extra = config.get("tags") or []
+        tags = list(dict.fromkeys(self.tags + [str(t) for t in extra]))
+        self.run = wandb.init(
+            project=self.project, entity=self.entity, name=self.name, job_type=self.job_type,
+            group=self.group or sweep_group(run_dir), tags=tags or None, config=config,
+            dir=str(run_dir), mode=resolve_mode(self.mode), reinit="finish_previous",
+            settings=wandb.Settings(console="off", x_disable_stats=True, save_code=False,
+                                    disable_git=True, silent=True),
+        )
+
+    @guarded
+    def log_records(self, records: list[dict]) -> None:
+        if self.run is None:
+            return
+        import wandb
+
+        if self.log_table:
+            columns, rows = prompt_rows(records)
+            self.run.log({"prompts": wandb.Table(columns=columns, data=rows)}, commit=False)
+        for rec in records[: self.log_traces_for]:
+            self.run.log(self._trace_charts(wandb, rec), commit=False)
+        self.run.log({}, commit=True)
+
+    def _trace_charts(self, wandb, record: dict) -> dict:
+        """Line plots vs token position: the alpha terms together, each parameter alone."""
+        columns, rows = trace_rows(record)
+        if not rows:
+            return {}
+        xs = [r[0] for r in rows]
+        col = {c: [r[i] for r in rows] for i, c in enumerate(columns)}
+        prefix = f"trace/prompt_{record.get('index')}"
+        groups = {"alpha": [k for k in ALPHA_KEYS if k in col]}
+        groups.update({k: [k] for k in PARAM_KEYS if k in col})
+        charts = {}
+        for title, keys in groups.items():
+            if keys:
+                charts[f"{prefix}/{title}"] = wandb.plot.line_series(
+                    xs=xs, ys=[col[k] for k in keys], keys=keys,
+                    title=f"prompt {record.get('index')}: {title}", xname="token position",
+                )
+        return charts
+
+    @guarded
+    def log_summary(self, metrics: dict) -> None:
+        if self.run is not None:
+            self.run.summary.update(flatten_summary(metrics))
+
+    @guarded
+    def log_file(self, path: str, kind: str) -> None:
+        if self.run is None or not self.log_artifact:
+            return
+        import wandb
+
+        safe = re.sub(r"[^A-Za-z0-9_.-]", "_", f"{kind}-{self.run.id}")
+        artifact = wandb.Artifact(safe, type=kind)
+        artifact.add_file(str(path))
+        self.run.log_artifact(artifact)
+
+    @guarded
+    def finish(self, *, status: str = "complete") -> None:
+        if self.run is not None:
+            self.run.finish(exit_code=0 if status == "complete" else 1)
+            self.run = None
