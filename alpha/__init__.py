@@ -4,10 +4,14 @@ The library is torch + transformers only (no Hydra, no W&B: `tests/test_imports.
 Each module owner adds its public names below and to `__all__`.
 """
 
+from alpha.loggers import LocalLogger, Logger, NullLogger
 from alpha.protocol import TRACE_KEYS, SamplerStep, TokenSampler
 from alpha.registry import available_samplers, build_sampler, register_sampler
 
 __all__ = [
+    "LocalLogger",
+    "Logger",
+    "NullLogger",
     "TRACE_KEYS",
     "SamplerStep",
     "TokenSampler",
