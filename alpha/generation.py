@@ -1,0 +1,388 @@
+"""Batched, KV-cached decoding that drives any `TokenSampler`.
+
+One explicit loop: left-pad the prompts, prefill once into a `DynamicCache`, then feed one
+token per row per step with the right attention mask and position ids. When the sampler needs
+attention, `AttentionCapture` supplies the last query's attention row (`(B, H, S)`) from the
+chosen layer(s) while the model keeps running SDPA. Rows that finish (EOS, stop string or
+length) are pruned from the batch, the cache and the sampler (`select_rows`).
+
+Reproducibility: row i draws only from its own `torch.Generator`, seeded by `row_seed(seed,
+prompt_index)` = the first 8 bytes (little endian, top bit cleared) of
+`sha256(f"{seed}:{prompt_index}")`. A prompt's text therefore does not depend on its batch or
+its batch-mates (up to float rounding of padded batched matmuls, see docs/performance.md).
+
+This module knows nothing about how a sampler chooses tokens.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import time
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import torch
+from transformers import DynamicCache
+
+from alpha.attention_capture import AttentionCapture, Capture
+from alpha.protocol import TokenSampler
+
+FINISH_REASONS = ("eos", "stop", "length")
+
+
+@dataclass
+class GenerationResult:
+    """What `generate` returns, one entry per prompt in input order.
+
+    Attributes:
+        texts: generated text (special tokens skipped; cut before a stop string).
+        token_ids: generated token ids (the EOS token included when one ended the row).
+        finish_reasons: "eos", "stop" or "length" per prompt.
+        traces: per prompt, trace name -> one float per generated token (see `TRACE_KEYS`).
+        prompt_lengths: prompt length in tokens (after chat template and truncation).
+        prompt_indices: the index each prompt's generator was seeded with.
+        timing: `wall_time_s`, `generated_tokens`, `tokens_per_s` for the whole call.
+    """
+
+    texts: list[str]
+    token_ids: list[list[int]]
+    finish_reasons: list[str]
+    traces: list[dict[str, list[float]]]
+    prompt_lengths: list[int]
+    prompt_indices: list[int]
+    timing: dict[str, float] = field(default_factory=dict)
+
+
+# ---------------------------------------------------------------- seeds and small helpers
+
+
+def row_seed(seed: int, prompt_index: int) -> int:
+    """63-bit seed of one row's generator, a pure function of `(seed, prompt_index)`."""
+    digest = hashlib.sha256(f"{seed}:{prompt_index}".encode()).digest()
+    return int.from_bytes(digest[:8], "little") >> 1
+
+
+def row_generators(seed: int, indices: Sequence[int], device) -> list[torch.Generator]:
+    """One generator per row on `device`, seeded by `row_seed(seed, index)`."""
+    gens = []
+    for i in indices:
+        g = torch.Generator(device=device)
+        g.manual_seed(row_seed(seed, int(i)))
+        gens.append(g)
+    return gens
+
+
+def eos_token_ids(model, tokenizer) -> list[int]:
+    """All ids that end a row: `generation_config.eos_token_id` (int or list), else the
+    tokenizer's EOS; empty when neither exists (rows then stop only at the length limit)."""
+    gc = getattr(model, "generation_config", None)
+    eos = getattr(gc, "eos_token_id", None) if gc is not None else None
+    if eos is None:
+        eos = tokenizer.eos_token_id
+    if eos is None:
+        return []
+    return [int(e) for e in (eos if isinstance(eos, (list, tuple)) else [eos])]
+
+
+def pad_token_id(tokenizer) -> int:
+    """The id used for left padding (padded positions are masked out, so any id is safe)."""
+    if tokenizer.pad_token_id is not None:
+        return int(tokenizer.pad_token_id)
+    if tokenizer.eos_token_id is not None:
+        warnings.warn(f"tokenizer has no pad token; padding with its EOS token id "
+                      f"{tokenizer.eos_token_id} (padded positions are masked out)", stacklevel=3)
+        return int(tokenizer.eos_token_id)
+    warnings.warn("tokenizer has neither a pad nor an EOS token; padding with id 0 "
+                  "(padded positions are masked out)", stacklevel=3)
+    return 0
+
+
+def context_length(model) -> int | None:
+    cfg = model.config.get_text_config() if hasattr(model.config, "get_text_config") else model.config
+    n = getattr(cfg, "max_position_embeddings", None)
+    return n if isinstance(n, int) and n > 0 else None
+
+
+def _forward_kwargs(model, cache) -> dict:
+    """Cache keyword (`cache` in transformers >= 5.x, else `past_key_values`) and
+    `logits_to_keep=1` where supported (prefill then computes one row of logits, not T)."""
+    params = inspect.signature(model.forward).parameters
+    kw = {"cache" if "cache" in params else "past_key_values": cache, "use_cache": True}
+    if "logits_to_keep" in params:
+        kw["logits_to_keep"] = 1
+    return kw
+
+
+# ---------------------------------------------------------------- input checks and encoding
+
+
+def check_vocab(model, tokenizer) -> None:
+    """Refuse a tokenizer whose ids the model cannot embed."""
+    n_emb = model.get_input_embeddings().num_embeddings
+    if len(tokenizer) > n_emb:
+        raise ValueError(f"tokenizer has {len(tokenizer)} tokens but the model embeds only {n_emb}; "
+                         f"load the tokenizer that belongs to this model")
+
+
+def encode_prompts(tokenizer, prompts: Sequence[str], *, chat_template: bool = False,
+                   max_prompt_tokens: int | None = None) -> list[list[int]]:
+    """Token ids of each prompt (chat template applied when asked and available), truncated
+    from the left to `max_prompt_tokens` with a warning."""
+    if isinstance(prompts, str) or not isinstance(prompts, Sequence) or len(prompts) == 0:
+        raise ValueError(f"prompts={prompts!r:.60} must be a non-empty list of strings")
+    use_template = chat_template and bool(getattr(tokenizer, "chat_template", None))
+    if chat_template and not use_template:
+        warnings.warn("chat_template=True but the tokenizer has no chat template; "
+                      "using the raw prompts", stacklevel=3)
+    encoded = []
+    for i, p in enumerate(prompts):
+        if not isinstance(p, str) or not p.strip():
+            raise ValueError(f"prompts[{i}]={p!r:.40} is empty or whitespace-only; "
+                             f"give it text or drop it")
+        if use_template:
+            p = tokenizer.apply_chat_template([{"role": "user", "content": p}],
+                                              add_generation_prompt=True, tokenize=False)
+            ids = tokenizer(p, add_special_tokens=False)["input_ids"]
+        else:
+            ids = tokenizer(p)["input_ids"]
+        if not ids:
+            raise ValueError(f"prompts[{i}]={p!r:.40} encodes to no tokens; give it other text")
+        if max_prompt_tokens is not None and len(ids) > max_prompt_tokens:
+            warnings.warn(f"prompts[{i}] has {len(ids)} tokens; keeping its last "
+                          f"{max_prompt_tokens} so prompt + max_new_tokens fits the model's "
+                          f"context", stacklevel=3)
+            ids = ids[-max_prompt_tokens:]
+        encoded.append(list(ids))
+    return encoded
+
+
+def left_pad(seqs: list[list[int]], pad_id: int, device) -> tuple[torch.Tensor, torch.Tensor]:
+    """`(B, T)` ids and `(B, T)` int64 attention mask, padded on the left."""
+    t = max(len(s) for s in seqs)
+    ids = torch.full((len(seqs), t), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(seqs), t), dtype=torch.long)
+    for i, s in enumerate(seqs):
+        ids[i, t - len(s):] = torch.tensor(s, dtype=torch.long)
+        mask[i, t - len(s):] = 1
+    return ids.to(device), mask.to(device)
+
+
+def _default_sampler(sampler, sampler_config) -> TokenSampler:
+    if sampler is not None and sampler_config is not None:
+        raise ValueError("give either sampler= or sampler_config=, not both")
+    if sampler is not None:
+        if not isinstance(sampler, TokenSampler):
+            raise ValueError(f"sampler={type(sampler).__name__} does not implement TokenSampler "
+                             f"(needs_attention, reset, select_rows, step)")
+        return sampler
+    from alpha.config import SamplerConfig
+    from alpha.sampler import AdaptiveEntropixSampler
+
+    return AdaptiveEntropixSampler(sampler_config if sampler_config is not None else SamplerConfig())
+
+
+# ---------------------------------------------------------------- the decode loop
+
+
+@dataclass
+class _Batch:
+    """Live decoding state of the rows still running; every tensor has B' rows."""
+
+    rows: torch.Tensor  # (B',) int64 position of each live row in the batch's input order
+    ids: torch.Tensor  # (B', T) prompt + generated
+    mask: torch.Tensor  # (B', T) 1 = real token
+    pos: torch.Tensor  # (B',) position id of the last token
+    trace: torch.Tensor | None  # (B', K, steps) float32
+    gens: list[torch.Generator]
+
+    def select(self, keep: torch.Tensor) -> None:
+        self.rows, self.ids, self.mask, self.pos = (
+            self.rows[keep], self.ids[keep], self.mask[keep], self.pos[keep])
+        self.trace = None if self.trace is None else self.trace[keep]
+        self.gens = [self.gens[i] for i in keep.tolist()]
+
+
+class _Finisher:
+    """Decides which rows are done after a step and stores their outputs."""
+
+    def __init__(self, tokenizer, eos: list[int], stop_strings, prompt_len: int, device):
+        self.tokenizer, self.prompt_len = tokenizer, prompt_len
+        self.eos = torch.tensor(eos or [-1], dtype=torch.long, device=device)
+        self.stops = [s for s in (stop_strings or []) if s]
+        self.tail = max((len(s) for s in self.stops), default=0) + 4
+        self.out: dict[int, tuple[list[int], str, list[list[float]] | None]] = {}
+
+    def done(self, b: _Batch, tokens: torch.Tensor, last_step: bool) -> tuple[torch.Tensor, list]:
+        """`(B',)` bool of rows that finished and the reason of each row (None if running)."""
+        is_eos = torch.isin(tokens, self.eos)  # (B',)
+        reasons = ["eos" if e else None for e in is_eos.tolist()]
+        if self.stops:
+            start = max(self.prompt_len, b.ids.shape[1] - self.tail)  # generated tokens only
+            for i, r in enumerate(reasons):
+                tail = self.tokenizer.decode(b.ids[i, start:].tolist(), skip_special_tokens=True)
+                if r is None and any(s in tail for s in self.stops):
+                    reasons[i] = "stop"
+        if last_step:
+            reasons = [r or "length" for r in reasons]
+        return torch.tensor([r is not None for r in reasons], device=tokens.device), reasons
+
+    def store(self, b: _Batch, finished: torch.Tensor, reasons: list) -> None:
+        for i in finished.nonzero().flatten().tolist():
+            ids = b.ids[i, self.prompt_len:].tolist()
+            trace = None if b.trace is None else b.trace[i].tolist()
+            self.out[int(b.rows[i])] = (ids, reasons[i], trace)
+
+    def text(self, ids: list[int], reason: str) -> str:
+        text = self.tokenizer.decode(ids, skip_special_tokens=True)
+        if reason == "stop":
+            cut = min((text.find(s) for s in self.stops if s in text), default=len(text))
+            text = text[:cut]
+        return text
+
+
+def _step_trace(trace: dict[str, torch.Tensor], n: int) -> tuple[list[str], torch.Tensor | None]:
+    names = sorted(trace)
+    if not names:
+        return names, None
+    return names, torch.stack([trace[k].float().reshape(n) for k in names], 1)  # (B', K)
+
+
+@torch.no_grad()
+def _generate_batch(model, tokenizer, seqs, indices, *, sampler, cap, seed, max_new_tokens,
+                    eos, pad_id, stop_strings, streamer):
+    device = next(model.parameters()).device
+    ids, mask = left_pad(seqs, pad_id, device)
+    pos_ids = (mask.cumsum(-1) - 1).clamp(min=0)  # (B, T)
+    b = _Batch(rows=torch.arange(len(seqs), device=device), ids=ids, mask=mask,
+               pos=pos_ids[:, -1], trace=None, gens=row_generators(seed, indices, device))
+    fin = _Finisher(tokenizer, eos, stop_strings, ids.shape[1], device)
+    cache = DynamicCache(config=model.config)
+    extra = {**_forward_kwargs(model, cache),
+             **(cap.forward_kwargs() if cap else {"output_attentions": False})}
+    sampler.reset(len(seqs))
+    out = model(input_ids=ids, attention_mask=mask, position_ids=pos_ids, **extra)
+    names: list[str] = []
+    for step in range(max_new_tokens):
+        logits = out.logits[:, -1, :].float()  # (B', V)
+        attention = cap.read(out) if cap else None  # (B', H, S)
+        res = sampler.step(logits, b.ids, attention=attention, key_mask=b.mask.bool(),
+                           generators=b.gens)
+        tokens = res.tokens.to(device=device, dtype=torch.long).reshape(-1)  # (B',)
+        names, st = _step_trace(res.trace, len(tokens))
+        if st is not None:
+            b.trace = st[:, :, None] if b.trace is None else torch.cat([b.trace, st[:, :, None]], 2)
+        b.ids = torch.cat([b.ids, tokens[:, None]], 1)
+        b.mask = torch.cat([b.mask, torch.ones_like(b.mask[:, :1])], 1)
+        b.pos = b.pos + 1
+        if streamer is not None:
+            streamer.put(tokens.cpu())
+        finished, reasons = fin.done(b, tokens, step == max_new_tokens - 1)
+        if finished.any():
+            fin.store(b, finished, reasons)
+            keep = (~finished).nonzero().flatten()
+            if keep.numel() == 0:
+                break
+            b.select(keep)
+            cache.batch_select_indices(keep)
+            sampler.select_rows(keep)
+            tokens = tokens[keep]
+        if cap:
+            cap.clear()
+        out = model(input_ids=tokens[:, None], attention_mask=b.mask, position_ids=b.pos[:, None],
+                    **extra)
+    if streamer is not None:
+        streamer.end()
+    return fin, names
+
+
+def generate(
+    model,
+    tokenizer,
+    prompts: Sequence[str],
+    *,
+    sampler: TokenSampler | None = None,
+    sampler_config=None,
+    max_new_tokens: int = 256,
+    seed: int = 0,
+    prompt_indices: Sequence[int] | None = None,
+    stop_strings: Sequence[str] | None = None,
+    chat_template: bool = False,
+    capture: Capture = "last",
+    batch_size: int | None = None,
+    streamer=None,
+) -> GenerationResult:
+    """Generate a continuation of every prompt with a token sampler.
+
+    Args:
+        model: a Hugging Face causal LM (any dtype/device; the sampler gets float32 logits).
+        tokenizer: its tokenizer (pad token optional: EOS is used, with a warning).
+        prompts: non-empty list of non-blank strings.
+        sampler: a `TokenSampler`; default `AdaptiveEntropixSampler(sampler_config)`.
+        sampler_config: a `SamplerConfig` for the default sampler (not with `sampler`).
+        max_new_tokens: > 0. Prompts are cut from the left (warning) so that prompt +
+            max_new_tokens fits `max_position_embeddings`.
+        seed: base seed; row generators come from `(seed, prompt_index)` (`row_seed`).
+        prompt_indices: one int per prompt (default 0..N-1), e.g. dataset row ids, so a
+            resumed or re-batched run gives the same text.
+        stop_strings: a row stops once its generated text contains one (text cut before it).
+        chat_template: wrap each prompt as a user turn with the tokenizer's chat template.
+        capture: attention row for the sampler: "last" layer, a layer index, or
+            ("mean_last", N) for the mean of the last N layers.
+        batch_size: prompts per forward batch (default: all at once).
+        streamer: a transformers streamer (`put`/`end`), only with a single prompt.
+
+    Returns:
+        GenerationResult, one entry per prompt in input order.
+
+    >>> res = generate(model, tok, ["Once upon a time"], max_new_tokens=20, seed=0)  # doctest: +SKIP
+    >>> res.texts[0], res.finish_reasons[0], res.traces[0]["temperature"][:3]       # doctest: +SKIP
+    """
+    if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, int) or max_new_tokens <= 0:
+        raise ValueError(f"max_new_tokens={max_new_tokens!r} must be a positive int (e.g. 256)")
+    if batch_size is not None and (not isinstance(batch_size, int) or batch_size <= 0):
+        raise ValueError(f"batch_size={batch_size!r} must be a positive int or None (all at once)")
+    sampler = _default_sampler(sampler, sampler_config)
+    check_vocab(model, tokenizer)
+    ctx = context_length(model)
+    if ctx is not None and max_new_tokens >= ctx:
+        raise ValueError(f"max_new_tokens={max_new_tokens} leaves no room for a prompt in the "
+                         f"model's context of {ctx} tokens; use max_new_tokens < {ctx}")
+    seqs = encode_prompts(tokenizer, prompts, chat_template=chat_template,
+                          max_prompt_tokens=None if ctx is None else ctx - max_new_tokens)
+    indices = list(range(len(seqs))) if prompt_indices is None else [int(i) for i in prompt_indices]
+    if len(indices) != len(seqs):
+        raise ValueError(f"prompt_indices has {len(indices)} entries for {len(seqs)} prompts; "
+                         f"give one index per prompt")
+    if streamer is not None and len(seqs) != 1:
+        raise ValueError(f"streamer needs exactly one prompt, got {len(seqs)}")
+    eos, pad_id = eos_token_ids(model, tokenizer), pad_token_id(tokenizer)
+    bs = batch_size or len(seqs)
+    outs: list[tuple[list[int], str, dict[str, list[float]]]] = []
+    t0 = time.perf_counter()
+    cap = AttentionCapture(model, capture) if sampler.needs_attention else None
+    try:
+        if cap:
+            cap.install()
+        for start in range(0, len(seqs), bs):
+            chunk = slice(start, start + bs)
+            fin, names = _generate_batch(
+                model, tokenizer, seqs[chunk], indices[chunk], sampler=sampler, cap=cap, seed=seed,
+                max_new_tokens=max_new_tokens, eos=eos, pad_id=pad_id,
+                stop_strings=stop_strings, streamer=streamer)
+            for r in range(len(seqs[chunk])):
+                ids, reason, trace = fin.out[r]
+                tr = {} if trace is None else {k: trace[j] for j, k in enumerate(names)}
+                outs.append((ids, reason, tr, fin.text(ids, reason)))
+    finally:
+        if cap:
+            cap.remove()
+    wall = time.perf_counter() - t0
+    n_tok = sum(len(o[0]) for o in outs)
+    return GenerationResult(
+        texts=[o[3] for o in outs], token_ids=[o[0] for o in outs],
+        finish_reasons=[o[1] for o in outs], traces=[o[2] for o in outs],
+        prompt_lengths=[len(s) for s in seqs], prompt_indices=indices,
+        timing={"wall_time_s": wall, "generated_tokens": n_tok,
+                "tokens_per_s": n_tok / wall if wall > 0 else 0.0})
