@@ -89,7 +89,8 @@ def _number(value: Any) -> float | None:
 def flatten_summary(metrics: dict) -> dict[str, float]:
     """metrics.json's `metrics` mapping -> flat {"name/mean": v, "name/ci95_lo": v, ...}.
 
-    Nulls (a metric undefined for this run) are left out; a bare number is kept as `name`.
+    Nulls (a metric undefined for this run) are left out; a bare number is kept as `name`;
+    `higher_is_better` becomes 1.0 / 0.0 so tables built from W&B can draw their arrows.
     """
     flat: dict[str, float] = {}
     for name, entry in metrics.items():
@@ -97,7 +98,7 @@ def flatten_summary(metrics: dict) -> dict[str, float]:
             if _number(entry) is not None:
                 flat[name] = _number(entry)
             continue
-        for key in ("mean", "n"):
+        for key in ("mean", "n", "higher_is_better"):
             if _number(entry.get(key)) is not None:
                 flat[f"{name}/{key}"] = _number(entry[key])
         ci = entry.get("ci95")

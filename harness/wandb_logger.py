@@ -25,7 +25,7 @@ from alpha.loggers import (
 )
 
 MODES = ("auto", "online", "offline", "disabled")
-_TIME_NAME = re.compile(r"^\d{2}-\d{2}-\d{2}$")  # Hydra's default sweep-dir leaf: HH-MM-SS
+_TIME_NAME = re.compile(r"^\d")  # a sweep-dir leaf named by date/time only
 
 
 def resolve_mode(mode: str, env: dict | None = None) -> str:
@@ -41,8 +41,9 @@ def resolve_mode(mode: str, env: dict | None = None) -> str:
 def sweep_group(run_dir: str) -> str | None:
     """The group shared by a sweep's runs: the sweep dir's name (None outside a sweep).
 
-    Hydra writes `multirun.yaml` into the sweep dir, whose job folders are the run dirs; a
-    time-only leaf name (HH-MM-SS) is prefixed with its date folder so groups stay unique.
+    Hydra writes `multirun.yaml` into the sweep dir, whose job folders are the run dirs; a leaf
+    named by time only (`2026-01-31_12-00-00`) is prefixed with its parent folder (the task
+    name, e.g. `window_size`), so groups read `window_size_2026-01-31_12-00-00`.
     """
     sweep = Path(run_dir).resolve().parent
     if not (sweep / "multirun.yaml").exists():

@@ -42,7 +42,8 @@ def _read_csv(path):
 def test_flatten_summary_by_hand():
     assert flatten_summary(METRICS) == {
         "rep_2/mean": 6.25, "rep_2/n": 2.0, "rep_2/ci95_lo": 0.0, "rep_2/ci95_hi": 12.5,
-        "mauve/n": 0.0, "tokens_per_s/mean": 100.0, "tokens_per_s/n": 1.0,
+        "rep_2/higher_is_better": 0.0, "mauve/n": 0.0, "mauve/higher_is_better": 1.0,
+        "tokens_per_s/mean": 100.0, "tokens_per_s/n": 1.0, "tokens_per_s/higher_is_better": 1.0,
     }
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import struct
+import time
 import warnings
 
 import pytest
@@ -47,6 +48,8 @@ def read_wandb_records(path):
             pos += BLOCK - pos % BLOCK
             continue
         _crc, length, kind = struct.unpack("<IHB", data[pos:pos + 7])
+        if pos + 7 + length > len(data):  # a chunk still being written
+            break
         chunk, pos = data[pos + 7:pos + 7 + length], pos + 7 + length
         if kind == 0 and length == 0:
             break
@@ -75,7 +78,18 @@ def offline_run(tmp_path_factory):
     logger.log_file(str(run_dir / "generations.jsonl"), "generations")
     logger.finish(status="complete")
     (wandb_file,) = run_dir.glob("wandb/offline-run-*/run-*.wandb")
-    return wandb_file.parent, read_wandb_records(wandb_file)
+    return wandb_file.parent, _wait_for_exit(wandb_file)
+
+
+def _wait_for_exit(wandb_file, timeout_s=30.0):
+    """wandb-core may still be writing after `finish()` returns: wait for the exit record."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        records = read_wandb_records(wandb_file)
+        if any(r.WhichOneof("record_type") == "exit" for r in records):
+            return records
+        assert time.monotonic() < deadline, f"{wandb_file} has no exit record after {timeout_s} s"
+        time.sleep(0.1)
 
 
 def test_config_tags_and_project(offline_run):
