@@ -4,11 +4,16 @@ The library is torch + transformers only (no Hydra, no W&B: `tests/test_imports.
 Each module owner adds its public names below and to `__all__`.
 """
 
+from alpha.attention_capture import AttentionCapture
+from alpha.generation import GenerationResult, generate
 from alpha.loggers import LocalLogger, Logger, NullLogger
 from alpha.protocol import TRACE_KEYS, SamplerStep, TokenSampler
 from alpha.registry import available_samplers, build_sampler, register_sampler
 
 __all__ = [
+    "AttentionCapture",
+    "GenerationResult",
+    "generate",
     "LocalLogger",
     "Logger",
     "NullLogger",
