@@ -246,3 +246,27 @@ def test_entropix_thresholds_are_configurable():
 def test_bad_params_name_the_field(name, params, field):
     with pytest.raises(ValueError, match="^" + field.replace(".", r"\.").replace("+", r"\+")):
         build_sampler(name, **params)
+
+
+# ---------------------------------------------------------------- configs
+
+
+BASELINES = ["greedy", "pure", "temperature", "top_k", "top_p", "min_p", "typical", "epsilon",
+             "eta", "edt", "dynatemp", "entropix"]
+
+
+@pytest.mark.parametrize("name", BASELINES)
+def test_config_builds_and_search_space_endpoints_are_valid(name):
+    import yaml
+    from conftest import ROOT
+
+    cfg = yaml.safe_load((ROOT / "conf" / "sampler" / f"{name}.yaml").read_text())
+    assert cfg["name"] == name
+    space = cfg.pop("search_space")
+    params = {k: v for k, v in cfg.items() if k != "name"}
+    build_sampler(name, **params)
+    for key, spec in space.items():
+        assert key in params, f"{name}: search_space.{key} is not a parameter in the YAML"
+        assert spec["type"] in ("float", "int") and spec["low"] < spec["high"]
+        for end in (spec["low"], spec["high"]):
+            build_sampler(name, **{**params, key: end})
