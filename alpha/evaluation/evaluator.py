@@ -1,0 +1,116 @@
+"""evaluate_records: run the requested metrics over generation records -> EvalReport.
+
+The runner calls this once per run; the report's `aggregates` is the `metrics` mapping of
+metrics.json and `per_prompt[i]` goes into row i of generations.jsonl.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from alpha.evaluation import metrics as _builtin  # noqa: F401  (registers the metrics)
+from alpha.evaluation.context import EvalContext
+from alpha.evaluation.options import EvalOptions
+from alpha.evaluation.registry import METRICS, MetricSpec
+
+COST_FIELDS = {"generated_tokens": "num_tokens", "tokens_per_s": "num_tokens",
+               "mean_length": "num_tokens", "eos_rate": "finish_reason"}
+FINISH_REASONS = ("eos", "length", "stop")
+
+
+@dataclass(frozen=True)
+class EvalReport:
+    """Per-prompt values (aligned with the records) and one aggregate entry per metric.
+
+    `aggregates[name]` = {"mean", "ci95": [lo, hi] | None, "n", "higher_is_better", "note"}
+    ("mean" holds the aggregate value: a pooled ratio, a sum or a run figure for those
+    aggregations). `per_prompt[i]` maps metric name -> value | None for metrics that have one.
+    """
+
+    per_prompt: list[dict[str, float | None]]
+    aggregates: dict[str, dict[str, Any]]
+
+
+def _check_metrics(metrics: Sequence[str], ctx: EvalContext) -> list[MetricSpec]:
+    if isinstance(metrics, str):
+        raise ValueError(f"metrics={metrics!r}: expected a list of names, e.g. [{metrics!r}]")
+    unknown = [m for m in metrics if m not in METRICS]
+    if unknown:
+        raise ValueError(f"evaluation.metrics has unknown name(s) {unknown}; "
+                         f"choose from {list(METRICS)}")
+    specs = [METRICS[m] for m in dict.fromkeys(metrics)]
+    feature = ctx.options.mauve_feature_model
+    for spec in specs:
+        needs_model = spec.needs == "model" or (spec.name == "mauve" and feature == "generator")
+        needs_oracle = spec.needs == "oracle" or (spec.name == "mauve" and feature == "oracle")
+        if needs_model and (ctx.model is None or ctx.tokenizer is None):
+            raise ValueError(f"metric {spec.name!r} needs the generating model and tokenizer: "
+                             "pass model= and tokenizer=, or drop it from evaluation.metrics")
+        if needs_oracle and (ctx.oracle is None or ctx.oracle_tokenizer is None):
+            raise ValueError(f"metric {spec.name!r} needs an oracle model: set evaluation.oracle "
+                             "to a model config (pass oracle= and oracle_tokenizer=), or drop it")
+    return specs
+
+
+def _check_records(records: Sequence[dict], specs: Sequence[MetricSpec]) -> None:
+    if not records:
+        raise ValueError("records is empty: evaluate_records needs at least one generation")
+    needed = {COST_FIELDS[s.name] for s in specs if s.name in COST_FIELDS}
+    for i, rec in enumerate(records):
+        if not isinstance(rec.get("text"), str):
+            raise ValueError(f"records[{i}].text={rec.get('text')!r}: expected a string "
+                             "(use '' for an empty generation)")
+        if rec.get("prompt") is not None and not isinstance(rec["prompt"], str):
+            raise ValueError(f"records[{i}].prompt={rec['prompt']!r}: expected a string")
+        if "num_tokens" in needed and not isinstance(rec.get("num_tokens"), int):
+            raise ValueError(f"records[{i}].num_tokens={rec.get('num_tokens')!r}: expected an "
+                             "int (cost metrics need it)")
+        if "finish_reason" in needed and rec.get("finish_reason") not in FINISH_REASONS:
+            raise ValueError(f"records[{i}].finish_reason={rec.get('finish_reason')!r}: "
+                             f"expected one of {FINISH_REASONS}")
+
+
+def evaluate_records(records: list[dict], *, metrics: Sequence[str], model=None, tokenizer=None,
+                     oracle=None, oracle_tokenizer=None, options: dict | None = None,
+                     seed: int = 0, wall_time_s: float | None = None) -> EvalReport:
+    """Compute `metrics` over generation records.
+
+    Args:
+        records: dicts with "prompt", "text" and, as the metrics need them, "reference",
+            "answer" (str or None), "num_tokens" (int) and "finish_reason" (eos|length|stop).
+        metrics: registered names (see `available_metrics()`), e.g. ["rep_2", "diversity"].
+        model, tokenizer: the generating model (perplexity; MAUVE features="generator").
+        oracle, oracle_tokenizer: a scoring model (oracle_perplexity, coherence_ll); its
+            tokenizer may differ from the generator's (texts are re-tokenised).
+        options: `EvalOptions` fields as a plain dict (unknown keys raise).
+        seed: seeds bootstrap resampling, Self-BLEU subsampling and MAUVE's k-means.
+        wall_time_s: generation wall time, for tokens_per_s and wall_time_s.
+
+    Returns:
+        EvalReport with per-prompt values and metrics.json-style aggregates.
+
+    Raises:
+        ValueError: unknown metric or option, a model-based metric without its model, or a
+            malformed record (the message names the field).
+
+    >>> rep = evaluate_records([{"prompt": "Hi", "text": "a b a b a"},
+    ...                         {"prompt": "Yo", "text": "c d e f"}], metrics=["rep_2"])
+    >>> round(rep.aggregates["rep_2"]["mean"], 2)
+    28.57
+    """
+    ctx = EvalContext(list(records), EvalOptions.from_dict(options), seed, model, tokenizer,
+                      oracle, oracle_tokenizer, wall_time_s)
+    specs = _check_metrics(metrics, ctx)
+    _check_records(ctx.records, specs)
+    per_prompt: list[dict[str, float | None]] = [{} for _ in ctx.records]
+    aggregates: dict[str, dict[str, Any]] = {}
+    for spec in specs:
+        result = spec.fn(ctx)
+        aggregates[spec.name] = {"mean": result.value, "ci95": result.ci95, "n": result.n,
+                                 "higher_is_better": spec.higher_is_better, "note": result.note}
+        if result.per_prompt is not None:
+            for row, value in zip(per_prompt, result.per_prompt, strict=True):
+                row[spec.name] = value
+    return EvalReport(per_prompt, aggregates)

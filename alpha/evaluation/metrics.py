@@ -1,0 +1,290 @@
+"""The built-in metrics: adapters from an EvalContext to the pure functions of this package.
+
+Each adapter registers one metric name (see docs/metrics.md for definitions) and returns a
+MetricResult: the aggregate, its bootstrap interval, how many prompts it used, a note, and the
+per-prompt values when the metric has them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from alpha.evaluation import accuracy as acc
+from alpha.evaluation import bootstrap as bs
+from alpha.evaluation import repetition as rep
+from alpha.evaluation.bleu import self_bleu_scores, subsample
+from alpha.evaluation.context import EvalContext
+from alpha.evaluation.embeddings import cosine_rows, last_hidden_features, sentence_embeddings
+from alpha.evaluation.mauve_score import MIN_SAMPLES, mauve_from_features, too_few_note
+from alpha.evaluation.perplexity import score_continuations
+from alpha.evaluation.registry import MetricResult, register_metric
+from alpha.evaluation.zipf import zipf_coefficient
+
+REP_ORDERS = (2, 3, 4)
+DISTINCT_ORDERS = (1, 2, 3, 4)
+
+
+def mean_result(ctx: EvalContext, values: Sequence[float | None], *,
+                undefined: str = "undefined") -> MetricResult:
+    """Mean of the defined values with a bootstrap interval; the note counts the None ones."""
+    defined = [v for v in values if v is not None]
+    missing = len(values) - len(defined)
+    note = f"{missing} of {len(values)} prompts {undefined}" if missing else ""
+    if not defined:
+        return MetricResult(None, 0, None, note or "no prompts", list(values))
+    ci = bs.mean_ci(ctx.weights, values) if ctx.weights is not None and len(defined) > 1 else None
+    return MetricResult(float(np.mean(defined)), len(defined), ci, note, list(values))
+
+
+# --- repetition and diversity (whitespace tokens) -------------------------------------------
+
+def _unique_totals(ctx: EvalContext, n: int) -> list[tuple[int, int]]:
+    drop = ctx.options.simctg_compat
+    return ctx.cached(f"ut{n}{drop}", lambda: [rep.unique_total(w, n, drop_last=drop)
+                                              for w in ctx.words])
+
+
+def _rep_stats(ctx: EvalContext, n: int) -> tuple[float | None, np.ndarray | None]:
+    """Pooled rep-n and its (B,) bootstrap statistics."""
+    pairs = _unique_totals(ctx, n)
+    uniq, total = [p[0] for p in pairs], [p[1] for p in pairs]
+    value = 100.0 * (1 - sum(uniq) / sum(total)) if sum(total) else None
+    stats = None if ctx.weights is None else 100.0 * (1 - bs.ratio_stats(ctx.weights, uniq, total))
+    return value, stats
+
+
+def _rep_result(ctx: EvalContext, n: int) -> MetricResult:
+    value, stats = _rep_stats(ctx, n)
+    pairs = _unique_totals(ctx, n)
+    per = [100.0 * (1 - u / t) if t else None for u, t in pairs]
+    used = sum(1 for _, t in pairs if t)
+    mode = "SimCTG-compatible (last n-gram dropped)" if ctx.options.simctg_compat else "all n-grams"
+    note = f"pooled over {used} texts, {mode}" + ("" if value is not None else "; no n-grams")
+    ci = bs.interval(stats) if stats is not None and used > 1 else None
+    return MetricResult(value, used, ci, note, per)
+
+
+def _register_rep(n: int) -> None:
+    register_metric(f"rep_{n}", higher_is_better=False, aggregation="pooled",
+                    description=f"SimCTG rep-{n}: 100*(1 - unique/total {n}-grams), pooled")(
+        lambda ctx: _rep_result(ctx, n))
+
+
+for _n in REP_ORDERS:
+    _register_rep(_n)
+
+
+@register_metric("diversity", higher_is_better=True, aggregation="pooled",
+                 description="SimCTG diversity: prod over n=2,3,4 of (1 - rep-n/100)")
+def _diversity(ctx: EvalContext) -> MetricResult:
+    parts = [_rep_stats(ctx, n) for n in REP_ORDERS]
+    value = rep.diversity([p[0] for p in parts])
+    ci = None
+    if ctx.weights is not None and value is not None:
+        ci = bs.interval(np.prod([1 - p[1] / 100.0 for p in parts], axis=0))
+    per_n = [[100.0 * (1 - u / t) if t else None for u, t in _unique_totals(ctx, n)]
+             for n in REP_ORDERS]
+    per = [rep.diversity(list(vals)) for vals in zip(*per_n, strict=True)]
+    used = sum(1 for _, t in _unique_totals(ctx, max(REP_ORDERS)) if t)
+    return MetricResult(value, used, ci, "" if value is not None else "no 4-grams", per)
+
+
+def _register_seq_rep(n: int) -> None:
+    register_metric(f"seq_rep_{n}", higher_is_better=False, aggregation="mean",
+                    description=f"Welleck seq-rep-{n}: 1 - unique/total {n}-grams per text")(
+        lambda ctx: mean_result(ctx, [rep.seq_rep_n(w, n) for w in ctx.words],
+                                undefined=f"have no {n}-gram"))
+
+
+for _n in REP_ORDERS:
+    _register_seq_rep(_n)
+
+
+def _distinct_result(ctx: EvalContext, n: int) -> MetricResult:
+    grams = [rep.ngrams(w, n) for w in ctx.words]
+    total = [len(g) for g in grams]
+    value = rep.distinct_n(ctx.words, n)
+    per = [len(set(g)) / len(g) if g else None for g in grams]
+    used = sum(1 for t in total if t)
+    note = f"distinct {n}-grams of all texts / total, {used} texts; no interval (set statistic)"
+    return MetricResult(value, used, None, note, per)
+
+
+def _register_distinct(n: int) -> None:
+    register_metric(f"distinct_{n}", higher_is_better=True, aggregation="pooled",
+                    description=f"distinct-{n}: distinct {n}-grams over the whole set / total")(
+        lambda ctx: _distinct_result(ctx, n))
+
+
+for _n in DISTINCT_ORDERS:
+    _register_distinct(_n)
+
+
+@register_metric("self_bleu", higher_is_better=False, aggregation="mean",
+                 description="Self-BLEU-4 (sacrebleu, floor smoothing 0.1), 0-1")
+def _self_bleu(ctx: EvalContext) -> MetricResult:
+    opts = ctx.options
+    pool = [i for i, w in enumerate(ctx.words) if w]
+    if len(pool) < 2:
+        return MetricResult(None, len(pool), None, f"Self-BLEU undefined: needs >= 2 non-empty "
+                            f"generations, got {len(pool)}", [None] * ctx.n)
+    chosen = [pool[j] for j in subsample(len(pool), opts.self_bleu_max_samples,
+                                         np.random.default_rng(ctx.seed))]
+    scores = self_bleu_scores([ctx.texts[i] for i in chosen], max_order=opts.self_bleu_order)
+    per: list[float | None] = [None] * ctx.n
+    for i, s in zip(chosen, scores, strict=True):
+        per[i] = s
+    result = mean_result(ctx, per)
+    note = f"each of {len(chosen)} generations vs the other {len(chosen) - 1}"
+    if len(chosen) < len(pool):
+        note += f" (seeded subset of {len(pool)})"
+    return MetricResult(result.value, result.n, result.ci95, note, per)
+
+
+@register_metric("zipf", higher_is_better=None, aggregation="corpus",
+                 description="Zipf coefficient of word frequencies (human text ~1.0)")
+def _zipf(ctx: EvalContext) -> MetricResult:
+    top = ctx.options.zipf_top_n
+    value = zipf_coefficient(ctx.words, top_n=top)
+    used = sum(1 for w in ctx.words if w)
+    note = f"least-squares fit over the top {top} words of {used} texts; no interval"
+    return MetricResult(value, used, None, note, None)
+
+
+# --- model-based ------------------------------------------------------------------------------
+
+def _scores(ctx: EvalContext, which: str):
+    model = ctx.model if which == "model" else ctx.oracle
+    tok = ctx.tokenizer if which == "model" else ctx.oracle_tokenizer
+    return ctx.cached(f"scores_{which}", lambda: score_continuations(
+        model, tok, ctx.prompts, ctx.texts, batch_size=ctx.options.batch_size,
+        max_length=ctx.options.max_length))
+
+
+@register_metric("perplexity", higher_is_better=None, aggregation="mean", needs="model",
+                 description="perplexity of each continuation given its prompt, generating model")
+def _perplexity(ctx: EvalContext) -> MetricResult:
+    return mean_result(ctx, [s.perplexity for s in _scores(ctx, "model")],
+                       undefined="have no continuation token to score")
+
+
+@register_metric("oracle_perplexity", higher_is_better=None, aggregation="mean", needs="oracle",
+                 description="perplexity of each continuation given its prompt, oracle model")
+def _oracle_perplexity(ctx: EvalContext) -> MetricResult:
+    return mean_result(ctx, [s.perplexity for s in _scores(ctx, "oracle")],
+                       undefined="have no continuation token to score")
+
+
+@register_metric("coherence_ll", higher_is_better=True, aggregation="mean", needs="oracle",
+                 description="mean log-prob per continuation token under the oracle (nats)")
+def _coherence_ll(ctx: EvalContext) -> MetricResult:
+    return mean_result(ctx, [s.mean_logprob for s in _scores(ctx, "oracle")],
+                       undefined="have no continuation token to score")
+
+
+@register_metric("coherence", higher_is_better=True, aggregation="mean", needs="embedder",
+                 description="cosine of prompt and continuation sentence embeddings (MiniLM)")
+def _coherence(ctx: EvalContext) -> MetricResult:
+    keep = [i for i in range(ctx.n) if ctx.texts[i].strip() and ctx.prompts[i].strip()]
+    per: list[float | None] = [None] * ctx.n
+    if keep:
+        name, size = ctx.options.coherence_model, ctx.options.batch_size
+        emb_p = sentence_embeddings(name, [ctx.prompts[i] for i in keep], batch_size=size)
+        emb_t = sentence_embeddings(name, [ctx.texts[i] for i in keep], batch_size=size)
+        for i, c in zip(keep, cosine_rows(emb_p, emb_t).tolist(), strict=True):
+            per[i] = c
+    result = mean_result(ctx, per, undefined="have an empty prompt or generation")
+    note = f"model={ctx.options.coherence_model}" + (f"; {result.note}" if result.note else "")
+    return MetricResult(result.value, result.n, result.ci95, note, per)
+
+
+def _features(ctx: EvalContext, texts: list[str]) -> np.ndarray:
+    name, size = ctx.options.mauve_feature_model, ctx.options.batch_size
+    if name in ("generator", "oracle"):
+        model = ctx.model if name == "generator" else ctx.oracle
+        tok = ctx.tokenizer if name == "generator" else ctx.oracle_tokenizer
+        return last_hidden_features(model, tok, texts, batch_size=size,
+                                    max_length=ctx.options.max_length)
+    return sentence_embeddings(name, texts, batch_size=size)
+
+
+@register_metric("mauve", higher_is_better=True, aggregation="corpus", needs="embedder",
+                 description="MAUVE (mauve-text) of generations vs reference continuations")
+def _mauve(ctx: EvalContext) -> MetricResult:
+    refs = [r.get("reference") for r in ctx.records]
+    q_texts = [r for r in refs if isinstance(r, str) and r.strip()]
+    p_texts = [t for t in ctx.texts if t.strip()]
+    if not q_texts:
+        return MetricResult(None, 0, None, "MAUVE undefined: the records have no reference "
+                            "continuations (use a dataset with reference_field)")
+    if min(len(p_texts), len(q_texts)) < MIN_SAMPLES:
+        return MetricResult(None, len(p_texts), None, too_few_note(len(p_texts), len(q_texts)))
+    out = mauve_from_features(_features(ctx, p_texts), _features(ctx, q_texts), seed=ctx.seed,
+                              num_buckets=ctx.options.mauve_num_buckets,
+                              scaling_factor=ctx.options.mauve_scaling_factor)
+    note = f"{out.note}; features={ctx.options.mauve_feature_model}"
+    return MetricResult(out.value, out.n_p, None, note)
+
+
+# --- task accuracy ----------------------------------------------------------------------------
+
+@register_metric("accuracy", higher_is_better=True, aggregation="mean",
+                 description="exact match of the extracted answer (#### N, else last number)")
+def _accuracy(ctx: EvalContext) -> MetricResult:
+    per: list[float | None] = []
+    unextracted = 0
+    for rec in ctx.records:
+        answer = rec.get("answer")
+        if answer is None:
+            per.append(None)
+            continue
+        correct, extracted = acc.is_correct(rec["text"], str(answer))
+        unextracted += not extracted
+        per.append(float(correct))
+    result = mean_result(ctx, per, undefined="have no answer in the dataset")
+    notes = [n for n in (result.note, f"{unextracted} generations had no extractable answer "
+                         "(counted wrong)" if unextracted else "") if n]
+    return MetricResult(result.value, result.n, result.ci95, "; ".join(notes), per)
+
+
+# --- cost -------------------------------------------------------------------------------------
+
+def _num_tokens(ctx: EvalContext) -> list[int]:
+    return [int(r["num_tokens"]) for r in ctx.records]
+
+
+@register_metric("generated_tokens", higher_is_better=None, aggregation="sum",
+                 description="tokens generated over the run")
+def _generated_tokens(ctx: EvalContext) -> MetricResult:
+    return MetricResult(float(sum(_num_tokens(ctx))), ctx.n)
+
+
+@register_metric("wall_time_s", higher_is_better=False, aggregation="run",
+                 description="wall-clock seconds of generation")
+def _wall_time(ctx: EvalContext) -> MetricResult:
+    if ctx.wall_time_s is None:
+        return MetricResult(None, ctx.n, None, "wall_time_s not given")
+    return MetricResult(float(ctx.wall_time_s), ctx.n)
+
+
+@register_metric("tokens_per_s", higher_is_better=True, aggregation="run",
+                 description="generated tokens / wall-clock seconds")
+def _tokens_per_s(ctx: EvalContext) -> MetricResult:
+    if not ctx.wall_time_s:
+        return MetricResult(None, ctx.n, None, "wall_time_s not given (or 0)")
+    return MetricResult(sum(_num_tokens(ctx)) / ctx.wall_time_s, ctx.n)
+
+
+@register_metric("eos_rate", higher_is_better=None, aggregation="mean",
+                 description="fraction of generations that ended with EOS")
+def _eos_rate(ctx: EvalContext) -> MetricResult:
+    return mean_result(ctx, [float(r["finish_reason"] == "eos") for r in ctx.records])
+
+
+@register_metric("mean_length", higher_is_better=None, aggregation="mean",
+                 description="mean generated tokens per prompt")
+def _mean_length(ctx: EvalContext) -> MetricResult:
+    return mean_result(ctx, [float(n) for n in _num_tokens(ctx)])
+

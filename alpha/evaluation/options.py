@@ -1,0 +1,81 @@
+"""Evaluation options: one validated dataclass for the knobs `conf/evaluation/*.yaml` passes.
+
+This module knows the option names, defaults and valid ranges; it knows nothing about metrics.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any
+
+
+@dataclass(frozen=True)
+class EvalOptions:
+    """Knobs of `evaluate_records` (see docs/metrics.md for what each changes).
+
+    Attributes:
+        simctg_compat: True reproduces the SimCTG reference code for rep-n/diversity, which
+            drops the last n-gram of every text; False (default) counts every n-gram.
+        self_bleu_max_samples: Self-BLEU uses a seeded random subset of at most this many
+            generations (cost grows with the square of the count).
+        self_bleu_order: maximum n-gram order of Self-BLEU (BLEU-4 by default).
+        zipf_top_n: the Zipf fit uses the this many most frequent words (Holtzman et al.: 5000).
+        bootstrap_samples: resamples for the percentile 95% interval; 0 disables intervals.
+        batch_size: rows per forward pass for perplexity, coherence and MAUVE features.
+        max_length: longest prompt+continuation scored (prompt cut from the left); None uses
+            the model's `max_position_embeddings` when it has one.
+        coherence_model: "minilm" (the bundled all-MiniLM-L6-v2) or a sentence-transformers path.
+        mauve_feature_model: "minilm", "generator" (last hidden state of the generating model),
+            "oracle", or a sentence-transformers path.
+        mauve_num_buckets: "auto" (MAUVE's n/10) or an int number of k-means clusters.
+        mauve_scaling_factor: MAUVE's c (5 in the paper).
+    """
+
+    simctg_compat: bool = False
+    self_bleu_max_samples: int = 1000
+    self_bleu_order: int = 4
+    zipf_top_n: int = 5000
+    bootstrap_samples: int = 1000
+    batch_size: int = 16
+    max_length: int | None = None
+    coherence_model: str = "minilm"
+    mauve_feature_model: str = "minilm"
+    mauve_num_buckets: int | str = "auto"
+    mauve_scaling_factor: float = 5.0
+
+    def __post_init__(self) -> None:
+        _check_int("self_bleu_max_samples", self.self_bleu_max_samples, 2)
+        _check_int("self_bleu_order", self.self_bleu_order, 1)
+        _check_int("zipf_top_n", self.zipf_top_n, 2)
+        _check_int("bootstrap_samples", self.bootstrap_samples, 0)
+        _check_int("batch_size", self.batch_size, 1)
+        if self.max_length is not None:
+            _check_int("max_length", self.max_length, 2)
+        if not isinstance(self.simctg_compat, bool):
+            raise ValueError(f"evaluation.options.simctg_compat={self.simctg_compat!r}: "
+                             "expected true or false")
+        if self.mauve_num_buckets != "auto":
+            _check_int("mauve_num_buckets", self.mauve_num_buckets, 2)
+        if not self.mauve_scaling_factor > 0:
+            raise ValueError(f"evaluation.options.mauve_scaling_factor="
+                             f"{self.mauve_scaling_factor!r}: expected a number > 0 (paper: 5)")
+        for name in ("coherence_model", "mauve_feature_model"):
+            if not isinstance(getattr(self, name), str) or not getattr(self, name):
+                raise ValueError(f"evaluation.options.{name}={getattr(self, name)!r}: expected "
+                                 "'minilm' or a sentence-transformers model path")
+
+    @classmethod
+    def from_dict(cls, options: dict[str, Any] | None) -> EvalOptions:
+        """Build from a plain mapping; unknown keys raise (a typo must not pass silently)."""
+        options = dict(options or {})
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(options) - known)
+        if unknown:
+            raise ValueError(f"evaluation.options has unknown key(s) {unknown}; "
+                             f"valid keys are {sorted(known)}")
+        return cls(**options)
+
+
+def _check_int(name: str, value: Any, low: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        raise ValueError(f"evaluation.options.{name}={value!r}: expected an integer >= {low}")

@@ -1,0 +1,120 @@
+"""Log-likelihood of each continuation given its prompt under a causal LM, batched.
+
+Text is re-tokenised with the scoring model's own tokenizer (so an oracle with another
+vocabulary works): prompt with the tokenizer's special tokens (BOS where it adds one), the
+continuation without. If a prompt yields no tokens, the BOS token is used as context when the
+tokenizer has one; otherwise the first continuation token is context only (not scored).
+Rows are sorted by length and right-padded, so real tokens keep their positions and the
+result equals transformers' own loss on each unpadded row with `labels=-100` on the prompt.
+Too-long rows lose prompt tokens from the left. Knows nothing about records or aggregation.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+
+@dataclass(frozen=True)
+class Encoded:
+    """One prompt+continuation row: `ids` (T,), and how many leading ids are context."""
+
+    ids: list[int]
+    n_context: int
+
+
+@dataclass(frozen=True)
+class ContinuationScore:
+    """Sum of -log p over the `n_tokens` scored continuation tokens (nats)."""
+
+    nll_sum: float
+    n_tokens: int
+
+    @property
+    def perplexity(self) -> float | None:
+        return math.exp(self.nll_sum / self.n_tokens) if self.n_tokens else None
+
+    @property
+    def mean_logprob(self) -> float | None:
+        return -self.nll_sum / self.n_tokens if self.n_tokens else None
+
+
+def model_max_length(model, max_length: int | None) -> int | None:
+    """The explicit limit, else the model's `max_position_embeddings` (or GPT-2's n_positions)."""
+    if max_length is not None:
+        return max_length
+    cfg = model.config
+    return getattr(cfg, "max_position_embeddings", None) or getattr(cfg, "n_positions", None)
+
+
+def encode(tokenizer, prompt: str, text: str, max_length: int | None) -> Encoded:
+    """Token ids of prompt + continuation, the prompt cut from the left to fit `max_length`."""
+    context = list(tokenizer(prompt)["input_ids"]) if prompt else []
+    if not context and tokenizer.bos_token_id is not None:
+        context = [tokenizer.bos_token_id]
+    cont = list(tokenizer(text, add_special_tokens=False)["input_ids"]) if text else []
+    if max_length is not None and len(context) + len(cont) > max_length:
+        keep = max(max_length - len(cont), 1 if context else 0)
+        context = context[len(context) - keep:] if keep else []
+        cont = cont[:max_length - len(context)]
+    return Encoded(context + cont, len(context))
+
+
+def _batch(rows: Sequence[Encoded], pad_id: int, device) -> tuple[torch.Tensor, ...]:
+    """Right-padded ids (B, T), attention mask (B, T), scored-position mask (B, T-1)."""
+    width = max(len(r.ids) for r in rows)
+    ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(rows), width), dtype=torch.long)
+    scored = torch.zeros((len(rows), max(width - 1, 0)), dtype=torch.bool)
+    for i, r in enumerate(rows):
+        ids[i, :len(r.ids)] = torch.tensor(r.ids)
+        mask[i, :len(r.ids)] = 1
+        # label at position t is ids[t+1]; continuation tokens start at n_context (>= 1)
+        scored[i, max(r.n_context, 1) - 1:len(r.ids) - 1] = True
+    return ids.to(device), mask.to(device), scored.to(device)
+
+
+@torch.inference_mode()
+def _score_batch(model, rows: Sequence[Encoded], pad_id: int) -> list[ContinuationScore]:
+    ids, mask, scored = _batch(rows, pad_id, model.device)
+    logits = model(input_ids=ids, attention_mask=mask).logits[:, :-1]  # (B, T-1, V)
+    nll = F.cross_entropy(logits.float().transpose(1, 2), ids[:, 1:], reduction="none")  # (B, T-1)
+    nll = (nll * scored).sum(dim=1)
+    counts = scored.sum(dim=1)
+    return [ContinuationScore(float(s), int(c)) for s, c in zip(nll.tolist(), counts.tolist(), strict=True)]
+
+
+def score_continuations(model, tokenizer, prompts: Sequence[str], texts: Sequence[str], *,
+                        batch_size: int = 16,
+                        max_length: int | None = None) -> list[ContinuationScore]:
+    """Per-row continuation log-likelihood under `model`, in the input order.
+
+    Args:
+        model: a transformers causal LM (any device/dtype; log-probs are taken in float32).
+        tokenizer: that model's tokenizer.
+        prompts, texts: aligned prompt strings and continuation strings.
+        batch_size: rows per forward pass.
+        max_length: longest row in tokens (default: the model's position limit).
+
+    Returns:
+        One ContinuationScore per row; rows with nothing to score have n_tokens == 0.
+    """
+    if len(prompts) != len(texts):
+        raise ValueError(f"prompts ({len(prompts)}) and texts ({len(texts)}) must align")
+    limit = model_max_length(model, max_length)
+    encoded = [encode(tokenizer, p, t, limit) for p, t in zip(prompts, texts, strict=True)]
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    out: list[ContinuationScore | None] = [None] * len(encoded)
+    todo = [i for i, e in enumerate(encoded) if len(e.ids) > max(e.n_context, 1)]
+    for i in set(range(len(encoded))) - set(todo):
+        out[i] = ContinuationScore(0.0, 0)
+    todo.sort(key=lambda i: len(encoded[i].ids))
+    for start in range(0, len(todo), batch_size):
+        chunk = todo[start:start + batch_size]
+        for i, score in zip(chunk, _score_batch(model, [encoded[i] for i in chunk], pad_id), strict=True):
+            out[i] = score
+    return out
