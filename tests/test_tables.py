@@ -1,0 +1,151 @@
+"""scripts/make_tables.py on synthetic Hydra multirun folders. Numbers checked against
+`statistics.mean` / `statistics.stdev` of the values written into each run's metrics.json.
+Bad inputs tried: a failed run (no metrics.json), a partial run (status "partial"), invalid
+JSON, runs with different metric sets, an empty folder, a missing path, an unknown --metrics
+name, --wandb without an API key and with a project W&B cannot find."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import statistics
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+_spec = importlib.util.spec_from_file_location("make_tables", ROOT / "scripts/make_tables.py")
+mt = importlib.util.module_from_spec(_spec)
+sys.modules["make_tables"] = mt  # dataclasses look their module up here
+_spec.loader.exec_module(mt)
+
+
+def make_run(sweep: Path, num: int, overrides: dict, metrics: dict | None, status="complete",
+             raw: str | None = None) -> Path:
+    """A Hydra-like job folder: .hydra/{config,overrides}.yaml and (maybe) metrics.json."""
+    run = sweep / f"{num}"
+    (run / ".hydra").mkdir(parents=True)
+    (run / ".hydra/config.yaml").write_text(yaml.safe_dump({"seed": int(overrides["seed"])}))
+    (run / ".hydra/overrides.yaml").write_text(
+        yaml.safe_dump([f"{k}={v}" for k, v in overrides.items()]))
+    if raw is not None:
+        (run / "metrics.json").write_text(raw)
+    elif metrics is not None:
+        body = {name: {"mean": v, "ci95": None, "n": 4, "higher_is_better": hib, "note": ""}
+                for name, (v, hib) in metrics.items()}
+        (run / "metrics.json").write_text(json.dumps(
+            {"status": status, "n_prompts": 4, "headline": None, "metrics": body}))
+    (sweep / "multirun.yaml").write_text("{}")
+    return run
+
+
+VALUES = {  # (window, seed) -> (distinct_2 higher=better, rep_2 lower=better, tokens_per_s)
+    (1, 0): (0.50, 10.0, 100.0), (1, 1): (0.60, 14.0, 110.0), (1, 2): (0.55, 12.0, 90.0),
+    (10, 0): (0.70, 8.0, 80.0), (10, 1): (0.72, 9.0, 85.0), (10, 2): (0.74, 7.0, 70.0),
+}
+
+
+@pytest.fixture
+def sweep(tmp_path):
+    sweep = tmp_path / "multirun" / "window" / "2026-11-27_13-00-00"
+    for num, ((w, s), (d2, r2, tps)) in enumerate(VALUES.items()):
+        make_run(sweep, num, {"experiment": "window", "sampler.alpha_window_size": w, "seed": s},
+                 {"distinct_2": (d2, True), "rep_2": (r2, False), "tokens_per_s": (tps, True),
+                  "mauve": (None, True)})
+    return sweep
+
+
+def test_numbers_equal_metrics_json(sweep, tmp_path):
+    out = tmp_path / "tab" / "window"
+    assert mt.main([str(sweep), "--out", str(out)]) == 0
+    frame = pd.read_csv(out.with_suffix(".csv")).set_index("config")
+    for w in (1, 10):
+        row = frame.loc[f"sampler.alpha_window_size={w}"]
+        for i, name in enumerate(["distinct_2", "rep_2", "tokens_per_s"]):
+            vals = [VALUES[(w, s)][i] for s in range(3)]
+            assert row[f"{name}_mean"] == pytest.approx(statistics.mean(vals), rel=1e-12)
+            assert row[f"{name}_std"] == pytest.approx(statistics.stdev(vals), rel=1e-12)
+            assert row[f"{name}_n"] == 3
+    assert "mauve_mean" not in frame.columns  # null everywhere -> no column
+    assert list(frame.columns[-3:]) == ["tokens_per_s_mean", "tokens_per_s_std", "tokens_per_s_n"]
+
+
+def test_markdown_arrows_best_and_order(sweep):
+    table = mt.build_table(mt.find_runs([str(sweep)]))
+    assert table.configs == ["sampler.alpha_window_size=1", "sampler.alpha_window_size=10"]
+    md = mt.to_markdown(table)
+    header = md.splitlines()[0]
+    assert "distinct_2 ↑" in header and "rep_2 ↓" in header and "tokens_per_s ↑" in header
+    row1, row10 = md.splitlines()[2:4]
+    assert "**0.72 ± 0.02**" in row10 and "**8 ± 1**" in row10  # best distinct, lowest rep
+    assert "**100 ± 10**" in row1  # fastest
+    tex = mt.to_latex(table)
+    assert r"\textbf{0.72 $\pm$ 0.02}" in tex and r"rep\_2 $\downarrow$" in tex
+
+
+def test_failed_partial_and_invalid_runs_are_reported_and_skipped(sweep, capsys):
+    make_run(sweep, 6, {"sampler.alpha_window_size": 5, "seed": 0}, None)
+    make_run(sweep, 7, {"sampler.alpha_window_size": 5, "seed": 1},
+             {"rep_2": (1.0, False)}, status="partial")
+    make_run(sweep, 8, {"sampler.alpha_window_size": 5, "seed": 2}, None, raw="{not json")
+    assert mt.main([str(sweep)]) == 0
+    captured = capsys.readouterr()
+    assert "no metrics.json" in captured.err and "status='partial'" in captured.err
+    assert "not valid JSON" in captured.err
+    assert "sampler.alpha_window_size=5" not in captured.out.split("Mean ±")[0]
+    assert "skipped 3 run(s)" in captured.out
+
+
+def test_different_metric_sets(tmp_path):
+    sweep = tmp_path / "s"
+    make_run(sweep, 0, {"sampler": "alpha", "seed": 0}, {"rep_2": (1.0, False),
+                                                         "accuracy": (0.5, True)})
+    make_run(sweep, 1, {"sampler": "alpha", "seed": 1}, {"rep_2": (3.0, False)})
+    make_run(sweep, 2, {"sampler": "top_p", "seed": 0}, {"rep_2": (2.0, False)})
+    table = mt.build_table(mt.find_runs([str(sweep)]))
+    md = mt.to_markdown(table)
+    assert "| sampler=alpha | 2 | 0.5 (n=1) | **2 ± 1.414** |" in md
+    assert "| sampler=top_p | 1 | - | **2** |" in md  # a tie: both marked best
+    assert "missing metric: accuracy: missing for sampler=top_p" in md
+
+
+def test_empty_folder_and_missing_path(tmp_path, capsys):
+    assert mt.main([str(tmp_path)]) == 2
+    assert "no runs under" in capsys.readouterr().err
+    assert mt.main([str(tmp_path / "nope")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+
+
+def test_all_runs_failed(tmp_path, capsys):
+    make_run(tmp_path / "s", 0, {"seed": 0}, None)
+    assert mt.main([str(tmp_path / "s")]) == 2
+    assert "none of the 1 runs is complete" in capsys.readouterr().err
+
+
+def test_unknown_metric_column(sweep, capsys):
+    assert mt.main([str(sweep), "--metrics", "rep_2,bleurt"]) == 2
+    assert "--metrics names ['bleurt']" in capsys.readouterr().err
+
+
+def test_wandb_without_key(monkeypatch, tmp_path, capsys):
+    monkeypatch.delenv("WANDB_API_KEY", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))  # no ~/.netrc either
+    assert mt.main(["--wandb", "me/alpha"]) == 2
+    assert "needs an API key" in capsys.readouterr().err
+
+
+def test_wandb_project_not_found(monkeypatch, capsys):
+    import wandb
+
+    class Api:  # what wandb.Api does for a project that does not exist: raise
+        def runs(self, path, filters=None):
+            raise ValueError(f"Could not find project {path}")
+
+    monkeypatch.setenv("WANDB_API_KEY", "x" * 40)
+    monkeypatch.setattr(wandb, "Api", Api)
+    assert mt.main(["--wandb", "me/no-such-project"]) == 2
+    err = capsys.readouterr().err
+    assert "W&B project 'me/no-such-project' could not be read" in err and "spelling" in err
