@@ -1,0 +1,427 @@
+"""One experiment run: prompts -> batched generation -> generations.jsonl -> evaluation -> metrics.json.
+
+Knows the run-folder formats of `docs/design.md`, the engine (`alpha.generate`), the evaluator
+(`alpha.evaluation.evaluate_records`) and the logger interface. Knows nothing about Hydra: the
+runner (`run.py` + `harness/config.py`) hands it plain values, a built sampler and a loaded model.
+
+Robustness, by design:
+- each finished batch is appended to `generations.jsonl` and fsync'ed, so a crash loses at most
+  the batch in flight; re-running in the same folder skips finished prompt indices (a torn last
+  line from a SIGKILL is dropped). Generators are seeded from (seed, prompt index), so a resumed
+  run writes the same rows as an uninterrupted one;
+- `run_config.json` fingerprints what decides the generations (model, sampler, dataset, seed,
+  max_new_tokens, dtype); a folder holding another config's results is refused unless `force`;
+- out-of-memory on a batch halves the batch and retries (logged), down to one prompt;
+- Ctrl-C keeps the finished batches, writes `metrics.json` with status "partial" and re-raises.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+log = logging.getLogger(__name__)
+
+GENERATIONS = "generations.jsonl"
+METRICS = "metrics.json"
+RUN_CONFIG = "run_config.json"
+TIMING = "timing.jsonl"
+
+
+@dataclass
+class ExperimentSpec:
+    """What one run does, as plain values (the runner fills it from the Hydra config).
+
+    Attributes:
+        output_dir: the run folder (created if missing; must be writable).
+        evaluation: `{"metrics": [...], "options": {...}, "headline": name}`.
+        seed: generation seed; prompt i's generator comes from (seed, i).
+        batch_size: prompts per batch (halved on out-of-memory).
+        max_new_tokens: new tokens per prompt.
+        chat_template: wrap prompts in the tokenizer's chat template.
+        capture: attention row source for the sampler ("last", a layer index, or
+            ("mean_last", N)); passed to `alpha.generate`.
+        fingerprint: the config values that decide the generations; a folder whose
+            `run_config.json` holds a different fingerprint is refused unless `force`.
+        config: the full resolved config (stored in run_config.json, given to the logger).
+        force: reuse a folder holding another config's results (old files renamed `*.old-N`).
+        progress: show a progress bar.
+    """
+
+    output_dir: str
+    evaluation: dict
+    seed: int = 0
+    batch_size: int = 8
+    max_new_tokens: int = 128
+    chat_template: bool = False
+    capture: Any = "last"
+    fingerprint: dict = field(default_factory=dict)
+    config: dict = field(default_factory=dict)
+    force: bool = False
+    progress: bool = True
+
+    def __post_init__(self):
+        if not isinstance(self.batch_size, int) or self.batch_size < 1:
+            raise ValueError(f"batch_size={self.batch_size!r} must be an integer >= 1")
+        if not isinstance(self.max_new_tokens, int) or self.max_new_tokens < 1:
+            raise ValueError(f"max_new_tokens={self.max_new_tokens!r} must be an integer >= 1")
+        if not isinstance(self.seed, int) or self.seed < 0:
+            raise ValueError(f"seed={self.seed!r} must be an integer >= 0")
+        if not self.evaluation.get("headline"):
+            raise ValueError("evaluation.headline is missing; name the metric run.py returns")
+        if self.evaluation["headline"] not in list(self.evaluation.get("metrics") or []):
+            raise ValueError(
+                f"evaluation.headline={self.evaluation['headline']!r} is not among "
+                f"evaluation.metrics={list(self.evaluation.get('metrics') or [])}; add it there"
+            )
+
+
+@dataclass
+class ExperimentResult:
+    """What a finished run returns (metrics.json holds the same)."""
+
+    headline: str
+    value: float
+    metrics: dict
+    n_prompts: int
+    output_dir: str
+
+
+# ------------------------------------------------------------------------------ run folder
+
+
+def prepare_output_dir(spec: ExperimentSpec) -> Path:
+    """Create the folder, check it is writable, and check/record the config fingerprint."""
+    out = Path(spec.output_dir)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".write_test"
+        probe.write_text("ok")
+        probe.unlink()
+    except OSError as err:
+        raise ValueError(
+            f"output_dir={str(out)!r} is not writable ({err.strerror or err}); choose another "
+            "folder with hydra.run.dir=... (or hydra.sweep.dir=... for -m)"
+        ) from err
+    _check_fingerprint(out, spec)
+    return out
+
+
+def _flat(d: Any, prefix: str = "") -> dict[str, Any]:
+    if not isinstance(d, dict):
+        return {prefix: d}
+    out: dict[str, Any] = {}
+    for k, v in d.items():
+        out.update(_flat(v, f"{prefix}.{k}" if prefix else str(k)))
+    return out
+
+
+def config_diff(old: dict, new: dict) -> list[str]:
+    """Dotted keys whose values differ between two nested dicts (sorted)."""
+    a, b = _flat(old), _flat(new)
+    return sorted(k for k in set(a) | set(b) if a.get(k, "<missing>") != b.get(k, "<missing>"))
+
+
+def _set_aside(out: Path) -> None:
+    """Rename this folder's results to `*.old-N` (force=true keeps them, out of the way)."""
+    n = 1
+    while any((out / f"{name}.old-{n}").exists() for name in (GENERATIONS, METRICS, RUN_CONFIG)):
+        n += 1
+    for name in (GENERATIONS, METRICS, RUN_CONFIG, TIMING):
+        if (out / name).exists():
+            os.replace(out / name, out / f"{name}.old-{n}")
+    log.warning("force=true: earlier results in %s renamed to *.old-%d", out, n)
+
+
+def _check_fingerprint(out: Path, spec: ExperimentSpec) -> None:
+    path = out / RUN_CONFIG
+    fingerprint = json.loads(json.dumps(spec.fingerprint, default=str))  # normalised like the file
+    if path.exists():
+        old = json.loads(path.read_text()).get("fingerprint", {})
+        diff = config_diff(old, fingerprint)
+        if not diff:
+            return
+        if not spec.force:
+            shown = ", ".join(diff[:5]) + (", ..." if len(diff) > 5 else "")
+            raise ValueError(
+                f"output_dir={str(out)!r} holds results of a different config (differs in: "
+                f"{shown}); use another folder (hydra.run.dir=...) or add force=true to set "
+                "them aside as *.old-N"
+            )
+        _set_aside(out)
+    elif (out / GENERATIONS).exists() and (out / GENERATIONS).stat().st_size > 0:
+        if not spec.force:
+            raise ValueError(
+                f"output_dir={str(out)!r} holds a generations.jsonl without run_config.json, so "
+                "its config is unknown; use another folder or add force=true to set it aside"
+            )
+        _set_aside(out)
+    record = {"fingerprint": fingerprint, "config": spec.config}
+    _write_atomic(path, json.dumps(record, indent=2, default=str) + "\n")
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def read_finished(path: Path) -> dict[int, dict]:
+    """Rows already in `generations.jsonl`, by prompt index; a torn last line is cut off.
+
+    A run killed mid-write leaves a last line without its newline (or unparsable); that line
+    is truncated from the file so appending continues cleanly.
+    """
+    if not path.exists():
+        return {}
+    data = path.read_bytes()
+    keep = data.rfind(b"\n") + 1  # everything after the last newline is torn
+    rows: dict[int, dict] = {}
+    for line in data[:keep].splitlines():
+        if line.strip():
+            row = json.loads(line)
+            rows[int(row["index"])] = row
+    if keep != len(data):
+        log.warning("%s: dropping a torn last line (%d bytes) left by an interrupted run",
+                    path, len(data) - keep)
+        with open(path, "r+b") as f:
+            f.truncate(keep)
+    return rows
+
+
+def append_rows(path: Path, rows: list[dict]) -> None:
+    """Append rows as JSON Lines and fsync, so a finished batch survives a crash."""
+    text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
+    with open(path, "a", encoding="utf-8") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+
+
+# ------------------------------------------------------------------------------ generation
+
+
+def _trace_row(traces: Any, i: int) -> dict:
+    """Per-step trace of sequence i as {name: [float, ...]} (lists of per-sequence dicts, or
+    a dict of per-sequence lists)."""
+    if traces is None:
+        return {}
+    item = traces[i] if isinstance(traces, list | tuple) else {k: v[i] for k, v in traces.items()}
+    return {k: [float(x) for x in (v.tolist() if hasattr(v, "tolist") else v)] for k, v in item.items()}
+
+
+def make_rows(records: list[dict], result: Any) -> list[dict]:
+    """One `generations.jsonl` row per record from a `GenerationResult`."""
+    rows = []
+    for i, rec in enumerate(records):
+        ids = [int(t) for t in result.token_ids[i]]
+        rows.append({
+            "index": rec["index"],
+            "prompt": rec["prompt"],
+            "reference": rec.get("reference"),
+            "answer": rec.get("answer"),
+            "text": result.texts[i],
+            "token_ids": ids,
+            "num_tokens": len(ids),
+            "finish_reason": result.finish_reasons[i],
+            "trace": _trace_row(getattr(result, "traces", None), i),
+            "metrics": {},
+        })
+    return rows
+
+
+def _is_oom(err: BaseException) -> bool:
+    return isinstance(err, torch.OutOfMemoryError) or "out of memory" in str(err).lower()
+
+
+def generate_with_backoff(generate_fn: Callable, records: list[dict], batch_size: int,
+                          on_rows: Callable[[list[dict]], None]) -> int:
+    """Generate `records` in batches; on out-of-memory halve the batch and retry.
+
+    Returns the batch size in use at the end (later batches keep the reduced size).
+    Raises the out-of-memory error when a single prompt does not fit.
+    """
+    pos = 0
+    while pos < len(records):
+        batch = records[pos:pos + batch_size]
+        try:
+            rows = generate_fn(batch)
+        except (torch.OutOfMemoryError, RuntimeError) as err:
+            if not _is_oom(err) or batch_size == 1:
+                raise
+            if torch.cuda.is_available():
+                torch.cuda.empty_cache()
+            batch_size = max(1, batch_size // 2)
+            log.warning("out of memory on a batch of %d prompts; retrying with batch_size=%d",
+                        len(batch), batch_size)
+            continue
+        on_rows(rows)
+        pos += len(batch)
+    return batch_size
+
+
+# ------------------------------------------------------------------------------ the run
+
+
+def _normalise(records: list[dict]) -> list[dict]:
+    out = []
+    for i, rec in enumerate(records):
+        if "prompt" not in rec or not isinstance(rec["prompt"], str):
+            raise ValueError(f"prompt record {i} has no string 'prompt' field; check "
+                             "dataset.prompt_field")
+        out.append({**rec, "index": int(rec.get("index", i))})
+    if not out:
+        raise ValueError("no prompts to run (the dataset is empty after split/limit); check "
+                         "dataset.split, dataset.limit and num_prompts")
+    if len({r["index"] for r in out}) != len(out):
+        raise ValueError("prompt indices are not unique; each record needs its own 'index'")
+    return out
+
+
+def _engine(model, tokenizer, sampler, spec: ExperimentSpec, timing_path: Path) -> Callable:
+    from alpha.generation import generate
+
+    def run(batch: list[dict]) -> list[dict]:
+        t0 = time.perf_counter()
+        result = generate(
+            model, tokenizer, [r["prompt"] for r in batch], sampler=sampler,
+            max_new_tokens=spec.max_new_tokens, seed=spec.seed,
+            prompt_indices=[r["index"] for r in batch], chat_template=spec.chat_template,
+            capture=spec.capture,
+        )
+        rows = make_rows(batch, result)
+        append_rows(timing_path, [{"n": len(batch), "wall_time_s": time.perf_counter() - t0}])
+        return rows
+
+    return run
+
+
+def _progress(total: int, done: int, enabled: bool):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, initial=done, unit="prompt", desc="generating",
+                disable=not enabled, dynamic_ncols=True)
+
+
+def _wall_time(path: Path) -> float:
+    if not path.exists():
+        return 0.0
+    lines = [json.loads(x) for x in path.read_text().splitlines() if x.strip()]
+    return float(sum(x["wall_time_s"] for x in lines))
+
+
+def _evaluate(rows: list[dict], spec: ExperimentSpec, model, tokenizer, oracle, wall: float):
+    from alpha.evaluation import evaluate_records
+
+    ev = spec.evaluation
+    oracle_model, oracle_tok = oracle if oracle is not None else (None, None)
+    return evaluate_records(
+        rows, metrics=list(ev["metrics"]), model=model, tokenizer=tokenizer, oracle=oracle_model,
+        oracle_tokenizer=oracle_tok, options=dict(ev.get("options") or {}), seed=spec.seed,
+        wall_time_s=wall,
+    )
+
+
+def _headline(aggregates: dict, name: str) -> float:
+    entry = aggregates.get(name) or {}
+    value = entry.get("mean")
+    if value is None or not math.isfinite(float(value)):
+        log.warning("headline metric %s is undefined for this run (%s)", name, entry.get("note"))
+        return float("nan")
+    return float(value)
+
+
+def run_experiment(
+    spec: ExperimentSpec,
+    *,
+    model,
+    tokenizer,
+    sampler,
+    records: list[dict],
+    logger=None,
+    oracle: tuple | None = None,
+    generate_fn: Callable[[list[dict]], list[dict]] | None = None,
+) -> ExperimentResult:
+    """Run (or resume) one experiment in `spec.output_dir` and return its headline metric.
+
+    Args:
+        spec: run settings.
+        model, tokenizer: the generating model (eval mode, on its device).
+        sampler: a `TokenSampler` (e.g. `alpha.build_sampler("alpha")`).
+        records: prompts as dicts with "prompt" and optional "index", "reference", "answer".
+        logger: an `alpha.loggers.Logger` (None: log nothing beyond the run folder).
+        oracle: optional `(model, tokenizer)` for oracle-based metrics.
+        generate_fn: replaces the engine call (batch of records -> rows); for tests.
+
+    Returns:
+        ExperimentResult with the headline metric's mean (NaN when undefined).
+
+    Raises:
+        ValueError: unwritable folder, folder of another config, no prompts, bad spec.
+        KeyboardInterrupt: after saving what finished (metrics.json status "partial").
+    """
+    from alpha.loggers import NullLogger
+
+    records = _normalise(records)
+    out = prepare_output_dir(spec)
+    logger = logger or NullLogger()
+    gen_path, timing_path = out / GENERATIONS, out / TIMING
+    done = read_finished(gen_path)
+    todo = [r for r in records if r["index"] not in done]
+    if done:
+        log.info("resuming in %s: %d of %d prompts already generated", out, len(records) - len(todo),
+                 len(records))
+    logger.start(config=spec.config, run_dir=str(out))
+    run_batch = generate_fn or _engine(model, tokenizer, sampler, spec, timing_path)
+    bar = _progress(len(records), len(records) - len(todo), spec.progress)
+
+    def save(rows: list[dict]) -> None:
+        append_rows(gen_path, rows)
+        done.update({r["index"]: r for r in rows})
+        bar.update(len(rows))
+
+    try:
+        generate_with_backoff(run_batch, todo, spec.batch_size, save)
+    except BaseException as err:
+        bar.close()
+        n = sum(1 for r in records if r["index"] in done)
+        status = "partial" if isinstance(err, KeyboardInterrupt) else "failed"
+        _write_atomic(out / METRICS, json.dumps({"status": status, "n_prompts": n,
+                                                 "n_total": len(records), "headline": None,
+                                                 "metrics": {}}, indent=2) + "\n")
+        logger.finish(status=status)
+        raise
+    bar.close()
+    return _finish(spec, out, [done[r["index"]] for r in records], model, tokenizer, oracle,
+                   logger, _wall_time(timing_path))
+
+
+def _finish(spec, out: Path, rows: list[dict], model, tokenizer, oracle, logger, wall: float):
+    report = _evaluate(rows, spec, model, tokenizer, oracle, wall)
+    for row, per in zip(rows, report.per_prompt, strict=True):
+        row["metrics"] = per
+    _write_atomic(out / GENERATIONS, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+    name = spec.evaluation["headline"]
+    value = _headline(report.aggregates, name)
+    summary = {"status": "complete", "n_prompts": len(rows),
+               "headline": {"name": name, "value": None if math.isnan(value) else value},
+               "metrics": report.aggregates}
+    _write_atomic(out / METRICS, json.dumps(summary, indent=2, default=float) + "\n")
+    logger.log_records(rows)
+    logger.log_summary(report.aggregates)
+    logger.log_file(str(out / GENERATIONS), "generations")
+    logger.log_file(str(out / METRICS), "metrics")
+    logger.finish(status="complete")
+    return ExperimentResult(name, value, report.aggregates, len(rows), str(out))

@@ -1,0 +1,311 @@
+"""Hydra config -> plain values for the library, with every mistake caught as one `ValueError` line.
+
+`run.py` composes the config; this module turns the `DictConfig` into what `alpha/` takes:
+a validated `RunSettings`, `load_model_and_tokenizer` keyword arguments, a built sampler, the
+prompt records and an `ExperimentSpec`. It validates everything that can be validated before
+the model is loaded, so a bad value fails in a second, not after minutes of loading.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+ROOT = Path(__file__).resolve().parents[1]  # the repository root (conf/, models/, data/)
+# config values that decide the generations (run_config.json fingerprint; a folder with
+# other values is refused). batch_size, num_prompts, device, evaluation, logger are left out:
+# they do not change any prompt's text.
+FINGERPRINT_KEYS = ("model", "sampler", "dataset", "seed", "max_new_tokens", "dtype", "capture")
+MODEL_LABELS = ("name",)  # model keys that are labels only
+
+
+@dataclass
+class RunSettings:
+    """The top-level knobs of config.yaml, validated on construction."""
+
+    seed: int
+    batch_size: int
+    max_new_tokens: int
+    num_prompts: int | None
+    device: str
+    dtype: str
+    output_dir: str
+    force: bool = False
+    progress: bool = True
+    capture: Any = "last"
+
+    def __post_init__(self):
+        for name in ("seed", "batch_size", "max_new_tokens"):
+            v, lo = getattr(self, name), 0 if name == "seed" else 1
+            if isinstance(v, bool) or not isinstance(v, int) or v < lo:
+                raise ValueError(f"{name}={v!r} must be an integer >= {lo}")
+        n = self.num_prompts
+        if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 1):
+            raise ValueError(f"num_prompts={n!r} must be null (all) or an integer >= 1")
+        if self.device not in ("auto", "cpu", "cuda") and not str(self.device).startswith("cuda:"):
+            raise ValueError(f"device={self.device!r} is unknown; use auto, cpu, cuda or cuda:N")
+        if self.dtype not in ("auto", "float32", "bfloat16", "float16"):
+            raise ValueError(f"dtype={self.dtype!r} is unknown; use auto, float32, bfloat16 or float16")
+        if isinstance(self.capture, list):  # YAML has no tuples: [mean_last, 2] -> ("mean_last", 2)
+            self.capture = tuple(self.capture)
+
+
+def to_plain(cfg: DictConfig) -> dict:
+    """The resolved config as plain containers; an unresolvable value becomes one line."""
+    try:
+        return OmegaConf.to_container(cfg, resolve=True)
+    except OmegaConfBaseException as err:
+        first = str(err).strip().splitlines()[0]
+        raise ValueError(f"config cannot be resolved: {first}") from err
+
+
+def resolve_path(path: str) -> str:
+    """A relative path as given when it exists from the current directory, else from the repo root."""
+    p = Path(path).expanduser()
+    if p.is_absolute() or p.exists():
+        return str(p)
+    return str(ROOT / p) if (ROOT / p).exists() else str(p)
+
+
+def settings(c: dict) -> RunSettings:
+    """RunSettings from the plain config."""
+    return RunSettings(
+        seed=c["seed"], batch_size=c["batch_size"], max_new_tokens=c["max_new_tokens"],
+        num_prompts=c.get("num_prompts"), device=c["device"], dtype=c["dtype"],
+        output_dir=str(c["output_dir"]), force=bool(c.get("force", False)),
+        progress=bool(c.get("progress", True)), capture=c.get("capture", "last"),
+    )
+
+
+def model_kwargs(model: dict, run: RunSettings) -> dict:
+    """Keyword arguments of `alpha.models.load_model_and_tokenizer` from a `model/` option."""
+    if model.get("trust_remote_code"):
+        raise ValueError("model.trust_remote_code=true is not supported: only architectures "
+                         "transformers ships are loaded; set it to false")
+    if not model.get("path"):
+        raise ValueError("model.path is empty; give a hub id or a local folder")
+    path = str(model["path"])
+    local = path.startswith(("/", ".", "~")) or Path(path).exists() or (ROOT / path).exists()
+    return dict(
+        name_or_path=resolve_path(path) if local else path, device=run.device, dtype=run.dtype,
+        attn_implementation=model.get("attn_implementation", "sdpa"),
+        use_safetensors=bool(model.get("use_safetensors", True)), revision=model.get("revision"),
+    )
+
+
+def build_sampler(sampler: dict):
+    """Build the sampler of a `sampler/` option (name + flat params; `search_space` ignored)."""
+    from alpha.registry import available_samplers
+    from alpha.registry import build_sampler as build
+
+    params = {k: v for k, v in sampler.items() if k not in ("name", "search_space")}
+    name = sampler.get("name")
+    if not name:
+        raise ValueError(f"sampler.name is missing; choose one of {available_samplers()}")
+    try:
+        return build(name, **params)
+    except TypeError as err:  # an unexpected keyword: a key this sampler does not take
+        raise ValueError(f"sampler {name!r} rejects its parameters ({err}); remove or fix the "
+                         "key (python run.py --cfg job shows the composed config)") from err
+
+
+def fingerprint(c: dict) -> dict:
+    """The config values that decide the generations (see FINGERPRINT_KEYS)."""
+    fp = {k: c.get(k) for k in FINGERPRINT_KEYS}
+    fp["model"] = {k: v for k, v in (c.get("model") or {}).items() if k not in MODEL_LABELS}
+    fp["sampler"] = {k: v for k, v in (c.get("sampler") or {}).items() if k != "search_space"}
+    fp["dataset"] = {k: v for k, v in (c.get("dataset") or {}).items() if k != "limit"}
+    return fp
+
+
+def experiment_spec(c: dict, run: RunSettings):
+    """The library's `ExperimentSpec` for this config."""
+    from alpha.experiment import ExperimentSpec
+
+    ev = c.get("evaluation") or {}
+    return ExperimentSpec(
+        output_dir=run.output_dir,
+        evaluation={"metrics": list(ev.get("metrics") or []), "options": ev.get("options") or {},
+                    "headline": ev.get("headline")},
+        seed=run.seed, batch_size=run.batch_size, max_new_tokens=run.max_new_tokens,
+        chat_template=bool((c.get("model") or {}).get("chat_template", False)),
+        capture=run.capture, fingerprint=fingerprint(c), config=c, force=run.force,
+        progress=run.progress,
+    )
+
+
+def dataset_limit(ds: dict, run: RunSettings) -> int | None:
+    """The smaller of dataset.limit and num_prompts (None when neither is set)."""
+    limits = [n for n in (ds.get("limit"), run.num_prompts) if n is not None]
+    return min(limits) if limits else None
+
+
+def dataset_kwargs(ds: dict, run: RunSettings) -> dict:
+    """Keyword arguments of `alpha.data.load_prompts` from a bundled `dataset/` option."""
+    return dict(
+        path_or_name=resolve_path(str(ds["path"])) if ds.get("path") else None,
+        prompt_field=ds.get("prompt_field", "prompt"), reference_field=ds.get("reference_field"),
+        answer_field=ds.get("answer_field"), split=ds.get("split", "all"),
+        limit=dataset_limit(ds, run), dev_size=int(ds.get("dev_size", 50)),
+    )
+
+
+def apply_template(records: list[dict], template: str | None) -> list[dict]:
+    """Format each prompt with `dataset.prompt_template` ({prompt} = the prompt field's text)."""
+    if not template or template == "{prompt}":
+        return records
+    out = []
+    for rec in records:
+        fields = {**rec.get("fields", {}), "prompt": rec["prompt"]}
+        try:
+            prompt = template.format(**fields)
+        except (KeyError, IndexError, ValueError) as err:
+            raise ValueError(f"dataset.prompt_template={template!r} cannot be filled ({err!r}); "
+                             f"it may use {sorted(fields)}") from err
+        out.append({**rec, "prompt": prompt})
+    return out
+
+
+def make_logger(logger_cfg: Any):
+    """Instantiate the logger option's `_target_`; a logger that cannot start warns and logs nothing."""
+    from alpha.loggers import NullLogger
+
+    if not logger_cfg or not logger_cfg.get("_target_"):
+        return NullLogger()
+    from hydra.utils import instantiate
+
+    try:
+        return instantiate(logger_cfg)
+    except Exception as err:  # noqa: BLE001 - a logger must never cost the run
+        warnings.warn(f"logger {logger_cfg.get('_target_')} could not start ({err}); "
+                      "logging nothing beyond the run folder", RuntimeWarning, stacklevel=2)
+        return NullLogger()
+
+
+def oracle_kwargs(c: dict, run: RunSettings) -> dict | None:
+    """load_model_and_tokenizer kwargs of evaluation.oracle (a model config), or None."""
+    oracle = (c.get("evaluation") or {}).get("oracle")
+    return model_kwargs(oracle, run) if oracle else None
+
+
+def quiet_offline_defaults() -> None:
+    """W&B offline when no API key is set (the logger reads WANDB_MODE)."""
+    if not os.environ.get("WANDB_API_KEY"):
+        os.environ.setdefault("WANDB_MODE", "offline")
+
+
+# ------------------------------------------------------------------------------ prompts
+
+
+def _datasets_offline() -> bool:
+    from alpha.models import hub_offline
+
+    return hub_offline() or os.environ.get("HF_DATASETS_OFFLINE", "").upper() in ("1", "ON", "TRUE")
+
+
+def _hub_rows(ds: dict) -> list[dict]:
+    """Rows of a hub dataset (`load_dataset(name, subset, split=hub_split)`), failing fast offline."""
+    import datasets
+
+    name, subset, split = ds["name"], ds.get("subset"), ds.get("hub_split", "test")
+    try:
+        return list(datasets.load_dataset(name, subset, split=split))
+    except (OSError, ValueError) as err:  # ConnectionError is an OSError
+        if _datasets_offline():
+            raise ValueError(f"dataset {name} is not available offline; set HF_HUB_OFFLINE=0 "
+                             "HF_DATASETS_OFFLINE=0 or use a bundled dataset") from err
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise ValueError(f"dataset {name} (subset={subset}, split={split}) could not be loaded: "
+                         f"{first}") from err
+
+
+def _prefix_rows(rows: list[dict], field: str, tokenizer, prefix: int, cont: int) -> list[dict]:
+    """Paragraphs cut into a `prefix`-token prompt and the next `cont` tokens as reference
+    (headings, blank lines and paragraphs shorter than prefix + cont tokens are dropped)."""
+    out = []
+    for r in rows:
+        text = (r.get(field) or "").strip()
+        if not text or text.startswith("="):
+            continue
+        ids = tokenizer(text, add_special_tokens=False)["input_ids"]
+        if len(ids) >= prefix + cont:
+            out.append({"text": tokenizer.decode(ids[:prefix]),
+                        "reference": tokenizer.decode(ids[prefix:prefix + cont])})
+    return out
+
+
+def _split(rows: list, split: str, dev_size: int) -> list:
+    if split == "all":
+        return rows
+    if split == "dev":
+        return rows[:dev_size]
+    if split == "test":
+        return rows[dev_size:]
+    raise ValueError(f"dataset.split={split!r} is unknown; use all, dev or test")
+
+
+def _field(row: dict, name: str | None, what: str, i: int, keys) -> Any:
+    if name is None:
+        return None
+    if name not in row:
+        raise ValueError(f"dataset row {i} has no field {name!r} (dataset.{what}_field); "
+                         f"its fields are {sorted(keys)}; set dataset.{what}_field to one of them")
+    return row[name]
+
+
+def hub_records(ds: dict, run: RunSettings, tokenizer_fn=None) -> list[dict]:
+    """Prompt records of a hub dataset option: field mapping, token prefixes, split, limit.
+
+    `tokenizer_fn()` gives the tokenizer that cuts `prefix_tokens` prefixes (called only then).
+    """
+    rows = _hub_rows(ds)
+    ref_field = ds.get("reference_field")
+    if ds.get("prefix_tokens"):
+        rows = _prefix_rows(rows, ds["prompt_field"], tokenizer_fn(), int(ds["prefix_tokens"]),
+                            int(ds.get("continuation_tokens") or 0))
+        ref_field = "reference"
+        if ds["prompt_field"] != "text":
+            rows = [{**r, ds["prompt_field"]: r["text"]} for r in rows]
+    rows = _split(rows, ds.get("split", "all"), int(ds.get("dev_size", 50)))
+    limit = dataset_limit(ds, run)
+    rows = rows[:limit] if limit is not None else rows
+    return [{"index": i, "prompt": str(_field(row, ds["prompt_field"], "prompt", i, row)),
+             "reference": _field(row, ref_field, "reference", i, row),
+             "answer": _field(row, ds.get("answer_field"), "answer", i, row), "fields": row}
+            for i, row in enumerate(rows)]
+
+
+def _tokenizer(model: dict, run: RunSettings):
+    from transformers import AutoTokenizer
+
+    from alpha.models import _hub_error
+
+    name = model_kwargs(model, run)["name_or_path"]
+    try:
+        return AutoTokenizer.from_pretrained(name, trust_remote_code=False)
+    except OSError as err:
+        raise _hub_error(name, err) from err
+
+
+def load_records(ds: dict, run: RunSettings, model: dict | None = None) -> list[dict]:
+    """The prompt records of a `dataset/` option (bundled file or hub dataset), never empty."""
+    if ds.get("path"):
+        from alpha.data import load_prompts
+
+        records = load_prompts(**dataset_kwargs(ds, run))
+    elif ds.get("name"):
+        records = hub_records(ds, run, lambda: _tokenizer(model or {}, run))
+    else:
+        raise ValueError("the dataset option has neither path (bundled file) nor name (hub id)")
+    records = [{k: v for k, v in r.items() if k != "fields"}
+               for r in apply_template(records, ds.get("prompt_template"))]
+    if not records:
+        raise ValueError(f"dataset gave no prompts after split={ds.get('split')!r}, "
+                         f"limit={ds.get('limit')}, num_prompts={run.num_prompts}; widen them")
+    return records

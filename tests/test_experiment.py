@@ -1,0 +1,182 @@
+"""The run loop's pieces on a tiny random model: resumable files, OOM back-off, folder checks,
+and model loading from a local folder (and the one-line offline message for a hub id).
+
+Bad inputs tried: a torn last line in generations.jsonl, an out-of-memory error on big batches,
+a non-OOM RuntimeError, OOM at batch size 1, a folder holding another config's results (with and
+without force), an output path under a regular file, records without a prompt, no records, a
+hub id offline, a missing model folder, a folder without config.json, unknown dtype/device.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+import torch
+
+from alpha import build_sampler
+from alpha.experiment import (
+    ExperimentSpec,
+    _normalise,
+    append_rows,
+    generate_with_backoff,
+    make_rows,
+    prepare_output_dir,
+    read_finished,
+)
+from alpha.generation import generate
+from alpha.models import load_model_and_tokenizer
+from tests.conftest import make_tiny_model
+
+EVAL = {"metrics": ["distinct_2"], "options": {}, "headline": "distinct_2"}
+PROMPTS = [f"The {w} of the night" for w in ("king", "queen", "fool", "ghost", "duke")]
+
+
+def _spec(tmp_path, **kw) -> ExperimentSpec:
+    return ExperimentSpec(output_dir=str(tmp_path / "run"), evaluation=EVAL, **kw)
+
+
+# ------------------------------------------------------------------------ generations.jsonl
+
+
+def test_torn_last_line_is_dropped_and_cut(tmp_path):
+    path = tmp_path / "generations.jsonl"
+    append_rows(path, [{"index": 0, "text": "a"}, {"index": 1, "text": "b"}])
+    with open(path, "a") as f:
+        f.write('{"index": 2, "te')  # what a SIGKILL mid-write leaves
+    rows = read_finished(path)
+    assert sorted(rows) == [0, 1]
+    assert path.read_text().endswith('"b"}\n')  # the torn bytes are gone; appends stay valid
+    append_rows(path, [{"index": 2, "text": "c"}])
+    assert sorted(read_finished(path)) == [0, 1, 2]
+
+
+# ------------------------------------------------------------------------ out-of-memory
+
+
+@pytest.fixture(scope="module")
+def engine(tiny_tokenizer):
+    model = make_tiny_model("qwen2")
+    sampler = build_sampler("alpha")
+    records = _normalise([{"prompt": p} for p in PROMPTS])
+
+    def run(batch):
+        res = generate(model, tiny_tokenizer, [r["prompt"] for r in batch], sampler=sampler,
+                       max_new_tokens=6, seed=3, prompt_indices=[r["index"] for r in batch])
+        return make_rows(batch, res)
+
+    return run, records
+
+
+def test_oom_halves_the_batch_and_gives_the_same_rows(engine, caplog):
+    run, records = engine
+    calls = []
+
+    def flaky(batch):  # the real engine, but batches above 2 prompts "run out of memory"
+        calls.append(len(batch))
+        if len(batch) > 2:
+            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+        return run(batch)
+
+    got: list[dict] = []
+    with caplog.at_level(logging.WARNING, logger="alpha.experiment"):
+        final = generate_with_backoff(flaky, records, 5, got.extend)
+    assert final == 2 and calls[:3] == [5, 2, 2]  # 5 -> OOM -> 2 (halved twice), then kept
+    assert "out of memory" in caplog.text and "batch_size=2" in caplog.text
+    one_by_one: list[dict] = []
+    generate_with_backoff(run, records, 1, one_by_one.extend)
+    assert [r["index"] for r in got] == [0, 1, 2, 3, 4]
+    assert [r["text"] for r in got] == [r["text"] for r in one_by_one]  # seeded per prompt
+
+
+def test_oom_at_batch_one_and_other_errors_propagate(engine):
+    _, records = engine
+
+    def oom(batch):
+        raise torch.OutOfMemoryError("CUDA out of memory")
+
+    with pytest.raises(torch.OutOfMemoryError):
+        generate_with_backoff(oom, records, 1, lambda rows: None)
+
+    def broken(batch):
+        raise RuntimeError("shape mismatch")
+
+    with pytest.raises(RuntimeError, match="shape mismatch"):
+        generate_with_backoff(broken, records, 4, lambda rows: None)
+
+
+def test_rows_follow_the_design_format(engine):
+    run, records = engine
+    row = run(records[:1])[0]
+    assert set(row) == {"index", "prompt", "reference", "answer", "text", "token_ids",
+                        "num_tokens", "finish_reason", "trace", "metrics"}
+    assert row["num_tokens"] == len(row["token_ids"]) <= 6
+    assert all(len(v) == row["num_tokens"] for v in row["trace"].values())
+    json.dumps(row)  # JSON-serialisable as is
+
+
+# ------------------------------------------------------------------------ the run folder
+
+
+def test_folder_of_another_config_is_refused_then_forced(tmp_path):
+    prepare_output_dir(_spec(tmp_path, fingerprint={"sampler": {"temp_max": 1.0}, "seed": 0}))
+    append_rows(tmp_path / "run" / "generations.jsonl", [{"index": 0}])
+    same = _spec(tmp_path, fingerprint={"sampler": {"temp_max": 1.0}, "seed": 0})
+    prepare_output_dir(same)  # same config: accepted (resume)
+    other = _spec(tmp_path, fingerprint={"sampler": {"temp_max": 0.5}, "seed": 0})
+    with pytest.raises(ValueError, match=r"different config \(differs in: sampler.temp_max\).*force=true"):
+        prepare_output_dir(other)
+    assert (tmp_path / "run" / "generations.jsonl").exists()  # nothing lost
+    other.force = True
+    prepare_output_dir(other)
+    assert (tmp_path / "run" / "generations.jsonl.old-1").exists()
+    assert not (tmp_path / "run" / "generations.jsonl").exists()
+    saved = json.loads((tmp_path / "run" / "run_config.json").read_text())
+    assert saved["fingerprint"]["sampler"]["temp_max"] == 0.5
+
+
+def test_unwritable_output_dir(tmp_path):
+    (tmp_path / "file").write_text("x")  # a path under a regular file cannot be created
+    spec = ExperimentSpec(output_dir=str(tmp_path / "file" / "run"), evaluation=EVAL)
+    with pytest.raises(ValueError, match="output_dir=.* is not writable.*hydra.run.dir"):
+        prepare_output_dir(spec)
+
+
+def test_bad_records_and_bad_spec():
+    with pytest.raises(ValueError, match="no string 'prompt' field"):
+        _normalise([{"text": "x"}])
+    with pytest.raises(ValueError, match="no prompts to run"):
+        _normalise([])
+    with pytest.raises(ValueError, match="batch_size=0"):
+        ExperimentSpec(output_dir=".", evaluation=EVAL, batch_size=0)
+    with pytest.raises(ValueError, match="evaluation.headline='mauve' is not among"):
+        ExperimentSpec(output_dir=".", evaluation={**EVAL, "headline": "mauve"})
+
+
+# ------------------------------------------------------------------------ models
+
+
+def test_local_folder_loads_the_same_model(tmp_path, tiny_tokenizer):
+    model = make_tiny_model("llama")
+    model.save_pretrained(tmp_path / "ckpt")
+    tiny_tokenizer.save_pretrained(tmp_path / "ckpt")
+    loaded, tok = load_model_and_tokenizer(str(tmp_path / "ckpt"), device="cpu")
+    ids = torch.tensor([[5, 6, 7, 8]])
+    torch.testing.assert_close(loaded(ids).logits, model(ids).logits)  # transformers' own model
+    assert tok.padding_side == "left" and not loaded.training
+
+
+def test_model_errors_are_one_line(tmp_path):
+    with pytest.raises(ValueError, match="^model Qwen/Qwen2.5-0.5B-Instruct is not available "
+                                         "offline; set HF_HUB_OFFLINE=0 or point model.path at a "
+                                         "local folder$"):
+        load_model_and_tokenizer("Qwen/Qwen2.5-0.5B-Instruct", device="cpu")
+    with pytest.raises(ValueError, match="is not a folder"):
+        load_model_and_tokenizer(str(tmp_path / "missing"), device="cpu")
+    with pytest.raises(ValueError, match="has no config.json"):
+        load_model_and_tokenizer(str(tmp_path), device="cpu")
+    with pytest.raises(ValueError, match="dtype='float8'"):
+        load_model_and_tokenizer(str(tmp_path), device="cpu", dtype="float8")
+    with pytest.raises(ValueError, match="device='tpu'"):
+        load_model_and_tokenizer(str(tmp_path), device="tpu")
