@@ -108,6 +108,24 @@ def test_truncation_really_cuts_and_trace(peaked_model, name, params, hf):
     assert 0.0 <= step.trace["final_entropy"].item() <= 1.0
 
 
+@pytest.mark.parametrize("name,params,hf", [CASES[4], CASES[5]], ids=["top_p", "min_p"])
+def test_engine_matches_generate_per_row_seed(peaked_model, tiny_tokenizer, name, params, hf):
+    """Through alpha.generate (KV cache, per-row generators seeded by row_seed(seed, index)):
+    each prompt's tokens equal generate's after torch.manual_seed(row_seed(seed, index))."""
+    from alpha.generation import generate, row_seed
+
+    prompts = ["To be, or not", "The king is dead", "Once upon"]
+    res = generate(peaked_model, tiny_tokenizer, prompts, sampler=build_sampler(name, **params),
+                   max_new_tokens=N_NEW, seed=7, batch_size=1)
+    for i, prompt in enumerate(prompts):
+        ids = tiny_tokenizer(prompt, return_tensors="pt").input_ids
+        torch.manual_seed(row_seed(7, i))
+        out = peaked_model.generate(ids, max_new_tokens=N_NEW, top_k=0, **hf)
+        want = out[0, ids.shape[1]:].tolist()
+        assert res.token_ids[i] == want
+        assert len(res.traces[i]["final_entropy"]) == len(res.token_ids[i])
+
+
 def test_per_row_generators_make_rows_independent(peaked_model):
     torch.manual_seed(0)
     logits = torch.randn(3, 64) * 2
