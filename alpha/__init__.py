@@ -5,15 +5,31 @@ Each module owner adds its public names below and to `__all__`.
 """
 
 from alpha.attention_capture import AttentionCapture
+from alpha.config import SamplerConfig
+from alpha.filtering import apply_sampling_params, draw
 from alpha.generation import GenerationResult, generate
 from alpha.loggers import LocalLogger, Logger, NullLogger
 from alpha.protocol import TRACE_KEYS, SamplerStep, TokenSampler
+from alpha.quickstart import generate_response
 from alpha.registry import available_samplers, build_sampler, register_sampler
+from alpha.sampler import AdaptiveEntropixSampler, AlphaComponents, AlphaStep
+from alpha.solvers import SamplingParams
+from alpha.uncertainty import attention_entropy_varentropy, token_entropy_varentropy
 
 __all__ = [
+    "AdaptiveEntropixSampler",
+    "AlphaComponents",
+    "AlphaStep",
+    "SamplerConfig",
+    "SamplingParams",
+    "apply_sampling_params",
+    "attention_entropy_varentropy",
+    "draw",
+    "token_entropy_varentropy",
     "AttentionCapture",
     "GenerationResult",
     "generate",
+    "generate_response",
     "LocalLogger",
     "Logger",
     "NullLogger",

@@ -1,0 +1,159 @@
+"""`SamplerConfig`: every knob of the adaptive sampler, validated on construction.
+
+Field names are flat (`temp_min`, not `bounds.temperature[0]`) so a Hydra command line can
+override any of them (`sampler.temp_min=0.2`). The dataclass is mutable like the original's
+(`cfg.base_temp = 0.3` works); `validate()` re-checks it and the sampler calls it when built.
+This module knows nothing about tensors or models.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+
+SOLVERS = ("bisection", "seed_adam")
+ATTENTION_MODES = ("mean_heads", "per_head")
+
+# (param name, min field, max field, absolute allowed interval, integer?)
+BOUNDS = (
+    ("temperature", "temp_min", "temp_max", (0.0, float("inf")), False),
+    ("top_k", "top_k_min", "top_k_max", (1, float("inf")), True),
+    ("top_p", "top_p_min", "top_p_max", (0.0, 1.0), False),
+    ("rep_penalty", "rep_penalty_min", "rep_penalty_max", (0.0, float("inf")), False),
+    ("candidate_size", "candidate_size_min", "candidate_size_max", (1, float("inf")), True),
+)
+
+
+@dataclass
+class SamplerConfig:
+    """Configuration of `AdaptiveEntropixSampler` (defaults are the original's).
+
+    Attributes:
+        base_temp, base_top_p, base_top_k, base_rep_penalty, base_candidate_size: the
+            original's start values. `seed_adam` feeds them through a sigmoid as logits (as the
+            original did); the bisection solver does not use them.
+        opt_max_iters, opt_tolerance, opt_learning_rate: `seed_adam`'s Adam settings.
+        param_smoothing_factor: f in [0, 1): each step uses f * previous + (1 - f) * solved.
+        alpha_window_size: steps in alpha's moving average.
+        temp_min..candidate_size_max: bounds of the five parameters (inclusive).
+        weight_token_entropy, weight_token_varentropy, weight_attn_entropy,
+            weight_attn_varentropy: alpha = sum of weight * normalised term.
+        rep_window: the repetition penalty looks at the last `rep_window` tokens.
+        target_scale: target normalised entropy = target_scale * mean alpha.
+        solver: "bisection" (correct; moves all five parameters) or "seed_adam" (the original).
+        solver_iters: bisection steps per stage (2**-iters resolution on the path).
+        attention_mode: "mean_heads" (average heads, then entropy: the original) or
+            "per_head" (entropy of each head, then average).
+
+    >>> cfg = SamplerConfig()
+    >>> cfg.base_temp = 0.3
+    >>> SamplerConfig(temp_min=2.0)
+    Traceback (most recent call last):
+    ...
+    ValueError: temp_min=2.0 must be <= temp_max=1.0 (allowed: 0.0 < temp_min <= temp_max); lower temp_min or raise temp_max
+    """
+
+    base_temp: float = 0.2
+    base_top_p: float = 0.80
+    base_top_k: int = 10
+    base_rep_penalty: float = 1.0
+    base_candidate_size: int = 20
+    opt_max_iters: int = 10
+    opt_tolerance: float = 0.01
+    opt_learning_rate: float = 0.1
+    param_smoothing_factor: float = 0.8
+    alpha_window_size: int = 5
+    temp_min: float = 0.1
+    temp_max: float = 1.0
+    top_k_min: int = 5
+    top_k_max: int = 200
+    top_p_min: float = 0.1
+    top_p_max: float = 1.0
+    rep_penalty_min: float = 1.1
+    rep_penalty_max: float = 1.5
+    candidate_size_min: int = 1
+    candidate_size_max: int = 100
+    weight_token_entropy: float = 0.4
+    weight_token_varentropy: float = 0.2
+    weight_attn_entropy: float = 0.3
+    weight_attn_varentropy: float = 0.1
+    rep_window: int = 128
+    target_scale: float = 0.5
+    solver: str = "bisection"
+    solver_iters: int = 20
+    attention_mode: str = "mean_heads"
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> None:
+        """Raise `ValueError` naming the field, its value and the allowed range."""
+        for _, lo_name, hi_name, (a, b), integer in BOUNDS:
+            lo, hi = getattr(self, lo_name), getattr(self, hi_name)
+            for name, v in ((lo_name, lo), (hi_name, hi)):
+                _check_number(name, v, integer)
+                if not (a < v <= b if not integer else a <= v <= b):
+                    op = "<=" if integer else "<"
+                    raise ValueError(f"{name}={v} is outside the allowed range {a} {op} {name} <= {b}")
+            if lo > hi:
+                op = "<=" if integer else "<"
+                raise ValueError(
+                    f"{lo_name}={lo} must be <= {hi_name}={hi} (allowed: {a} {op} {lo_name} <= "
+                    f"{hi_name}); lower {lo_name} or raise {hi_name}"
+                )
+        for name in ("alpha_window_size", "rep_window", "opt_max_iters", "solver_iters",
+                     "base_top_k", "base_candidate_size"):
+            _check_number(name, getattr(self, name), True)
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name}={getattr(self, name)} must be an integer >= 1")
+        weights = self.weights()
+        for name, w in zip(_WEIGHT_FIELDS, weights, strict=True):
+            _check_number(name, w, False)
+            if w < 0:
+                raise ValueError(f"{name}={w} must be >= 0 (alpha weights are non-negative)")
+        if sum(weights) <= 0:
+            raise ValueError(f"all four alpha weights are 0 ({', '.join(_WEIGHT_FIELDS)}); "
+                             "set at least one > 0")
+        _check_range("param_smoothing_factor", self.param_smoothing_factor, 0.0, 1.0, "0 <= f < 1")
+        _check_range("target_scale", self.target_scale, 0.0, float("inf"), "target_scale > 0",
+                     lo_open=True)
+        _check_range("opt_learning_rate", self.opt_learning_rate, 0.0, float("inf"),
+                     "opt_learning_rate > 0", lo_open=True)
+        _check_range("opt_tolerance", self.opt_tolerance, 0.0, float("inf"), "opt_tolerance >= 0")
+        for name in ("base_temp", "base_top_p", "base_rep_penalty"):
+            _check_number(name, getattr(self, name), False)
+        if self.solver not in SOLVERS:
+            raise ValueError(f"solver={self.solver!r} is unknown; choose one of {list(SOLVERS)}")
+        if self.attention_mode not in ATTENTION_MODES:
+            raise ValueError(f"attention_mode={self.attention_mode!r} is unknown; "
+                             f"choose one of {list(ATTENTION_MODES)}")
+
+    def weights(self) -> tuple[float, float, float, float]:
+        """The four alpha weights, in the order token H, token VH, attention H, attention VH."""
+        return tuple(getattr(self, n) for n in _WEIGHT_FIELDS)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def field_names(cls) -> list[str]:
+        return [f.name for f in fields(cls)]
+
+
+_WEIGHT_FIELDS = ("weight_token_entropy", "weight_token_varentropy", "weight_attn_entropy",
+                  "weight_attn_varentropy")
+
+
+def _check_number(name: str, v, integer: bool) -> None:
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        raise ValueError(f"{name}={v!r} must be a number")
+    if integer and not float(v).is_integer():
+        raise ValueError(f"{name}={v} must be a whole number")
+    if v != v:
+        raise ValueError(f"{name}=nan must be a number")
+
+
+def _check_range(name: str, v, lo: float, hi: float, rule: str, lo_open: bool = False) -> None:
+    _check_number(name, v, False)
+    ok = (lo < v if lo_open else lo <= v) and v < hi
+    if not ok:
+        raise ValueError(f"{name}={v} is outside the allowed range ({rule})")

@@ -1,0 +1,295 @@
+"""`AdaptiveEntropixSampler`: the adaptive sampler, batched, registered as "alpha"/"alpha_seed".
+
+One step per row: alpha from token and attention uncertainty -> moving average over the row's
+window -> target entropy = target_scale * mean alpha -> solver picks the five parameters ->
+exponential smoothing with the row's previous parameters -> filtering (equal to HF's chain)
+-> draw with the row's generator. The sampler keeps per-row state (alpha window, last
+parameters); the engine calls `reset` / `select_rows`. It knows nothing about models or caches.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from dataclasses import dataclass
+
+import torch
+
+from alpha.config import SamplerConfig
+from alpha.filtering import NEG_INF, Candidates, draw, keep_mask, penalize_repetitions
+from alpha.protocol import Generators, SamplerStep
+from alpha.registry import register_sampler
+from alpha.solvers import SamplingParams, build_pool, smooth, solve_bisection, solve_seed_adam
+from alpha.uncertainty import (
+    attention_entropy_varentropy,
+    entropy_varentropy,
+    normalised_token_terms,
+    sanitize_logits,
+)
+
+
+@dataclass
+class AlphaComponents:
+    """alpha and its four normalised terms, each `(B,)` float32."""
+
+    alpha: torch.Tensor
+    h_tok: torch.Tensor
+    vh_tok: torch.Tensor
+    h_attn: torch.Tensor
+    vh_attn: torch.Tensor
+
+
+@dataclass
+class AlphaStep:
+    """One step's full record (all `(B,)`); `trace()` gives the `TRACE_KEYS` dict.
+
+    Attributes:
+        tokens: int64 chosen tokens.
+        components: alpha and its four terms.
+        alpha_mean: moving average of alpha over the row's window.
+        target: target normalised entropy (target_scale * alpha_mean).
+        params: the parameters used (after smoothing; top_k/candidate_size whole).
+        final_entropy: normalised entropy (bits / log2 V) of the distribution drawn from.
+    """
+
+    tokens: torch.Tensor
+    components: AlphaComponents
+    alpha_mean: torch.Tensor
+    target: torch.Tensor
+    params: SamplingParams
+    final_entropy: torch.Tensor
+
+    def trace(self) -> dict[str, torch.Tensor]:
+        c, p = self.components, self.params
+        return {"alpha": c.alpha, "alpha_mean": self.alpha_mean, "h_tok": c.h_tok,
+                "vh_tok": c.vh_tok, "h_attn": c.h_attn, "vh_attn": c.vh_attn,
+                "temperature": p.temperature, "top_k": p.top_k, "top_p": p.top_p,
+                "rep_penalty": p.rep_penalty, "candidate_size": p.candidate_size,
+                "final_entropy": self.final_entropy}
+
+
+class AdaptiveEntropixSampler:
+    """Entropy- and attention-adaptive sampler (implements `alpha.protocol.TokenSampler`).
+
+    When `attention` is None (the engine did not capture it, or a caller has none), the two
+    attention terms of alpha are 0: alpha is then the token terms only, weighted as configured.
+
+    >>> s = AdaptiveEntropixSampler(SamplerConfig())
+    >>> step = s.sample(torch.randn(2, 50), torch.zeros(2, 3, dtype=torch.long),
+    ...                 generators=torch.Generator().manual_seed(0))
+    >>> step.tokens.shape
+    torch.Size([2])
+    """
+
+    needs_attention = True
+
+    def __init__(self, config: SamplerConfig | None = None, **overrides) -> None:
+        self.config = config if config is not None else SamplerConfig(**overrides)
+        if config is not None and overrides:
+            raise ValueError("pass either a SamplerConfig or keyword overrides, not both")
+        self.config.validate()
+        self._batch = None
+
+    # ---- per-row state -------------------------------------------------------------------
+    def reset(self, batch_size: int) -> None:
+        """Forget all per-row state; the next step starts `batch_size` fresh rows."""
+        self.config.validate()
+        w = self.config.alpha_window_size
+        self._batch = batch_size
+        self._window = torch.zeros(batch_size, w)  # (B, W) most recent last
+        self._count = torch.zeros(batch_size, dtype=torch.long)  # (B,)
+        self._prev: SamplingParams | None = None
+        self._has_prev = torch.zeros(batch_size, dtype=torch.bool)
+
+    def select_rows(self, index: torch.Tensor) -> None:
+        """Keep only rows `index` (`(B',)` int64), in that order."""
+        index = torch.as_tensor(index, dtype=torch.long)
+        if self._batch is None:
+            return
+        self._window, self._count = self._window[index], self._count[index]
+        self._has_prev = self._has_prev[index]
+        self._prev = self._prev.select(index) if self._prev is not None else None
+        self._batch = int(index.numel())
+
+    def _ensure_state(self, batch: int, device) -> None:
+        if self._batch is None:
+            self.reset(batch)
+        if batch != self._batch:
+            raise ValueError(f"logits have {batch} rows but the sampler holds state for "
+                             f"{self._batch}; call reset({batch}) or select_rows(index) first")
+        if self._window.device != torch.device(device):
+            self._window, self._count = self._window.to(device), self._count.to(device)
+            self._has_prev = self._has_prev.to(device)
+
+    # ---- the original's public methods, batched ------------------------------------------
+    def calculate_alpha(self, logits: torch.Tensor, attention: torch.Tensor | None = None,
+                        key_mask: torch.Tensor | None = None) -> AlphaComponents:
+        """alpha = w1 H_tok + w2 VH_tok + w3 H_attn + w4 VH_attn (normalised terms).
+
+        Args:
+            logits: `(B, V)`. attention: `(B, H, S)` or None (attention terms 0).
+            key_mask: `(B, S)` bool, True at real keys (None: all real).
+        """
+        x = sanitize_logits(_check_logits(logits))
+        h_tok, vh_tok = normalised_token_terms(x)
+        if attention is None:
+            h_attn, vh_attn = torch.zeros_like(h_tok), torch.zeros_like(h_tok)
+        else:
+            if attention.dim() != 3 or attention.shape[0] != x.shape[0]:
+                raise ValueError(f"attention must be (B, H, S) with B={x.shape[0]}; got shape "
+                                 f"{tuple(attention.shape)}")
+            h_attn, vh_attn = attention_entropy_varentropy(
+                attention.to(x.device), None if key_mask is None else key_mask.to(x.device),
+                mode=self.config.attention_mode)
+        w = self.config.weights()
+        alpha = w[0] * h_tok + w[1] * vh_tok + w[2] * h_attn + w[3] * vh_attn
+        return AlphaComponents(alpha, h_tok, vh_tok, h_attn, vh_attn)
+
+    def update_alpha_window(self, alpha: torch.Tensor) -> torch.Tensor:
+        """Push `(B,)` alpha into each row's window; return the rows' moving averages `(B,)`."""
+        self._ensure_state(alpha.shape[0], alpha.device)
+        w = self._window.shape[1]
+        self._window = torch.cat([self._window[:, 1:], alpha.float()[:, None]], dim=1)
+        self._count = (self._count + 1).clamp(max=w)
+        valid = torch.arange(w, device=alpha.device) >= (w - self._count)[:, None]  # (B, W)
+        return (self._window * valid).sum(1) / self._count
+
+    def find_optimal_parameters(
+        self, logits: torch.Tensor, input_ids: torch.Tensor, alpha_mean: torch.Tensor, *,
+        input_mask: torch.Tensor | None = None,
+    ) -> SamplingParams:
+        """Solve for the target entropy, smooth with each row's previous parameters.
+
+        Args:
+            logits: `(B, V)`; input_ids: `(B, T)`; alpha_mean: `(B,)`.
+            input_mask: `(B, T)` bool, False at padding.
+
+        Returns:
+            The parameters to use this step (rounded, smoothed); the row state is updated.
+        """
+        cfg = self.config
+        x = sanitize_logits(_check_logits(logits))
+        self._ensure_state(x.shape[0], x.device)
+        target = cfg.target_scale * alpha_mean.float().to(x.device)
+        if cfg.solver == "seed_adam":
+            solved = solve_seed_adam(x, target, cfg)
+        else:
+            pool = build_pool(x, input_ids, input_mask=input_mask, rep_window=cfg.rep_window,
+                              top_k_max=cfg.top_k_max)
+            solved = solve_bisection(pool, target, cfg)
+        params = smooth(self._prev, solved, cfg.param_smoothing_factor, self._has_prev)
+        self._prev = params
+        self._has_prev = torch.ones_like(self._has_prev)
+        return params.rounded()
+
+    def sample(self, logits: torch.Tensor, input_ids: torch.Tensor, *,
+               attention: torch.Tensor | None = None, key_mask: torch.Tensor | None = None,
+               generators: Generators = None) -> AlphaStep:
+        """One full step for every row (see module docstring).
+
+        Args:
+            logits: `(B, V)` any float dtype (float32 inside; NaN -> -inf; a row with +inf
+                draws among its +inf tokens; a row with no finite value raises ValueError).
+            input_ids: `(B, T)` tokens so far (left padding allowed: see key_mask).
+            attention: `(B, H, S)` last-query attention, or None (attention terms 0).
+            key_mask: `(B, S)` bool, True at real tokens; its first T columns mark which
+                input_ids are real (pads are never penalised).
+            generators: a `torch.Generator`, one per row, or None.
+
+        Returns:
+            `AlphaStep`. An empty batch (B = 0) returns empty tensors and touches no state.
+        """
+        cfg = self.config
+        x = sanitize_logits(_check_logits(logits))
+        b, v = x.shape
+        input_ids = _check_ids(input_ids, b).to(x.device)
+        input_mask = _input_mask(key_mask, input_ids)
+        if b == 0:
+            return _empty_step(x)
+        comps = self.calculate_alpha(x, attention, key_mask)
+        alpha_mean = self.update_alpha_window(comps.alpha)
+        params = self.find_optimal_parameters(x, input_ids, alpha_mean, input_mask=input_mask)
+        cands = _filter(x, input_ids, params, input_mask, cfg)
+        tokens = draw(cands.logits, generators, cands.index)
+        h, _ = entropy_varentropy(torch.log_softmax(cands.logits, dim=-1))
+        return AlphaStep(tokens, comps, alpha_mean, cfg.target_scale * alpha_mean, params,
+                         h / math.log2(max(v, 2)))
+
+    def step(self, logits: torch.Tensor, input_ids: torch.Tensor, *,
+             attention: torch.Tensor | None = None, key_mask: torch.Tensor | None = None,
+             generators: Generators = None) -> SamplerStep:
+        """`TokenSampler.step`: `sample` packed as `SamplerStep(tokens, trace)`."""
+        out = self.sample(logits, input_ids, attention=attention, key_mask=key_mask,
+                          generators=generators)
+        return SamplerStep(out.tokens, out.trace())
+
+
+def _check_logits(logits: torch.Tensor) -> torch.Tensor:
+    if not isinstance(logits, torch.Tensor) or logits.dim() != 2:
+        shape = tuple(logits.shape) if isinstance(logits, torch.Tensor) else type(logits)
+        raise ValueError(f"logits must be a (B, V) tensor; got {shape}")
+    if not logits.is_floating_point():
+        raise ValueError(f"logits must be floating point; got {logits.dtype}")
+    return logits
+
+
+def _check_ids(input_ids: torch.Tensor, b: int) -> torch.Tensor:
+    if not isinstance(input_ids, torch.Tensor) or input_ids.dim() != 2 or input_ids.shape[0] != b:
+        shape = tuple(input_ids.shape) if isinstance(input_ids, torch.Tensor) else type(input_ids)
+        raise ValueError(f"input_ids must be (B, T) with B={b} (logits' rows); got {shape}")
+    return input_ids
+
+
+def _input_mask(key_mask: torch.Tensor | None, input_ids: torch.Tensor) -> torch.Tensor | None:
+    """The key mask's first T columns mark real input_ids (the protocol's convention)."""
+    if key_mask is None:
+        return None
+    b, t = input_ids.shape
+    if key_mask.dim() != 2 or key_mask.shape[0] != b or key_mask.shape[1] < t:
+        raise ValueError(f"key_mask must be (B, S) with B={b} and S >= T={t} (input_ids' "
+                         f"length); got {tuple(key_mask.shape)}")
+    return key_mask[:, :t].bool().to(input_ids.device)
+
+
+def _filter(x: torch.Tensor, input_ids: torch.Tensor, params: SamplingParams,
+            input_mask: torch.Tensor | None, cfg: SamplerConfig) -> Candidates:
+    """`filter_candidates` for solver output (already valid: no checks, no host sync)."""
+    x = penalize_repetitions(x, input_ids, params.rep_penalty, input_mask=input_mask,
+                             rep_window=cfg.rep_window)
+    vals, idx = torch.topk(x, min(cfg.top_k_max, x.shape[1]), dim=-1)  # (B, K)
+    vals = vals / params.temperature[:, None]
+    keep = keep_mask(vals, params.top_k, params.top_p, params.candidate_size)
+    return Candidates(torch.where(keep, vals, NEG_INF), idx)
+
+
+def _empty_step(x: torch.Tensor) -> AlphaStep:
+    e = x.new_zeros(0)
+    return AlphaStep(torch.zeros(0, dtype=torch.long, device=x.device),
+                     AlphaComponents(e, e, e, e, e), e, e, SamplingParams(e, e, e, e, e), e)
+
+
+def _config(params: dict) -> SamplerConfig:
+    """SamplerConfig from flat kwargs; an unknown key is a ValueError with a suggestion."""
+    names = SamplerConfig.field_names()
+    for key in params:
+        if key not in names:
+            close = difflib.get_close_matches(key, names, n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            raise ValueError(f"sampler parameter {key!r} is unknown; {hint}known: {names}")
+    return SamplerConfig(**params)
+
+
+@register_sampler("alpha")
+def build_alpha(**params) -> AdaptiveEntropixSampler:
+    """The adaptive sampler with the configured solver (default: bisection)."""
+    return AdaptiveEntropixSampler(_config(params))
+
+
+@register_sampler("alpha_seed")
+def build_alpha_seed(**params) -> AdaptiveEntropixSampler:
+    """The original's behaviour: `seed_adam`, and no smoothing unless given (it had none)."""
+    if params.get("solver", "seed_adam") != "seed_adam":
+        raise ValueError(f"alpha_seed always uses solver='seed_adam'; got solver="
+                         f"{params['solver']!r} (use sampler name 'alpha' for other solvers)")
+    return AdaptiveEntropixSampler(_config({"param_smoothing_factor": 0.0, **params,
+                                            "solver": "seed_adam"}))

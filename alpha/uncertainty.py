@@ -1,0 +1,125 @@
+"""Entropy and varentropy, in bits, of next-token logits and of attention rows (batched).
+
+    H  = -sum_i p_i log2 p_i                 (entropy)
+    VH =  sum_i p_i (-log2 p_i - H)^2        (varentropy: variance of the surprisal)
+
+Normalised forms divide by log2 N and (log2 N)^2, N the number of outcomes (the vocabulary, or a
+row's real key positions), so uniform -> 1 for entropy. Zero-probability outcomes contribute
+nothing. This module knows nothing about samplers or models; everything is float32.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+LN2 = math.log(2.0)
+
+
+def sanitize_logits(logits: torch.Tensor) -> torch.Tensor:
+    """float32 copy with NaN -> -inf; a row with +inf keeps only its +inf entries (as 0.0).
+
+    Args:
+        logits: `(B, V)` any float dtype.
+
+    Returns:
+        `(B, V)` float32. A row with one or more +inf is the limit of its distribution: uniform
+        over the +inf tokens. The input is never modified.
+
+    Raises:
+        ValueError: a row has no finite value and no +inf (all -inf/NaN): nothing to sample.
+    """
+    x = logits.float().nan_to_num(nan=float("-inf"), posinf=float("inf"), neginf=float("-inf"))
+    pos = torch.isposinf(x)  # (B, V)
+    has_pos = pos.any(dim=-1, keepdim=True)  # (B, 1)
+    x = torch.where(has_pos, torch.where(pos, 0.0, float("-inf")), x)
+    dead = torch.isneginf(x).all(dim=-1)  # (B,)
+    if bool(dead.any()):
+        rows = dead.nonzero().flatten().tolist()
+        raise ValueError(f"logits rows {rows} have no finite value (all -inf or NaN); "
+                         "expected at least one finite logit per row")
+    return x
+
+
+def entropy_varentropy(logp: torch.Tensor, dim: int = -1) -> tuple[torch.Tensor, torch.Tensor]:
+    """Entropy and varentropy in bits from natural-log probabilities (-inf allowed).
+
+    Args:
+        logp: `(..., N)` log-probabilities (natural log) summing to 1 over `dim` (or all -inf
+            for an empty distribution, which gives 0, 0).
+
+    Returns:
+        `(H, VH)`, each `(...)`: bits and bits^2.
+    """
+    p = logp.exp()
+    surprisal = torch.where(p > 0, -logp, 0.0) / LN2  # bits, 0 where p == 0
+    h = (p * surprisal).sum(dim)
+    vh = (p * (surprisal - h.unsqueeze(dim)) ** 2).sum(dim)
+    return h, vh
+
+
+def token_entropy_varentropy(logits: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Entropy and varentropy (bits) of softmax(logits).
+
+    Args:
+        logits: `(B, V)`; -inf entries have probability 0 (call `sanitize_logits` first for
+            NaN/+inf).
+
+    Returns:
+        `(H, VH)`, each `(B,)` float32. Normalise with `/ log2 V` and `/ (log2 V)^2`.
+
+    >>> h, _ = token_entropy_varentropy(torch.zeros(1, 8))
+    >>> round(float(h), 6)
+    3.0
+    """
+    return entropy_varentropy(torch.log_softmax(logits.float(), dim=-1))
+
+
+def attention_entropy_varentropy(
+    attention: torch.Tensor, key_mask: torch.Tensor | None = None, *, mode: str = "mean_heads",
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Normalised entropy and varentropy of the last query's attention over real keys.
+
+    Args:
+        attention: `(B, H, S)` attention probabilities of the last query position.
+        key_mask: `(B, S)` bool, True at real (non-padding) keys; None = all real. Masked
+            positions count for nothing: rows are renormalised over real keys.
+        mode: "mean_heads" averages the heads, then takes entropy (the original);
+            "per_head" takes each head's entropy, then averages.
+
+    Returns:
+        `(H / log2 n, VH / (log2 n)^2)`, each `(B,)`, n the row's number of real keys
+        (0 when n <= 1: a single key carries no uncertainty).
+
+    Raises:
+        ValueError: wrong shapes, or an unknown mode.
+    """
+    if attention.dim() != 3:
+        raise ValueError(f"attention must be (B, H, S); got shape {tuple(attention.shape)}")
+    b, _, s = attention.shape
+    if key_mask is None:
+        key_mask = torch.ones(b, s, dtype=torch.bool, device=attention.device)
+    if tuple(key_mask.shape) != (b, s):
+        raise ValueError(f"key_mask must be (B, S) = ({b}, {s}) to match attention "
+                         f"{tuple(attention.shape)}; got {tuple(key_mask.shape)}")
+    if mode not in ("mean_heads", "per_head"):
+        raise ValueError(f"attention mode={mode!r} is unknown; choose 'mean_heads' or 'per_head'")
+    mask = key_mask.bool()
+    a = attention.float().nan_to_num(0.0).clamp_min(0.0) * mask[:, None, :]  # (B, H, S)
+    if mode == "mean_heads":
+        a = a.mean(dim=1, keepdim=True)  # (B, 1, S)
+    total = a.sum(-1, keepdim=True)  # (B, h, 1)
+    logp = torch.where(a > 0, (a / total.clamp_min(1e-30)).log(), float("-inf"))
+    h, vh = entropy_varentropy(logp)  # (B, h)
+    h, vh = h.mean(1), vh.mean(1)  # (B,)
+    log_n = mask.sum(-1).float().clamp_min(1.0).log2()  # (B,)
+    safe = log_n.clamp_min(1e-12)
+    return torch.where(log_n > 0, h / safe, 0.0), torch.where(log_n > 0, vh / safe**2, 0.0)
+
+
+def normalised_token_terms(logits: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """`(H / log2 V, VH / (log2 V)^2)` of softmax(logits `(B, V)`), each `(B,)`."""
+    h, vh = token_entropy_varentropy(logits)
+    log_v = math.log2(max(logits.shape[-1], 2))
+    return h / log_v, vh / log_v**2
