@@ -50,7 +50,7 @@ def _rep_stats(ctx: EvalContext, n: int) -> tuple[float | None, np.ndarray | Non
     """Pooled rep-n and its (B,) bootstrap statistics."""
     pairs = _unique_totals(ctx, n)
     uniq, total = [p[0] for p in pairs], [p[1] for p in pairs]
-    value = 100.0 * (1 - sum(uniq) / sum(total)) if sum(total) else None
+    value = rep.pooled_rep(uniq, total, simctg_compat=ctx.options.simctg_compat)
     stats = None if ctx.weights is None else 100.0 * (1 - bs.ratio_stats(ctx.weights, uniq, total))
     return value, stats
 
@@ -60,7 +60,8 @@ def _rep_result(ctx: EvalContext, n: int) -> MetricResult:
     pairs = _unique_totals(ctx, n)
     per = [100.0 * (1 - u / t) if t else None for u, t in pairs]
     used = sum(1 for _, t in pairs if t)
-    mode = "SimCTG-compatible (last n-gram dropped)" if ctx.options.simctg_compat else "all n-grams"
+    mode = ("SimCTG-compatible (last n-gram dropped, rounded)" if ctx.options.simctg_compat
+            else "all n-grams")
     note = f"pooled over {used} texts, {mode}" + ("" if value is not None else "; no n-grams")
     ci = bs.interval(stats) if stats is not None and used > 1 else None
     return MetricResult(value, used, ci, note, per)

@@ -3,8 +3,8 @@
 Definitions (docs/metrics.md has the full statement):
 - rep-n (SimCTG, Su et al. 2022): 100 * (1 - sum_i unique_i / sum_i total_i), where unique_i and
   total_i are the distinct and total n-grams of text i (counts pooled over texts, uniqueness
-  within a text). The SimCTG reference code drops each text's last n-gram; `simctg_compat`
-  reproduces that.
+  within a text). The SimCTG reference code (simctg/evaluation.py) drops each text's last
+  n-gram and rounds rep-n to 2 decimals before the diversity product; `simctg_compat` does both.
 - diversity: prod_{n=2..4} (1 - rep-n / 100).
 - seq-rep-n (Welleck et al. 2019): 1 - unique / total n-grams of one continuation; averaged.
 - distinct-n (Li et al. 2016, corpus variant): distinct n-grams of the whole set / total n-grams.
@@ -39,10 +39,16 @@ def rep_n(token_lists: Sequence[Sequence[str]], n: int, *,
           simctg_compat: bool = False) -> float | None:
     """Pooled rep-n in percent; None when no text has an n-gram."""
     pairs = [unique_total(t, n, drop_last=simctg_compat) for t in token_lists]
-    total = sum(p[1] for p in pairs)
-    if total == 0:
+    return pooled_rep([p[0] for p in pairs], [p[1] for p in pairs], simctg_compat=simctg_compat)
+
+
+def pooled_rep(unique: Sequence[int], total: Sequence[int], *,
+               simctg_compat: bool = False) -> float | None:
+    """100 * (1 - sum unique / sum total), rounded to 2 decimals under `simctg_compat`."""
+    if sum(total) == 0:
         return None
-    return 100.0 * (1.0 - sum(p[0] for p in pairs) / total)
+    value = 100.0 * (1.0 - sum(unique) / sum(total))
+    return round(value, 2) if simctg_compat else value
 
 
 def diversity(reps: Sequence[float | None]) -> float | None:
