@@ -249,7 +249,12 @@ def _step_trace(trace: dict[str, torch.Tensor], n: int) -> tuple[list[str], torc
     return names, torch.stack([trace[k].float().reshape(n) for k in names], 1)  # (B', K)
 
 
-@torch.no_grad()
+def _forward(model, **kw):
+    """Model calls run without autograd; sampler steps do not (a solver may need gradients)."""
+    with torch.no_grad():
+        return model(**kw)
+
+
 def _generate_batch(model, tokenizer, seqs, indices, *, sampler, cap, seed, max_new_tokens,
                     eos, pad_id, stop_strings, streamer):
     device = next(model.parameters()).device
@@ -262,7 +267,7 @@ def _generate_batch(model, tokenizer, seqs, indices, *, sampler, cap, seed, max_
     extra = {**_forward_kwargs(model, cache),
              **(cap.forward_kwargs() if cap else {"output_attentions": False})}
     sampler.reset(len(seqs))
-    out = model(input_ids=ids, attention_mask=mask, position_ids=pos_ids, **extra)
+    out = _forward(model, input_ids=ids, attention_mask=mask, position_ids=pos_ids, **extra)
     names: list[str] = []
     for step in range(max_new_tokens):
         logits = out.logits[:, -1, :].float()  # (B', V)
@@ -290,8 +295,8 @@ def _generate_batch(model, tokenizer, seqs, indices, *, sampler, cap, seed, max_
             tokens = tokens[keep]
         if cap:
             cap.clear()
-        out = model(input_ids=tokens[:, None], attention_mask=b.mask, position_ids=b.pos[:, None],
-                    **extra)
+        out = _forward(model, input_ids=tokens[:, None], attention_mask=b.mask,
+                       position_ids=b.pos[:, None], **extra)
     if streamer is not None:
         streamer.end()
     return fin, names

@@ -19,7 +19,8 @@ from conftest import make_tiny_model
 from transformers import TopKLogitsWarper
 
 from alpha.generation import generate, row_seed
-from alpha.protocol import SamplerStep
+from alpha.protocol import TRACE_KEYS, SamplerStep
+from alpha.registry import build_sampler
 
 PROMPTS = ["hello world", "a", "the quick brown fox jumps", "To be, or not to be",
            "once", "upon a time there", "x y z", "Shakespeare wrote"]
@@ -235,3 +236,18 @@ def test_tokenizer_larger_than_model_vocab_is_refused(tiny_tokenizer):
     model = make_tiny_model("qwen2", vocab_size=300)
     with pytest.raises(ValueError, match="tokenizer has 455 tokens but the model embeds only 300"):
         generate(model, tiny_tokenizer, ["hi"], sampler=GreedySampler())
+
+
+@pytest.mark.parametrize("name", ["alpha", "alpha_seed"])
+def test_adaptive_sampler_batch_of_one_equals_batch_of_eight(name, tiny_tokenizer):
+    """The real AdaptiveEntropixSampler through the engine: same text per prompt whatever
+    the batch, and every TRACE_KEYS entry recorded per token."""
+    model = make_tiny_model("qwen2")
+    full = generate(model, tiny_tokenizer, PROMPTS, sampler=build_sampler(name),
+                    max_new_tokens=5, seed=5)
+    for i in (2, 6):
+        one = generate(model, tiny_tokenizer, [PROMPTS[i]], sampler=build_sampler(name),
+                       max_new_tokens=5, seed=5, prompt_indices=[i])
+        assert one.token_ids[0] == full.token_ids[i]
+    assert set(full.traces[0]) == set(TRACE_KEYS)
+    assert all(len(v) == len(full.token_ids[0]) for v in full.traces[0].values())
