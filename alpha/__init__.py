@@ -8,6 +8,7 @@ from alpha.attention_capture import AttentionCapture
 from alpha.config import SamplerConfig
 from alpha.filtering import apply_sampling_params, draw
 from alpha.generation import GenerationResult, generate
+from alpha.hf_processor import AlphaLogitsProcessor
 from alpha.loggers import LocalLogger, Logger, NullLogger
 from alpha.protocol import TRACE_KEYS, SamplerStep, TokenSampler
 from alpha.quickstart import generate_response
@@ -17,6 +18,7 @@ from alpha.solvers import SamplingParams
 from alpha.uncertainty import attention_entropy_varentropy, token_entropy_varentropy
 
 __all__ = [
+    "AlphaLogitsProcessor",
     "AdaptiveEntropixSampler",
     "AlphaComponents",
     "AlphaStep",

@@ -169,7 +169,7 @@ def left_pad(seqs: list[list[int]], pad_id: int, device) -> tuple[torch.Tensor, 
     return ids.to(device), mask.to(device)
 
 
-def _default_sampler(sampler, sampler_config) -> TokenSampler:
+def resolve_sampler(sampler, sampler_config) -> TokenSampler:
     if sampler is not None and sampler_config is not None:
         raise ValueError("give either sampler= or sampler_config=, not both")
     if sampler is not None:
@@ -348,7 +348,7 @@ def generate(
         raise ValueError(f"max_new_tokens={max_new_tokens!r} must be a positive int (e.g. 256)")
     if batch_size is not None and (not isinstance(batch_size, int) or batch_size <= 0):
         raise ValueError(f"batch_size={batch_size!r} must be a positive int or None (all at once)")
-    sampler = _default_sampler(sampler, sampler_config)
+    sampler = resolve_sampler(sampler, sampler_config)
     check_vocab(model, tokenizer)
     ctx = context_length(model)
     if ctx is not None and max_new_tokens >= ctx:
