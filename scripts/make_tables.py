@@ -227,7 +227,8 @@ class Table:
         if direction is None or len(values) < 2:
             return set()
         target = max(values.values()) if direction else min(values.values())
-        return {c for c, v in values.items() if math.isclose(v, target, rel_tol=1e-12)}
+        best = {c for c, v in values.items() if math.isclose(v, target, rel_tol=1e-12)}
+        return best if len(best) < len(values) else set()  # all equal: nothing to mark
 
 
 def _order_metrics(found: list[str], wanted: list[str] | None) -> list[str]:

@@ -104,11 +104,11 @@ def test_different_metric_sets(tmp_path):
     make_run(sweep, 0, {"sampler": "alpha", "seed": 0}, {"rep_2": (1.0, False),
                                                          "accuracy": (0.5, True)})
     make_run(sweep, 1, {"sampler": "alpha", "seed": 1}, {"rep_2": (3.0, False)})
-    make_run(sweep, 2, {"sampler": "top_p", "seed": 0}, {"rep_2": (2.0, False)})
+    make_run(sweep, 2, {"sampler": "top_p", "seed": 0}, {"rep_2": (1.5, False)})
     table = mt.build_table(mt.find_runs([str(sweep)]))
     md = mt.to_markdown(table)
-    assert "| sampler=alpha | 2 | 0.5 (n=1) | **2 ± 1.414** |" in md
-    assert "| sampler=top_p | 1 | - | **2** |" in md  # a tie: both marked best
+    assert "| sampler=alpha | 2 | 0.5 (n=1) | 2 ± 1.414 |" in md
+    assert "| sampler=top_p | 1 | - | **1.5** |" in md
     assert "missing metric: accuracy: missing for sampler=top_p" in md
 
 
@@ -149,3 +149,48 @@ def test_wandb_project_not_found(monkeypatch, capsys):
     assert mt.main(["--wandb", "me/no-such-project"]) == 2
     err = capsys.readouterr().err
     assert "W&B project 'me/no-such-project' could not be read" in err and "spelling" in err
+
+
+def test_ties_all_marked_unless_all_equal(tmp_path):
+    sweep = tmp_path / "s"
+    for i, (name, rep) in enumerate([("a", 1.0), ("b", 1.0), ("c", 2.0)]):
+        make_run(sweep, i, {"sampler": name, "seed": 0}, {"rep_2": (rep, False),
+                                                          "zipf": (0.5, False)})
+    table = mt.build_table(mt.find_runs([str(sweep)]))
+    assert table.best("rep_2") == {"sampler=a", "sampler=b"}
+    assert table.best("zipf") == set()  # every config equal: no winner to mark
+
+
+@pytest.mark.slow
+def test_smoke_sweep_table_equals_metrics_json(tmp_path, tiny_tokenizer):
+    """A real two-value sweep of run.py on the debug config; the table's numbers are the runs'
+    metrics.json values (one seed each, so mean = the value and std is empty)."""
+    import subprocess
+
+    from conftest import make_tiny_model
+
+    model_dir = tmp_path / "model"
+    make_tiny_model("qwen2").save_pretrained(model_dir)
+    tiny_tokenizer.save_pretrained(model_dir)
+    sweep = tmp_path / "sweep"
+    cmd = [sys.executable, "run.py", "-m", "debug=default", f"model.path={model_dir}",
+           "sampler.alpha_window_size=1,5", f"hydra.sweep.dir={sweep}", "progress=false"]
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = tmp_path / "table"
+    assert mt.main([str(sweep), "--out", str(out)]) == 0
+    frame = pd.read_csv(out.with_suffix(".csv")).set_index("config")
+    assert len(frame) == 2
+    for w in (1, 5):
+        (run,) = sweep.glob(f"*sampler.alpha_window_size={w}")
+        metrics = json.loads((run / "metrics.json").read_text())["metrics"]
+        row = frame.loc[f"sampler.alpha_window_size={w}"]
+        checked = 0
+        for name, entry in metrics.items():
+            if entry.get("mean") is None:
+                assert f"{name}_mean" not in frame.columns or pd.isna(row[f"{name}_mean"])
+                continue
+            assert row[f"{name}_mean"] == pytest.approx(entry["mean"], rel=1e-12), name
+            assert pd.isna(row[f"{name}_std"]) and row[f"{name}_n"] == 1
+            checked += 1
+        assert checked >= 5

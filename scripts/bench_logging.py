@@ -1,0 +1,101 @@
+"""How much does logging add to a run's wall time? (goal: W&B offline <= 5% at default settings)
+
+Two measurements, printed with their ratio:
+  1. end to end: the same `python run.py` command with `logger=none` and with
+     `logger=wandb logger.mode=offline`, back to back in fresh output folders (order alternated
+     over --repeats), wall time of the whole process each;
+  2. in process, low noise: the logger calls a run makes (start, log_records, log_summary,
+     log_file x2, finish) replayed on the first run's real records, NullLogger vs WandbLogger,
+     against that run's own generation wall time (metrics.json `wall_time_s`).
+
+    python scripts/bench_logging.py                                   # default settings
+    python scripts/bench_logging.py --repeats 2 -- num_prompts=32     # extra run.py overrides
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def run_once(logger: list[str], extra: list[str], out: Path) -> float:
+    """Wall seconds of one `python run.py` process writing into `out`."""
+    cmd = [sys.executable, "run.py", f"hydra.run.dir={out}", "progress=false", *logger, *extra]
+    env = dict(os.environ, WANDB_MODE="offline", WANDB_SILENT="true")
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
+    wall = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise SystemExit(f"run.py failed ({' '.join(cmd)}):\n{proc.stderr[-2000:]}")
+    return wall
+
+
+def replay(logger, run_dir: Path, records: list[dict], metrics: dict, config: dict) -> float:
+    """Seconds spent in the logger calls a run makes, on real records."""
+    start = time.perf_counter()
+    logger.start(config=config, run_dir=str(run_dir))
+    logger.log_records(records)
+    logger.log_summary(metrics)
+    logger.log_file(str(run_dir / "generations.jsonl"), "generations")
+    logger.log_file(str(run_dir / "metrics.json"), "metrics")
+    logger.finish(status="complete")
+    return time.perf_counter() - start
+
+
+def in_process(run_dir: Path, tmp: Path) -> tuple[float, float, float]:
+    """(null logger s, wandb logger s, the run's generation wall s) on run_dir's outputs."""
+    import yaml
+
+    from alpha.loggers import NullLogger
+    from harness.wandb_logger import WandbLogger
+
+    records = [json.loads(x) for x in (run_dir / "generations.jsonl").read_text().splitlines()]
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    config = yaml.safe_load((run_dir / ".hydra" / "config.yaml").read_text())
+    target = tmp / "replay"
+    target.mkdir()
+    for name in ("generations.jsonl", "metrics.json"):
+        (target / name).write_text((run_dir / name).read_text())
+    null_s = replay(NullLogger(), target, records, metrics["metrics"], config)
+    wandb_s = replay(WandbLogger(mode="offline"), target, records, metrics["metrics"], config)
+    return null_s, wandb_s, metrics["metrics"]["wall_time_s"]["mean"]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--repeats", type=int, default=1, help="pairs of end-to-end runs")
+    parser.add_argument("extra", nargs="*", help="run.py overrides after --")
+    args = parser.parse_args()
+    none, wandb = ["logger=none"], ["logger=wandb", "logger.mode=offline"]
+    walls: dict[str, list[float]] = {"none": [], "wandb": []}
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        for r in range(args.repeats):
+            order = [("none", none), ("wandb", wandb)]
+            for name, logger in order if r % 2 == 0 else order[::-1]:
+                walls[name].append(run_once(logger, args.extra, tmp / f"{name}{r}"))
+                print(f"run {r} logger={name}: {walls[name][-1]:.2f} s", flush=True)
+        null_s, wandb_s, gen_wall = in_process(tmp / "none0", tmp)
+    e2e = statistics.median(walls["wandb"]) / statistics.median(walls["none"])
+    print(f"overrides: {' '.join(args.extra) or '(defaults)'}")
+    print(f"end to end: logger=none {statistics.median(walls['none']):.2f} s, "
+          f"logger=wandb (offline) {statistics.median(walls['wandb']):.2f} s, "
+          f"ratio {e2e:.3f} (median of {args.repeats})")
+    print(f"in process: NullLogger calls {null_s * 1000:.1f} ms, WandbLogger calls "
+          f"{wandb_s:.2f} s, run generation wall {gen_wall:.2f} s -> overhead "
+          f"{100 * (wandb_s - null_s) / gen_wall:.2f}% of the run")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
