@@ -95,9 +95,11 @@ def plot_record_traces(record: dict, out: Path, *, target_scale: float | None = 
             target = [target_scale * a for a in trace["alpha_mean"]]
             ax.plot(range(len(target)), target, "k--", lw=1, label=f"target = {target_scale} x alpha_mean")
         ax.set_ylabel(keys[0] if len(keys) == 1 else "normalised")
+        ax.ticklabel_format(axis="y", useOffset=False)  # plain values, even for tiny ranges
         ax.grid(alpha=0.3)
         if len(keys) > 1:
-            ax.legend(fontsize=7, ncol=4, loc="upper right")
+            ax.legend(fontsize=7, ncol=4, loc="lower left", bbox_to_anchor=(0, 1.0),
+                      frameon=False)
     axes[-1, 0].set_xlabel("token position")
     prompt = str(record.get("prompt", ""))[:70].replace("\n", " ")
     fig.suptitle(f"prompt {record.get('index')}: {prompt!r}", fontsize=9)
