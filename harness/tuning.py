@@ -1,0 +1,362 @@
+"""Equal-budget tuning: every method gets the same Optuna budget on dev, winners go to test.
+
+For each listed method (a `conf/sampler/` option) the tuner runs
+`python run.py -m hydra/sweeper=tune` in a subprocess with the same number of trials, the
+method's `search_space:` turned into Optuna sweep overrides, on the dev split, with
+`evaluation.headline` set to the declared objective (so Optuna maximises/minimises it). It picks
+each method's best trial from the trials' `metrics.json`, re-runs the winner on the test split
+with every seed (`run.py -m seed=0,1,2`), and writes the comparison table (per method: number of
+tuned hyperparameters, trials, dev objective, each test metric mean +/- std over seeds, tokens/s)
+with `scripts/make_tables.py`'s aggregation. A method without tunables gets one dev run.
+
+Everything that can be wrong in the tuning config is checked before the first run starts:
+unknown method, empty or invalid search range, an objective the evaluation config does not
+compute (or without a direction), fewer than two seeds.
+This module knows Hydra/OmegaConf; the library (`alpha/`) does not.
+"""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+import json
+import math
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+from omegaconf import OmegaConf
+
+ROOT = Path(__file__).resolve().parents[1]
+CONF = ROOT / "conf"
+SPLITS = ("all", "dev", "test")
+
+
+@dataclass
+class Param:
+    """One tunable: `sampler.<name>` drawn from [low, high] (log scale if `log`)."""
+
+    name: str
+    type: str
+    low: float
+    high: float
+    log: bool = False
+
+    def __post_init__(self):
+        where = f"search_space.{self.name}"
+        if self.type not in ("float", "int"):
+            raise ValueError(f"{where}.type={self.type!r} is unknown; use float or int")
+        for end in ("low", "high"):
+            v = getattr(self, end)
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+                raise ValueError(f"{where}.{end}={v!r} is not a number; give a finite number")
+        if self.low >= self.high:
+            raise ValueError(f"{where} has an empty range (low={self.low} >= high={self.high}); "
+                             f"use low < high")
+        if self.type == "int" and (self.low != int(self.low) or self.high != int(self.high)):
+            raise ValueError(f"{where} is type int with bounds {self.low}, {self.high}; "
+                             f"use integer bounds")
+        if self.log and self.low <= 0:
+            raise ValueError(f"{where}.low={self.low} with log: true; a log range needs low > 0")
+
+    def override(self) -> str:
+        """The Optuna sweeper's override: `sampler.x=interval(0.1, 1.0)` (int/log tagged)."""
+        if self.type == "int":
+            span = f"int(interval({int(self.low)}, {int(self.high)}))"
+        else:
+            span = f"interval({float(self.low)!r}, {float(self.high)!r})"
+        return f"sampler.{self.name}=" + (f"tag(log, {span})" if self.log else span)
+
+
+@dataclass
+class TuneConfig:
+    """A tuning experiment (conf/tune/*.yaml), validated on construction."""
+
+    methods: list[str]
+    trials: int
+    objective: str
+    seeds: list[int]
+    direction: str | None = None  # maximize | minimize; None: the metric's higher_is_better
+    dev_split: str = "dev"
+    test_split: str = "test"
+    overrides: list[str] = field(default_factory=list)  # passed to every run.py call
+    out_dir: str = "experiments/baselines/tiny"
+    tpe_seed: int = 0
+
+    def __post_init__(self):
+        if not self.methods or len(set(self.methods)) != len(self.methods):
+            raise ValueError(f"methods={self.methods!r} must be a non-empty list without repeats")
+        if isinstance(self.trials, bool) or not isinstance(self.trials, int) or self.trials < 1:
+            raise ValueError(f"trials={self.trials!r} must be an integer >= 1 (the same for all)")
+        ints = all(isinstance(s, int) and not isinstance(s, bool) for s in self.seeds)
+        if not ints or len(set(self.seeds)) < 2:
+            raise ValueError(f"seeds={self.seeds!r}: a mean +/- std needs at least two distinct "
+                             f"integer seeds, e.g. seeds=[0,1,2]")
+        if self.direction not in (None, "maximize", "minimize"):
+            raise ValueError(f"direction={self.direction!r} is unknown; use maximize, minimize "
+                             f"or null (the metric's own direction)")
+        for name in ("dev_split", "test_split"):
+            if getattr(self, name) not in SPLITS:
+                raise ValueError(f"{name}={getattr(self, name)!r} is unknown; use one of {SPLITS}")
+
+
+def load_config(path: str, dotlist: list[str] | None = None) -> TuneConfig:
+    """YAML file + `key=value` overrides -> TuneConfig."""
+    p = Path(path)
+    if not p.exists() and (ROOT / p).exists():
+        p = ROOT / p
+    if not p.exists():
+        raise ValueError(f"tuning config {path!r} does not exist; e.g. conf/tune/tiny.yaml")
+    cfg = OmegaConf.merge(OmegaConf.load(p), OmegaConf.from_dotlist(list(dotlist or [])))
+    data = OmegaConf.to_container(cfg, resolve=True)
+    known = set(TuneConfig.__dataclass_fields__)
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ValueError(f"tuning config has unknown key(s) {unknown}; known: {sorted(known)}")
+    return TuneConfig(**data)
+
+
+# ---------------------------------------------------------------- validation before any run
+
+
+def search_space(method: str, conf: Path = CONF) -> list[Param]:
+    """The method's tunables from `conf/sampler/<method>.yaml`; checks the method exists."""
+    path = conf / "sampler" / f"{method}.yaml"
+    if not path.exists():
+        known = sorted(p.stem for p in (conf / "sampler").glob("*.yaml"))
+        raise ValueError(f"method {method!r} is not a sampler option; choose from {known}")
+    cfg = yaml.safe_load(path.read_text()) or {}
+    space = cfg.get("search_space") or {}
+    params = []
+    for name, spec in space.items():
+        if name not in cfg or name in ("name", "search_space"):
+            raise ValueError(f"{method}: search_space.{name} is not a parameter of "
+                             f"conf/sampler/{method}.yaml; tune one of its flat keys")
+        spec = dict(spec or {})
+        bad = sorted(set(spec) - {"type", "low", "high", "log"})
+        if bad:
+            raise ValueError(f"{method}: search_space.{name} has unknown key(s) {bad}; "
+                             f"use type, low, high, log")
+        try:
+            params.append(Param(name=name, **spec))
+        except TypeError as err:
+            raise ValueError(f"{method}: search_space.{name} needs type, low and high") from err
+        except ValueError as err:
+            raise ValueError(f"{method}: {err}") from err
+    return params
+
+
+def compose(overrides: list[str], conf: Path = CONF) -> dict:
+    """The run config `run.py` would get (hydra.* overrides left out), unresolved paths kept."""
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_dir
+    from hydra.errors import HydraException
+
+    plain = [o for o in overrides if not o.lstrip("+~").startswith("hydra")]
+    try:
+        with initialize_config_dir(config_dir=str(conf), version_base="1.3"):
+            cfg = hydra_compose("config", overrides=plain)
+    except HydraException as err:
+        raise ValueError(f"run config does not compose: {str(err).splitlines()[0]}") from err
+    return OmegaConf.to_container(cfg, resolve=False)
+
+
+def objective_direction(cfg: TuneConfig, run_cfg: dict) -> str:
+    """Check the objective is computed by the evaluation config; return maximize/minimize."""
+    from alpha.evaluation import METRICS
+
+    metrics = list((run_cfg.get("evaluation") or {}).get("metrics") or [])
+    if cfg.objective not in metrics:
+        raise ValueError(f"objective={cfg.objective!r} is not computed by the evaluation config "
+                         f"(its metrics: {metrics}); pick one of them or add it to "
+                         f"evaluation.metrics")
+    if cfg.direction:
+        return cfg.direction
+    higher = METRICS[cfg.objective].higher_is_better if cfg.objective in METRICS else None
+    if higher is None:
+        raise ValueError(f"objective={cfg.objective!r} has no natural direction; set "
+                         f"direction=maximize or direction=minimize")
+    return "maximize" if higher else "minimize"
+
+
+@dataclass
+class Plan:
+    """What will run: per method its tunables; the objective's direction."""
+
+    config: TuneConfig
+    spaces: dict[str, list[Param]]
+    direction: str
+
+
+def make_plan(cfg: TuneConfig, conf: Path = CONF) -> Plan:
+    """Validate everything (methods, ranges, objective, each sampler's defaults) up front."""
+    from harness.config import build_sampler
+
+    spaces = {m: search_space(m, conf) for m in cfg.methods}
+    direction = None
+    for method in cfg.methods:
+        run_cfg = compose([*cfg.overrides, f"sampler={method}"], conf)
+        build_sampler(run_cfg["sampler"])  # a bad default fails here, not mid-sweep
+        direction = direction or objective_direction(cfg, run_cfg)
+    return Plan(cfg, spaces, direction)
+
+
+# ---------------------------------------------------------------- commands
+
+
+def _run_py(args: list[str]) -> list[str]:
+    return [sys.executable, str(ROOT / "run.py"), "-m", *args]
+
+
+def dev_command(plan: Plan, method: str, sweep_dir: Path) -> list[str]:
+    """Optuna sweep of one method on the dev split (one trial when it has no tunables)."""
+    c, space = plan.config, plan.spaces[method]
+    return _run_py([
+        "hydra/sweeper=tune", f"hydra.sweeper.n_trials={c.trials if space else 1}",
+        f"hydra.sweeper.direction={plan.direction}", f"hydra.sweeper.sampler.seed={c.tpe_seed}",
+        f"hydra.sweeper.study_name=tune_{method}", f"hydra.sweep.dir={sweep_dir}",
+        "hydra.sweep.subdir=${hydra.job.num}", f"sampler={method}",
+        f"dataset.split={c.dev_split}", f"evaluation.headline={c.objective}", *c.overrides,
+        *[p.override() for p in space]])
+
+
+def test_command(plan: Plan, method: str, params: dict[str, str], sweep_dir: Path) -> list[str]:
+    """The winner on the test split, one run per seed."""
+    c = plan.config
+    return _run_py([
+        f"hydra.sweep.dir={sweep_dir}", "hydra.sweep.subdir=seed${seed}", f"sampler={method}",
+        f"dataset.split={c.test_split}", f"evaluation.headline={c.objective}", *c.overrides,
+        *[f"{k}={v}" for k, v in params.items()], "seed=" + ",".join(map(str, c.seeds))])
+
+
+# ---------------------------------------------------------------- reading results
+
+
+def read_trials(sweep_dir: Path, objective: str) -> list[dict]:
+    """Each finished trial: {"trial", "params" (sampler.* overrides), "objective"}."""
+    out = []
+    for metrics_file in sorted(sweep_dir.glob("*/metrics.json"), key=lambda p: _num(p.parent)):
+        data = json.loads(metrics_file.read_text())
+        if data.get("status") != "complete":
+            continue
+        overrides = yaml.safe_load((metrics_file.parent / ".hydra" / "overrides.yaml")
+                                   .read_text()) or []
+        params = dict(o.split("=", 1) for o in overrides
+                      if o.startswith("sampler.") and "=" in o)
+        value = ((data.get("metrics") or {}).get(objective) or {}).get("mean")
+        ok = isinstance(value, (int, float)) and math.isfinite(value)
+        out.append({"trial": metrics_file.parent.name, "params": params,
+                    "objective": float(value) if ok else None})
+    return out
+
+
+def _num(path: Path):
+    return (0, int(path.name)) if path.name.isdigit() else (1, path.name)
+
+
+def best_trial(trials: list[dict], direction: str) -> dict:
+    """The trial with the best objective (first one on ties); trials without a value skipped."""
+    scored = [t for t in trials if t["objective"] is not None]
+    if not scored:
+        raise ValueError("no trial produced the objective; see the trials' metrics.json notes")
+    sign = 1.0 if direction == "maximize" else -1.0
+    return max(scored, key=lambda t: (sign * t["objective"], -scored.index(t)))
+
+
+def load_make_tables():
+    """scripts/make_tables.py as a module (the shared aggregation of run folders)."""
+    spec = importlib.util.spec_from_file_location("make_tables", ROOT / "scripts" /
+                                                  "make_tables.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("make_tables", module)
+    spec.loader.exec_module(module)
+    return module
+
+
+def comparison_table(plan: Plan, winners: dict[str, dict], test_root: Path) -> tuple[str, list]:
+    """Markdown + CSV rows: per method #tuned, trials, dev objective, test mean +/- std."""
+    mt = load_make_tables()
+    table = mt.build_table(mt.find_runs([str(test_root)]), by=["sampler.name"])
+    obj = plan.config.objective
+    heads = ["method", "tuned", "trials", f"dev {obj}", "seeds"] + [
+        mt._header(table, m, " ↑", " ↓") for m in table.metrics]
+    lines = ["| " + " | ".join(heads) + " |", "|" + "---|" * len(heads)]
+    rows = []
+    for method, w in winners.items():
+        label = f"sampler.name={method}"
+        if label not in table.stats:
+            label = next((c for c in table.configs if c.endswith(f"={method}")), label)
+        stats = table.stats.get(label, {})
+        cells = [method, str(w["tuned"]), str(w["trials"]), f"{w['objective']:.4g}",
+                 str(table.seeds.get(label, 0))]
+        row = {"method": method, "tuned": w["tuned"], "trials": w["trials"],
+               f"dev_{obj}": w["objective"], "params": json.dumps(w["params"])}
+        for m in table.metrics:
+            mean, std, _ = stats.get(m, (math.nan, math.nan, 0))
+            cells.append("-" if math.isnan(mean) else f"{mean:.4g} ± {std:.2g}")
+            row.update({f"{m}_mean": mean, f"{m}_std": std})
+        lines.append("| " + " | ".join(cells) + " |")
+        rows.append(row)
+    lines += ["", f"Dev: best of the trials by {obj} ({plan.direction}); test: mean ± sample "
+              f"std over seeds {plan.config.seeds}. Winners' parameters: winners.yaml."]
+    lines += [f"- skipped `{s}`: {p}" for s, p in table.skipped]
+    return "\n".join(lines) + "\n", rows
+
+
+# ---------------------------------------------------------------- the whole study
+
+
+def _call(cmd: list[str], log: Path) -> None:
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("a") as fh:
+        fh.write("$ " + " ".join(cmd) + "\n")
+        fh.flush()
+        done = subprocess.run(cmd, stdout=fh, stderr=subprocess.STDOUT, cwd=ROOT)
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd[1:4])}... exited {done.returncode}; see {log}")
+
+
+def _complete(sweep_dir: Path, n: int) -> bool:
+    runs = list(sweep_dir.glob("*/metrics.json"))
+    return len(runs) >= n and all(json.loads(p.read_text()).get("status") == "complete"
+                                  for p in runs)
+
+
+def run_study(plan: Plan, *, echo=print) -> Path:
+    """Tune every method on dev, test the winners, write winners.yaml, trials.csv, table.*."""
+    c = plan.config
+    out = Path(c.out_dir) if Path(c.out_dir).is_absolute() else ROOT / c.out_dir
+    log = out / "runs.log"
+    winners: dict[str, dict] = {}
+    trial_rows = []
+    for method in c.methods:
+        space, dev_dir = plan.spaces[method], out / "dev" / method
+        n = c.trials if space else 1
+        if not _complete(dev_dir, n):
+            echo(f"[tune] {method}: {n} dev trial(s)")
+            _call(dev_command(plan, method, dev_dir), log)
+        trials = read_trials(dev_dir, c.objective)
+        best = best_trial(trials, plan.direction)
+        winners[method] = {"params": best["params"], "objective": best["objective"],
+                           "trials": len(trials), "tuned": len(space), "trial": best["trial"]}
+        trial_rows += [{"method": method, "trial": t["trial"], "objective": t["objective"],
+                        "params": json.dumps(t["params"])} for t in trials]
+        test_dir = out / "test" / method
+        if not _complete(test_dir, len(c.seeds)):
+            echo(f"[tune] {method}: winner {best['params']} on {c.test_split}, seeds {c.seeds}")
+            _call(test_command(plan, method, best["params"], test_dir), log)
+    (out / "winners.yaml").write_text(yaml.safe_dump(winners, sort_keys=False))
+    with (out / "trials.csv").open("w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=["method", "trial", "objective", "params"])
+        writer.writeheader()
+        writer.writerows(trial_rows)
+    md, rows = comparison_table(plan, winners, out / "test")
+    (out / "table.md").write_text(md)
+    with (out / "table.csv").open("w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    echo(md)
+    return out

@@ -1,0 +1,42 @@
+"""Equal-budget tuning of every listed sampler, then the winners on the test split.
+
+    python scripts/tune.py conf/tune/tiny.yaml                 # the committed tiny-model study
+    python scripts/tune.py conf/tune/tiny.yaml trials=2 seeds=[0,1] methods=[top_p,min_p]
+
+Arguments after the config file are `key=value` overrides of it (OmegaConf dotlist).
+A bad tuning config (unknown method, empty search range, objective the evaluation does not
+compute, fewer than two seeds) prints one line and exits 2 before any generation starts.
+Outputs (in the config's out_dir): dev/ and test/ run folders, trials.csv, winners.yaml,
+table.md and table.csv. See docs/baselines.md.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from harness.tuning import load_config, make_plan, run_study  # noqa: E402
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help"):
+        print(__doc__)
+        return 0 if argv else 2
+    try:
+        plan = make_plan(load_config(argv[0], argv[1:]))
+    except ValueError as err:
+        print(f"tune: {err}", file=sys.stderr)
+        return 2
+    try:
+        run_study(plan)
+    except (RuntimeError, ValueError) as err:
+        print(f"tune: {err}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,136 @@
+"""The equal-budget tuner: bad tuning configs fail before any run; a two-trial smoke study.
+
+Bad inputs tried (each must exit 2 with one line, before any run folder exists): an unknown
+method, fewer than two seeds, an objective the evaluation config does not compute, an objective
+without a direction, trials=0, an unknown config key, and (on a copied conf/) an empty search
+range, a log range with low <= 0 and a search_space key that is not a sampler parameter.
+The smoke study (tiny random model saved to a folder, debug config, 2 trials, 2 seeds) is
+checked against the run folders read independently: the winner is the best trial by the
+objective in its metrics.json, the test runs used the winner's parameters, and the table's
+mean/std equal `statistics.mean/stdev` over the seeds; then scripts/make_tables.py runs on it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import statistics
+import sys
+
+import pytest
+import yaml
+from conftest import ROOT, make_tiny_model
+
+from harness import tuning
+
+sys.path.insert(0, str(ROOT / "scripts"))
+import tune  # noqa: E402
+
+SMOKE = dict(methods=["top_p"], trials=2, objective="distinct_2", seeds=[0, 1],
+             overrides=["debug=default", "evaluation=fast", "num_prompts=2",
+                        "max_new_tokens=6", "progress=false"])
+
+
+def _write(tmp_path, **cfg):
+    path = tmp_path / "tune.yaml"
+    path.write_text(yaml.safe_dump({**SMOKE, "out_dir": str(tmp_path / "out"), **cfg}))
+    return str(path)
+
+
+@pytest.mark.parametrize("change,message", [
+    (dict(methods=["top_p", "nucleus"]), "method 'nucleus' is not a sampler option"),
+    (dict(seeds=[0]), "seeds=[0]: a mean +/- std needs at least two"),
+    (dict(seeds=[3, 3]), "seeds=[3, 3]: a mean +/- std needs at least two"),
+    (dict(objective="mauve"), "objective='mauve' is not computed by the evaluation config"),
+    (dict(objective="zipf"), "objective='zipf' has no natural direction"),
+    (dict(trials=0), "trials=0 must be an integer >= 1"),
+    (dict(trails=3), "tuning config has unknown key(s) ['trails']"),
+], ids=["unknown-method", "one-seed", "repeated-seed", "objective-not-computed",
+        "objective-no-direction", "zero-trials", "unknown-key"])
+def test_bad_config_exits_2_before_any_run(tmp_path, capsys, change, message):
+    assert tune.main([_write(tmp_path, **change)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("tune: ") and message in err and "\n" not in err
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("space,message", [
+    ({"top_p": {"type": "float", "low": 0.9, "high": 0.9}}, "empty range (low=0.9 >= high=0.9)"),
+    ({"top_p": {"type": "float", "low": 0.0, "high": 0.9, "log": True}}, "a log range needs"),
+    ({"top_q": {"type": "float", "low": 0.1, "high": 0.9}}, "search_space.top_q is not a param"),
+    ({"top_p": {"type": "str", "low": 0.1, "high": 0.9}}, "type='str' is unknown"),
+])
+def test_bad_search_space(tmp_path, space, message):
+    conf = tmp_path / "conf"
+    shutil.copytree(ROOT / "conf", conf)
+    spec = yaml.safe_load((conf / "sampler" / "top_p.yaml").read_text())
+    spec["search_space"] = space
+    (conf / "sampler" / "top_p.yaml").write_text(yaml.safe_dump(spec))
+    with pytest.raises(ValueError, match="^top_p: ") as err:
+        tuning.make_plan(tuning.load_config(_write(tmp_path)), conf=conf)
+    assert message in str(err.value)
+
+
+def test_param_overrides_are_optuna_sweeps():
+    assert tuning.Param("top_p", "float", 0.5, 1).override() == "sampler.top_p=interval(0.5, 1.0)"
+    assert (tuning.Param("top_k", "int", 2, 200, log=True).override()
+            == "sampler.top_k=tag(log, int(interval(2, 200)))")
+
+
+@pytest.fixture(scope="module")
+def smoke_study(tmp_path_factory):
+    """Two trials of top_p on dev, the winner on test with seeds 0 and 1 (tiny random model)."""
+    tmp = tmp_path_factory.mktemp("tune")
+    model = make_tiny_model("qwen2")
+    model.save_pretrained(tmp / "model")
+    shutil.copytree(ROOT / "tests" / "assets" / "tokenizer", tmp / "model", dirs_exist_ok=True)
+    cfg = {**SMOKE, "out_dir": str(tmp / "out"),
+           "overrides": SMOKE["overrides"] + [f"model.path={tmp / 'model'}"]}
+    (tmp / "tune.yaml").write_text(yaml.safe_dump(cfg))
+    os.environ["HF_HUB_OFFLINE"] = "1"  # inherited by the run.py subprocesses
+    assert tune.main([str(tmp / "tune.yaml")]) == 0  # in-process; run.py runs as subprocesses
+    return tmp / "out"
+
+
+def test_smoke_study_picks_best_trial_and_tests_it(smoke_study):
+    dev = sorted((smoke_study / "dev" / "top_p").glob("*/metrics.json"))
+    assert len(dev) == 2  # the equal budget
+    scores = {p.parent.name: json.loads(p.read_text())["metrics"]["distinct_2"]["mean"]
+              for p in dev}
+    winners = yaml.safe_load((smoke_study / "winners.yaml").read_text())
+    w = winners["top_p"]
+    assert w["objective"] == max(scores.values()) and w["trials"] == 2 and w["tuned"] == 2
+    assert set(w["params"]) == {"sampler.top_p", "sampler.temperature"}
+    test_runs = sorted((smoke_study / "test" / "top_p").glob("*/metrics.json"))
+    assert len(test_runs) == 2
+    for run in test_runs:
+        overrides = yaml.safe_load((run.parent / ".hydra" / "overrides.yaml").read_text())
+        for key, value in w["params"].items():
+            assert f"{key}={value}" in overrides
+        assert "dataset.split=test" in overrides
+
+
+def test_smoke_table_mean_std_match_runs(smoke_study):
+    runs = [json.loads(p.read_text())["metrics"]
+            for p in sorted((smoke_study / "test" / "top_p").glob("*/metrics.json"))]
+    row = next(r for r in _csv(smoke_study / "table.csv") if r["method"] == "top_p")
+    for metric in ("tokens_per_s", "distinct_1"):
+        values = [r[metric]["mean"] for r in runs]
+        assert float(row[f"{metric}_mean"]) == pytest.approx(statistics.mean(values))
+        assert float(row[f"{metric}_std"]) == pytest.approx(statistics.stdev(values))
+    assert "| top_p | 2 | 2 |" in (smoke_study / "table.md").read_text()
+
+
+def test_make_tables_script_on_smoke_output(smoke_study, tmp_path):
+    make_tables = tuning.load_make_tables()
+    argv = [str(smoke_study / "test"), "--by", "sampler.name", "--out", str(tmp_path / "t")]
+    assert make_tables.main(argv) == 0
+    assert "sampler.name=top_p" in (tmp_path / "t.md").read_text()
+
+
+def _csv(path):
+    import csv
+
+    with open(path, newline="") as fh:
+        return list(csv.DictReader(fh))
