@@ -317,6 +317,7 @@ def generate(
     capture: Capture = "last",
     batch_size: int | None = None,
     streamer=None,
+    ignore_eos: bool = False,
 ) -> GenerationResult:
     """Generate a continuation of every prompt with a token sampler.
 
@@ -337,6 +338,7 @@ def generate(
             ("mean_last", N) for the mean of the last N layers.
         batch_size: prompts per forward batch (default: all at once).
         streamer: a transformers streamer (`put`/`end`), only with a single prompt.
+        ignore_eos: never stop at EOS (benchmarks: every row generates max_new_tokens).
 
     Returns:
         GenerationResult, one entry per prompt in input order.
@@ -362,7 +364,7 @@ def generate(
                          f"give one index per prompt")
     if streamer is not None and len(seqs) != 1:
         raise ValueError(f"streamer needs exactly one prompt, got {len(seqs)}")
-    eos, pad_id = eos_token_ids(model, tokenizer), pad_token_id(tokenizer)
+    eos, pad_id = [] if ignore_eos else eos_token_ids(model, tokenizer), pad_token_id(tokenizer)
     bs = batch_size or len(seqs)
     outs: list[tuple[list[int], str, dict[str, list[float]]]] = []
     t0 = time.perf_counter()

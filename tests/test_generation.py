@@ -146,6 +146,9 @@ def test_per_row_eos_from_a_list_prunes_finished_rows(tiny_tokenizer):
     assert res.token_ids == [[50, 0], [60, 61, 62, 3], scripts[2]]
     assert sampler.sizes == [3, 3, 2, 2, 1, 1]  # finished rows stop contributing
     assert res.timing["generated_tokens"] == 12 and res.timing["tokens_per_s"] > 0
+    res = generate(model, tiny_tokenizer, PROMPTS[:3], sampler=ScriptSampler(scripts),
+                   max_new_tokens=6, ignore_eos=True)
+    assert res.finish_reasons == ["length"] * 3 and res.token_ids == scripts
 
 
 def test_stop_string_ends_a_row_and_cuts_the_text(tiny_tokenizer):
