@@ -5,7 +5,9 @@ Each module owner adds its public names below and to `__all__`.
 """
 
 from alpha.attention_capture import AttentionCapture
+from alpha.checkpoint import check_checkpoint
 from alpha.config import SamplerConfig
+from alpha.data import load_prompts
 from alpha.filtering import apply_sampling_params, draw
 from alpha.generation import GenerationResult, generate
 from alpha.hf_processor import AlphaLogitsProcessor
@@ -41,4 +43,6 @@ __all__ = [
     "available_samplers",
     "build_sampler",
     "register_sampler",
+    "check_checkpoint",
+    "load_prompts",
 ]
