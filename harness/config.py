@@ -9,11 +9,13 @@ the model is loaded, so a bad value fails in a second, not after minutes of load
 from __future__ import annotations
 
 import os
+import sys
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
@@ -54,6 +56,38 @@ class RunSettings:
             raise ValueError(f"dtype={self.dtype!r} is unknown; use auto, float32, bfloat16 or float16")
         if isinstance(self.capture, list):  # YAML has no tuples: [mean_last, 2] -> ("mean_last", 2)
             self.capture = tuple(self.capture)
+
+
+def _dir_problem(path: str) -> str | None:
+    """Why `path` cannot be a run folder (created here if missing), or None when it can."""
+    try:
+        Path(path).mkdir(parents=True, exist_ok=True)
+        probe = Path(path) / ".write_test"
+        probe.write_text("ok")
+        probe.unlink()
+    except OSError as err:
+        return err.strerror or str(err)
+    return None
+
+
+class OutputDirCheck(Callback):
+    """Hydra callback: refuse an unusable run/sweep folder in one line, before Hydra writes to it.
+
+    Registered in conf/hydra/default.yaml (`hydra.callbacks.output_dir_check`).
+    """
+
+    def _check(self, path: str, key: str) -> None:
+        problem = _dir_problem(path)
+        if problem:
+            print(f"error: {key}={path!r} is not writable ({problem}); choose another folder "
+                  f"with {key}=...", file=sys.stderr)
+            sys.exit(2)
+
+    def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
+        self._check(config.hydra.run.dir, "hydra.run.dir")
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        self._check(config.hydra.sweep.dir, "hydra.sweep.dir")
 
 
 def to_plain(cfg: DictConfig) -> dict:
@@ -189,9 +223,31 @@ def make_logger(logger_cfg: Any):
 
 
 def oracle_kwargs(c: dict, run: RunSettings) -> dict | None:
-    """load_model_and_tokenizer kwargs of evaluation.oracle (a model config), or None."""
+    """load_model_and_tokenizer kwargs of evaluation.oracle, or None.
+
+    The oracle is a `model/` option name (e.g. qwen1.5b, tiny) or a model config mapping.
+    """
     oracle = (c.get("evaluation") or {}).get("oracle")
-    return model_kwargs(oracle, run) if oracle else None
+    if not oracle:
+        return None
+    if isinstance(oracle, str):
+        path = ROOT / "conf" / "model" / f"{oracle}.yaml"
+        if not path.is_file():
+            known = sorted(p.stem for p in path.parent.glob("*.yaml"))
+            raise ValueError(f"evaluation.oracle={oracle!r} is not a model option; use one of {known}")
+        oracle = OmegaConf.to_container(OmegaConf.load(path), resolve=True)
+    return model_kwargs(oracle, run)
+
+
+def check_evaluation(ev: dict) -> None:
+    """Metric names and options exist (checked before any generation starts)."""
+    from alpha.evaluation import EvalOptions, available_metrics
+
+    unknown = sorted(set(ev.get("metrics") or []) - set(available_metrics()))
+    if unknown:
+        raise ValueError(f"evaluation.metrics has unknown metric(s) {unknown}; "
+                         f"choose from {available_metrics()}")
+    EvalOptions.from_dict(ev.get("options"))
 
 
 def quiet_offline_defaults() -> None:

@@ -1,0 +1,77 @@
+"""The experiment runner: compose the config, run the library, return the headline metric.
+
+    python run.py                                  # embedded default (tiny model, held-out passages)
+    python run.py debug=default                    # seconds on CPU
+    python run.py model=qwen0.5b sampler.base_temp=0.3
+    python run.py -m sampler.alpha_window_size=1,5,10
+
+A library ValueError (bad value, missing field, unusable folder) prints `error: <message>` on
+stderr and exits 2; Ctrl-C keeps the finished batches and exits 130. See docs/running.md.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import hydra
+from omegaconf import DictConfig
+
+from harness import config as hc
+
+
+def summary_table(result) -> None:
+    """Print the run's metrics as a small rich table (headline first)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"{result.n_prompts} prompts -> {result.output_dir}")
+    for col in ("metric", "mean", "95% CI", "n"):
+        table.add_column(col, justify="left" if col == "metric" else "right")
+    names = [result.headline] + sorted(k for k in result.metrics if k != result.headline)
+    for name in names:
+        m = result.metrics.get(name) or {}
+        mean, ci = m.get("mean"), m.get("ci95")
+        arrow = {True: " ↑", False: " ↓"}.get(m.get("higher_is_better"), "")
+        label = f"[bold]{name}{arrow}[/bold]" if name == result.headline else name + arrow
+        table.add_row(label, "-" if mean is None else f"{mean:.4g}",
+                      f"[{ci[0]:.3g}, {ci[1]:.3g}]" if ci else "-", str(m.get("n", "")))
+    Console(stderr=False).print(table)
+
+
+def run(cfg: DictConfig) -> float:
+    """Validate everything cheap first (settings, sampler, prompts), then load and run."""
+    from alpha.experiment import prepare_output_dir, run_experiment
+    from alpha.models import load_model_and_tokenizer
+
+    c = hc.to_plain(cfg)
+    settings = hc.settings(c)
+    sampler = hc.build_sampler(c["sampler"])
+    spec = hc.experiment_spec(c, settings)
+    hc.check_evaluation(c["evaluation"])
+    oracle_kw = hc.oracle_kwargs(c, settings)
+    records = hc.load_records(c["dataset"], settings, c["model"])
+    prepare_output_dir(spec)  # unwritable folder / another config's results: fail before loading
+    model, tokenizer = load_model_and_tokenizer(**hc.model_kwargs(c["model"], settings))
+    oracle = load_model_and_tokenizer(**oracle_kw) if oracle_kw else None
+    result = run_experiment(spec, model=model, tokenizer=tokenizer, sampler=sampler,
+                            records=records, logger=hc.make_logger(c.get("logger")), oracle=oracle)
+    summary_table(result)
+    return result.value
+
+
+@hydra.main(version_base="1.3", config_path="conf", config_name="config")
+def main(cfg: DictConfig) -> float:
+    try:
+        value = run(cfg)
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        print(f"interrupted: finished batches are kept in {cfg.output_dir}; re-run with "
+              f"hydra.run.dir={cfg.output_dir} to resume", file=sys.stderr)
+        sys.exit(130)
+    return value
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,135 @@
+"""Every option of every config group, and every experiment, composes and validates.
+
+Options are discovered by listing conf/, so a new YAML is tested the day it lands. Composition
+uses Hydra's own compose API; validation uses the same harness functions run.py calls (sampler
+built by the registry, settings, model/dataset arguments), without loading any model.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_dir
+from hydra.core.global_hydra import GlobalHydra
+from omegaconf import OmegaConf
+
+from harness import config as hc
+
+CONF = Path(__file__).resolve().parents[1] / "conf"
+# the groups of config.yaml's defaults list (conf/ may hold non-Hydra folders, e.g. tune/)
+GROUPS = sorted(next(iter(d)) for d in OmegaConf.load(CONF / "config.yaml").defaults
+                if isinstance(d, dict) or OmegaConf.is_dict(d)
+                if next(iter(d)) != "hydra" and (CONF / next(iter(d))).is_dir())
+HYDRA_GROUPS = sorted(p.name for p in (CONF / "hydra").iterdir() if p.is_dir())
+
+
+def options(group: str) -> list[str]:
+    return sorted(p.stem for p in (CONF / group).glob("*.yaml"))
+
+
+ALL = [(g, o) for g in GROUPS for o in options(g)]
+
+
+def _compose(overrides: list[str], hydra_cfg: bool = False):
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        return compose("config", overrides=overrides, return_hydra_config=hydra_cfg)
+
+
+def _plain(cfg) -> dict:
+    cfg = OmegaConf.masked_copy(cfg, [k for k in cfg if k != "hydra"])
+    return hc.to_plain(cfg)
+
+
+def test_groups_are_discovered():
+    for group in ("model", "sampler", "dataset", "debug"):
+        assert group in GROUPS
+    assert {"tiny", "qwen0.5b", "qwen1.5b", "llama3.2-1b", "gpt2", "smollm2-135m"} <= set(options("model"))
+    assert {"heldout", "open_prompts", "arithmetic", "wikitext103", "writingprompts", "gsm8k"} <= set(
+        options("dataset"))
+
+
+@pytest.mark.parametrize(("group", "option"), ALL, ids=[f"{g}={o}" for g, o in ALL])
+def test_every_option_composes_and_validates(group, option, tmp_path):
+    cfg = _compose([f"{group}={option}", f"output_dir={tmp_path}"])
+    c = _plain(cfg)
+    run = hc.settings(c)
+    hc.build_sampler(c["sampler"])  # the registry validates every parameter
+    kw = hc.model_kwargs(c["model"], run)
+    assert kw["name_or_path"]
+    hc.dataset_kwargs(c["dataset"], run)
+    spec = hc.experiment_spec(c, run)
+    assert spec.evaluation["headline"] in spec.evaluation["metrics"]
+
+
+@pytest.mark.parametrize("group", HYDRA_GROUPS)
+def test_hydra_launcher_and_sweeper_presets_compose(group):
+    for option in options(f"hydra/{group}"):
+        cfg = _compose([f"hydra/{group}={option}", "output_dir=/tmp/x"], hydra_cfg=True)
+        assert cfg.hydra[group]._target_, option
+
+
+@pytest.mark.parametrize("launcher", ["joblib", "submitit_local", "submitit_slurm"])
+def test_plugin_launchers_compose(launcher):
+    cfg = _compose([f"hydra/launcher={launcher}", "output_dir=/tmp/x"], hydra_cfg=True)
+    assert launcher.split("_")[0] in cfg.hydra.launcher._target_.lower()
+
+
+def test_sampler_yamls_list_every_samplerconfig_field():
+    from alpha.config import SamplerConfig
+
+    for option in ("alpha", "alpha_seed"):
+        keys = set(OmegaConf.load(CONF / "sampler" / f"{option}.yaml")) - {"name", "search_space"}
+        assert keys == set(SamplerConfig.field_names()), option
+
+
+def test_debug_shrinks_the_run():
+    c = _plain(_compose(["debug=default", "output_dir=/tmp/x"]))
+    assert c["num_prompts"] == 4 and c["max_new_tokens"] == 16
+    assert c["model"]["path"] == "models/tiny-shakespeare"
+    assert c["logger"]["_target_"].endswith("NullLogger")
+
+
+def test_bundled_paths_resolve_to_the_repo_from_any_directory(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    c = _plain(_compose([f"output_dir={tmp_path}"]))
+    kw = hc.dataset_kwargs(c["dataset"], hc.settings(c))
+    assert Path(kw["path_or_name"]) == CONF.parent / "data" / "heldout_passages.jsonl"
+    (tmp_path / "data").mkdir()  # a folder of the same name in the current directory wins
+    (tmp_path / "data" / "heldout_passages.jsonl").write_text("{}")
+    kw = hc.dataset_kwargs(c["dataset"], hc.settings(c))
+    assert Path(kw["path_or_name"]).resolve() == tmp_path / "data" / "heldout_passages.jsonl"
+
+
+# Bad values are refused at start-up, with a line naming the field.
+@pytest.mark.parametrize(("override", "needle"), [
+    ("sampler.temp_min=2", "temp_min=2"),
+    ("sampler.alpha_window_size=0", "alpha_window_size=0"),
+    ("sampler.solver=newton", "solver='newton'"),
+    ("batch_size=0", "batch_size=0"),
+    ("max_new_tokens=-1", "max_new_tokens=-1"),
+    ("num_prompts=0", "num_prompts=0"),
+    ("device=tpu", "device='tpu'"),
+    ("dtype=float8", "dtype='float8'"),
+    ("model.trust_remote_code=true", "trust_remote_code"),
+])
+def test_bad_values_name_the_field(override, needle):
+    c = _plain(_compose([override, "output_dir=/tmp/x"]))
+    with pytest.raises(ValueError, match=needle.replace("(", r"\(")):
+        run = hc.settings(c)
+        hc.build_sampler(c["sampler"])
+        hc.model_kwargs(c["model"], run)
+
+
+def test_typo_key_is_refused_by_hydra():
+    from hydra.errors import ConfigCompositionException
+
+    with pytest.raises(ConfigCompositionException, match="base_tmp"):
+        _compose(["sampler.base_tmp=0.3"])
+
+
+def test_appended_unknown_key_is_refused_by_the_sampler():
+    c = _plain(_compose(["+sampler.base_tmp=0.3", "output_dir=/tmp/x"]))
+    with pytest.raises(ValueError, match="base_tmp"):
+        hc.build_sampler(c["sampler"])

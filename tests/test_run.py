@@ -1,0 +1,227 @@
+"""`python run.py` end to end in subprocesses: outputs, multirun folders, resume after SIGKILL,
+launchers, and each start-up error.
+
+The generator is a tiny random Qwen2 model saved with the committed test tokenizer (a real
+`save_pretrained` folder passed as `model.path=`); prompts are the bundled held-out passages.
+Expected values come from outside the runner: prompts read straight from data/*.jsonl, metrics
+recomputed with `evaluate_records` on the written texts, and an uninterrupted run for resume.
+
+Bad inputs tried: a typo'd key, an unknown group option, an out-of-range sampler value, a missing
+prompt field, an empty split, an unwritable run folder, a folder holding another config's
+results, a hub model and a hub dataset offline.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_dir
+from hydra.core.global_hydra import GlobalHydra
+
+from tests.conftest import ASSETS, ROOT, make_tiny_model
+
+HELDOUT = ROOT / "data" / "heldout_passages.jsonl"
+FAST = ["debug=default", "max_new_tokens=6", "batch_size=2"]
+
+
+def _env() -> dict:
+    env = dict(os.environ, HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1", WANDB_MODE="offline")
+    env.pop("HYDRA_FULL_ERROR", None)
+    return env
+
+
+def run_py(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(ROOT / "run.py"), *args], cwd=ROOT, env=_env(),
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def rows(path: Path) -> list[dict]:
+    return [json.loads(x) for x in path.read_text().splitlines()]
+
+
+@pytest.fixture(scope="module")
+def ckpt(tmp_path_factory) -> str:
+    from transformers import AutoTokenizer
+
+    path = tmp_path_factory.mktemp("ckpt")
+    make_tiny_model("qwen2", seed=1).save_pretrained(path)
+    AutoTokenizer.from_pretrained(ASSETS / "tokenizer").save_pretrained(path)
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def full_run_result(ckpt, tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
+    """An uninterrupted debug run (4 prompts, batch 1) everything else is compared with."""
+    out = tmp_path_factory.mktemp("full") / "run"
+    res = run_py(*FAST, "batch_size=1", f"model.path={ckpt}", f"hydra.run.dir={out}")
+    assert res.returncode == 0, res.stderr[-3000:]
+    return out, res
+
+
+@pytest.fixture(scope="module")
+def full_run(full_run_result) -> Path:
+    return full_run_result[0]
+
+
+def test_debug_run_writes_the_design_outputs(full_run):
+    from alpha.evaluation import evaluate_records
+
+    got = rows(full_run / "generations.jsonl")
+    expected_prompts = [json.loads(x)["prompt"] for x in HELDOUT.read_text().splitlines()[:4]]
+    assert [r["prompt"] for r in got] == expected_prompts
+    assert [r["index"] for r in got] == [0, 1, 2, 3]
+    for r in got:
+        assert r["num_tokens"] == len(r["token_ids"]) <= 6
+        assert r["finish_reason"] in ("eos", "length") and r["reference"]
+        assert len(r["trace"]["temperature"]) == r["num_tokens"]
+    metrics = json.loads((full_run / "metrics.json").read_text())
+    assert metrics["status"] == "complete" and metrics["n_prompts"] == 4
+    assert metrics["headline"]["name"] == "diversity"  # evaluation=fast's headline
+    ref = evaluate_records(got, metrics=["diversity", "distinct_2"], seed=0,
+                           options={"bootstrap_samples": 0})
+    assert metrics["metrics"]["distinct_2"]["mean"] == pytest.approx(ref.aggregates["distinct_2"]["mean"])
+    assert metrics["headline"]["value"] == pytest.approx(ref.aggregates["diversity"]["mean"])
+    assert (full_run / ".hydra" / "config.yaml").exists() and (full_run / "run_config.json").exists()
+
+
+def test_summary_table_is_printed(full_run_result):
+    out, res = full_run_result
+    metrics = json.loads((out / "metrics.json").read_text())["metrics"]
+    assert "95% CI" in res.stdout
+    for name in metrics:  # every metric has a row
+        assert name in res.stdout
+
+
+def test_resume_after_sigkill_gives_the_same_generations(ckpt, full_run, tmp_path):
+    out = tmp_path / "run"
+    cmd = [sys.executable, str(ROOT / "run.py"), *FAST, "batch_size=1", f"model.path={ckpt}",
+           f"hydra.run.dir={out}"]
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=_env(), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    gen = out / "generations.jsonl"
+    deadline = time.time() + 240
+    while time.time() < deadline and proc.poll() is None:
+        if gen.exists() and gen.read_text().count("\n") >= 1:
+            break
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    partial = gen.read_text().count("\n")
+    assert 1 <= partial < 4, "the kill should land mid-run"
+    res = subprocess.run(cmd, cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert f"{partial} of 4 prompts already generated" in res.stdout + res.stderr
+    assert gen.read_bytes() == (full_run / "generations.jsonl").read_bytes()
+
+
+def test_multirun_makes_one_folder_per_value(ckpt, tmp_path):
+    sweep = tmp_path / "sweep"
+    res = run_py("-m", *FAST, "num_prompts=2", "sampler.alpha_window_size=1,5",
+                 f"model.path={ckpt}", f"hydra.sweep.dir={sweep}")
+    assert res.returncode == 0, res.stderr[-2000:]
+    dirs = sorted(p.name for p in sweep.iterdir() if p.is_dir() and not p.name.startswith("."))
+    assert len(dirs) == 2  # named by job number and overrides
+    for i, (d, w) in enumerate(zip(dirs, (1, 5), strict=True)):
+        assert d.startswith(f"{i}_") and d.endswith(f"sampler.alpha_window_size={w}")
+        saved = json.loads((sweep / d / "run_config.json").read_text())
+        assert saved["config"]["sampler"]["alpha_window_size"] == w
+        assert json.loads((sweep / d / "metrics.json").read_text())["status"] == "complete"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("launcher", ["joblib", "submitit_local"])
+def test_parallel_launchers(ckpt, tmp_path, launcher):
+    sweep = tmp_path / "sweep"
+    extra = ["hydra.launcher.n_jobs=2"] if launcher == "joblib" else ["hydra.launcher.timeout_min=10"]
+    res = run_py("-m", f"hydra/launcher={launcher}", *extra, *FAST, "num_prompts=2",
+                 "seed=0,1", f"model.path={ckpt}", f"hydra.sweep.dir={sweep}", timeout=600)
+    assert res.returncode == 0, res.stderr[-3000:]
+    for d in ("0_seed=0", "1_seed=1"):
+        assert json.loads((sweep / d / "metrics.json").read_text())["status"] == "complete"
+    a, b = (rows(sweep / d / "generations.jsonl") for d in ("0_seed=0", "1_seed=1"))
+    assert [r["prompt"] for r in a] == [r["prompt"] for r in b]
+
+
+# ------------------------------------------------------------------------ errors, in a subprocess
+
+
+def _one_error_line(res: subprocess.CompletedProcess) -> str:
+    assert "Traceback" not in res.stderr, res.stderr
+    lines = [x for x in res.stderr.splitlines() if x.startswith("error: ")]
+    assert len(lines) == 1, res.stderr
+    return lines[0]
+
+
+def test_typo_key_and_unknown_option_are_short_hydra_errors():
+    res = run_py("debug=default", "sampler.base_tmp=0.3")
+    assert res.returncode == 1 and "Traceback" not in res.stderr
+    assert res.stderr.splitlines()[0] == "Could not override 'sampler.base_tmp'."
+    res = run_py("debug=default", "sampler=alpah")
+    assert res.returncode == 1 and "Traceback" not in res.stderr
+    assert res.stderr.splitlines()[0] == "In 'config': Could not find 'sampler/alpah'"
+
+
+def test_out_of_range_value_exits_2_with_one_line(tmp_path):
+    res = run_py("debug=default", "sampler.temp_min=2", f"hydra.run.dir={tmp_path / 'r'}")
+    assert res.returncode == 2
+    assert _one_error_line(res).startswith("error: temp_min=2")
+    assert not (tmp_path / "r" / "generations.jsonl").exists()
+
+
+def test_unwritable_run_dir_exits_2_with_one_line(tmp_path):
+    (tmp_path / "file").write_text("x")
+    res = run_py("debug=default", f"hydra.run.dir={tmp_path / 'file' / 'run'}")
+    assert res.returncode == 2
+    assert "is not writable" in _one_error_line(res)
+
+
+# ------------------------------------------------------------------------ errors, in process
+
+
+def _run_module():
+    spec = importlib.util.spec_from_file_location("run_script", ROOT / "run.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def _cfg(*overrides: str):
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
+        return compose("config", overrides=list(overrides))
+
+
+@pytest.mark.parametrize(("overrides", "needle"), [
+    (["dataset.prompt_field=question"], r"missing field 'question'"),
+    (["dataset.split=dev", "dataset.dev_size=0"], r"dataset gave no prompts"),
+    (["model=qwen0.5b"], r"^model Qwen/Qwen2.5-0.5B-Instruct is not available offline; set "
+                         r"HF_HUB_OFFLINE=0 or point model.path at a local folder$"),
+    (["dataset=gsm8k"], r"^dataset openai/gsm8k is not available offline"),
+    (["evaluation.headline=mauve"], r"evaluation.headline='mauve' is not among"),
+])
+def test_start_up_errors_name_the_field(overrides, needle, tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    cfg = _cfg("debug=default", f"output_dir={tmp_path}", *overrides)
+    with pytest.raises(ValueError, match=needle):
+        _run_module().run(cfg)
+
+
+def test_folder_of_another_config_is_refused_and_kept(ckpt, full_run, tmp_path):
+    import shutil
+
+    out = tmp_path / "run"
+    shutil.copytree(full_run, out)
+    before = (out / "generations.jsonl").read_bytes()
+    cfg = _cfg(*FAST, "batch_size=1", f"model.path={ckpt}", f"output_dir={out}", "sampler.temp_max=0.5")
+    with pytest.raises(ValueError, match=r"differs in: sampler.temp_max\).*force=true"):
+        _run_module().run(cfg)
+    assert (out / "generations.jsonl").read_bytes() == before
