@@ -24,13 +24,14 @@ from alpha.experiment import (
     make_rows,
     prepare_output_dir,
     read_finished,
+    run_experiment,
 )
 from alpha.generation import generate
 from alpha.models import load_model_and_tokenizer
 from tests.conftest import make_tiny_model
 
-EVAL = {"metrics": ["distinct_2"], "options": {}, "headline": "distinct_2"}
-PROMPTS = [f"The {w} of the night" for w in ("king", "queen", "fool", "ghost", "duke")]
+EVAL = {"metrics": ["distinct_2", "rep_2"], "options": {"bootstrap_samples": 0}, "headline": "distinct_2"}
+PROMPTS = [f"The {w} of the night" for w in ("king", "queen", "fool", "ghost")]
 
 
 def _spec(tmp_path, **kw) -> ExperimentSpec:
@@ -63,7 +64,7 @@ def engine(tiny_tokenizer):
 
     def run(batch):
         res = generate(model, tiny_tokenizer, [r["prompt"] for r in batch], sampler=sampler,
-                       max_new_tokens=6, seed=3, prompt_indices=[r["index"] for r in batch])
+                       max_new_tokens=4, seed=3, prompt_indices=[r["index"] for r in batch])
         return make_rows(batch, res)
 
     return run, records
@@ -81,12 +82,12 @@ def test_oom_halves_the_batch_and_gives_the_same_rows(engine, caplog):
 
     got: list[dict] = []
     with caplog.at_level(logging.WARNING, logger="alpha.experiment"):
-        final = generate_with_backoff(flaky, records, 5, got.extend)
-    assert final == 2 and calls[:3] == [5, 2, 2]  # 5 -> OOM -> 2 (halved twice), then kept
+        final = generate_with_backoff(flaky, records, 4, got.extend)
+    assert final == 2 and calls == [4, 2, 2]  # 4 -> OOM -> 2, kept for the next batch
     assert "out of memory" in caplog.text and "batch_size=2" in caplog.text
     one_by_one: list[dict] = []
     generate_with_backoff(run, records, 1, one_by_one.extend)
-    assert [r["index"] for r in got] == [0, 1, 2, 3, 4]
+    assert [r["index"] for r in got] == [0, 1, 2, 3]
     assert [r["text"] for r in got] == [r["text"] for r in one_by_one]  # seeded per prompt
 
 
@@ -111,9 +112,41 @@ def test_rows_follow_the_design_format(engine):
     row = run(records[:1])[0]
     assert set(row) == {"index", "prompt", "reference", "answer", "text", "token_ids",
                         "num_tokens", "finish_reason", "trace", "metrics"}
-    assert row["num_tokens"] == len(row["token_ids"]) <= 6
+    assert row["num_tokens"] == len(row["token_ids"]) <= 4
     assert all(len(v) == row["num_tokens"] for v in row["trace"].values())
     json.dumps(row)  # JSON-serialisable as is
+
+
+def test_ctrl_c_keeps_finished_batches_and_resume_completes(engine, tmp_path):
+    from alpha.evaluation import evaluate_records
+
+    run, records = engine
+    calls = []
+
+    def interrupted(batch):  # Ctrl-C arrives during the second batch
+        calls.append(len(batch))
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return run(batch)
+
+    spec = _spec(tmp_path, batch_size=2, progress=False)
+    with pytest.raises(KeyboardInterrupt):
+        run_experiment(spec, model=None, tokenizer=None, sampler=None, records=records,
+                       generate_fn=interrupted)
+    out = tmp_path / "run"
+    assert [r["index"] for r in read_finished(out / "generations.jsonl").values()] == [0, 1]
+    partial = json.loads((out / "metrics.json").read_text())
+    assert partial["status"] == "partial" and partial["n_prompts"] == 2
+    calls.clear()
+    result = run_experiment(spec, model=None, tokenizer=None, sampler=None, records=records,
+                            generate_fn=run)  # resume: only prompts 2 and 3 are generated
+    rows = [json.loads(x) for x in (out / "generations.jsonl").read_text().splitlines()]
+    assert [r["index"] for r in rows] == [0, 1, 2, 3]
+    ref = evaluate_records(rows, metrics=["distinct_2", "rep_2"], options={"bootstrap_samples": 0})
+    assert result.value == pytest.approx(ref.aggregates["distinct_2"]["mean"])
+    assert [r["metrics"] for r in rows] == ref.per_prompt
+    final = json.loads((out / "metrics.json").read_text())
+    assert final["status"] == "complete" and final["headline"]["value"] == pytest.approx(result.value)
 
 
 # ------------------------------------------------------------------------ the run folder
