@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 from pathlib import Path
 
 from alpha.loggers import (
@@ -64,13 +65,14 @@ class WandbLogger(Logger):
         log_traces_for: number of prompts whose per-step traces become line plots.
         log_table: log the per-prompt `wandb.Table`.
         log_artifact: log files passed to `log_file` as artifacts.
+        init_timeout_s: how long the first logging call waits for the background start.
     """
 
     def __init__(
         self, *, project: str = "alpha-sampler", entity: str | None = None,
         group: str | None = None, tags: list[str] | tuple[str, ...] = (), mode: str = "auto",
         name: str | None = None, job_type: str | None = None, log_traces_for: int = 4,
-        log_table: bool = True, log_artifact: bool = True,
+        log_table: bool = True, log_artifact: bool = True, init_timeout_s: float = 120.0,
     ) -> None:
         if mode not in MODES:
             raise ValueError(f"logger.mode={mode!r} is unknown; choose one of {list(MODES)}")
@@ -81,25 +83,57 @@ class WandbLogger(Logger):
         self.mode, self.name, self.job_type = mode, name, job_type
         self.log_traces_for = check_traces_for(log_traces_for)
         self.log_table, self.log_artifact = bool(log_table), bool(log_artifact)
+        self.init_timeout_s = float(init_timeout_s)
         self.run = None
+        self._thread: threading.Thread | None = None
+        self._error: BaseException | None = None
 
     @guarded
     def start(self, *, config: dict, run_dir: str) -> None:
-        import wandb  # lazy: only runs that use W&B pay for the import
+        """Begin the W&B run in a background thread, so its start-up overlaps generation.
 
-        extra = config.get("tags") or []
-        tags = list(dict.fromkeys(self.tags + [str(t) for t in extra]))
-        self.run = wandb.init(
-            project=self.project, entity=self.entity, name=self.name, job_type=self.job_type,
-            group=self.group or sweep_group(run_dir), tags=tags or None, config=config,
-            dir=str(run_dir), mode=resolve_mode(self.mode), reinit="finish_previous",
-            settings=wandb.Settings(console="off", x_disable_stats=True, save_code=False,
-                                    disable_git=True, silent=True),
-        )
+        The import of `wandb`, `wandb.init` (which spawns wandb-core) and the first table
+        construction take seconds; the run needs W&B only when the records are logged.
+        """
+        self._error = None
+        self._thread = threading.Thread(target=self._init, args=(config, run_dir),
+                                        name="wandb-init", daemon=True)
+        self._thread.start()
+
+    def _init(self, config: dict, run_dir: str) -> None:
+        try:
+            import wandb  # lazy: only runs that use W&B pay for the import
+
+            extra = config.get("tags") or []
+            tags = list(dict.fromkeys(self.tags + [str(t) for t in extra]))
+            self.run = wandb.init(
+                project=self.project, entity=self.entity, name=self.name,
+                job_type=self.job_type, group=self.group or sweep_group(run_dir),
+                tags=tags or None, config=config, dir=str(run_dir), mode=resolve_mode(self.mode),
+                reinit="finish_previous",
+                settings=wandb.Settings(console="off", x_disable_stats=True, save_code=False,
+                                        disable_git=True, silent=True),
+            )
+            wandb.Table(columns=["warm-up"], data=[[0]])  # loads the table/media modules now
+        except Exception as err:  # noqa: BLE001 - re-raised as a warning by _ready()
+            self._error = err
+
+    def _ready(self) -> bool:
+        """Wait for the background start; False (after one warning) if it failed."""
+        thread = getattr(self, "_thread", None)
+        if thread is not None:
+            thread.join(self.init_timeout_s)
+            self._thread = None
+            if thread.is_alive():
+                self._error = TimeoutError(f"wandb.init took over {self.init_timeout_s} s")
+            if self._error is not None:
+                err, self._error = self._error, None
+                raise RuntimeError(f"W&B start failed ({type(err).__name__}: {err})") from err
+        return self.run is not None
 
     @guarded
     def log_records(self, records: list[dict]) -> None:
-        if self.run is None:
+        if not self._ready():
             return
         import wandb
 
@@ -131,12 +165,12 @@ class WandbLogger(Logger):
 
     @guarded
     def log_summary(self, metrics: dict) -> None:
-        if self.run is not None:
+        if self._ready():
             self.run.summary.update(flatten_summary(metrics))
 
     @guarded
     def log_file(self, path: str, kind: str) -> None:
-        if self.run is None or not self.log_artifact:
+        if not self._ready() or not self.log_artifact:
             return
         import wandb
 
@@ -147,6 +181,6 @@ class WandbLogger(Logger):
 
     @guarded
     def finish(self, *, status: str = "complete") -> None:
-        if self.run is not None:
+        if self._ready():
             self.run.finish(exit_code=0 if status == "complete" else 1)
             self.run = None

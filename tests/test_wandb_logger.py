@@ -175,11 +175,11 @@ def test_wandb_failure_is_a_warning(tmp_path, monkeypatch):
 
     monkeypatch.setattr(wandb, "init", unreachable)
     logger = WandbLogger(mode="online")
-    with pytest.warns(RuntimeWarning, match="WandbLogger.start failed.*unreachable"):
-        logger.start(config={}, run_dir=str(tmp_path))
+    logger.start(config={}, run_dir=str(tmp_path))  # starts in the background: no error yet
+    with pytest.warns(RuntimeWarning, match="W&B start failed.*unreachable.*the run goes on"):
+        logger.log_records(_records())  # the first call that needs W&B reports the failure
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # after a failed start the rest are silent no-ops
-        logger.log_records(_records())
         logger.log_summary(METRICS)
         logger.log_file(str(tmp_path / "missing.jsonl"), "generations")
         logger.finish(status="complete")
