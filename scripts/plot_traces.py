@@ -3,6 +3,7 @@
     python scripts/plot_traces.py traces RUN_DIR --prompts 0,1 --out figs/       # alpha + params
     python scripts/plot_traces.py temperature RUN_DIR --out figs/                # T vs entropy
     python scripts/plot_traces.py sweep SWEEP_DIR --key sampler.alpha_window_size --metric rep_4 --out figs/rep4.png
+    python scripts/plot_traces.py sweep SWEEP_DIR --key sampler.solver --hue sampler.param_smoothing_factor --metric rep_4 --out figs/s.png
     python scripts/plot_traces.py html RUN_DIR --prompts 0 --out figs/           # tokens by alpha
 
 Reads `generations.jsonl` (per-step `trace` per prompt) and, for sweeps, each run's
@@ -15,6 +16,7 @@ from __future__ import annotations
 import argparse
 import html
 import json
+import math
 import statistics
 import sys
 from pathlib import Path
@@ -138,14 +140,20 @@ def plot_temperature_vs_entropy(records: list[dict], out: Path):
     return out
 
 
-def sweep_points(paths: list[str], key: str, metric: str) -> list[tuple[str, float, float, int]]:
-    """(swept value, mean over seeds, sample std (nan for 1 seed), n) sorted by value."""
+def sweep_points(paths: list[str], key: str, metric: str, *,
+                 where: dict[str, str] | None = None) -> list[tuple[str, float, float, int]]:
+    """(swept value, mean over seeds, sample std (nan for 1 seed), n) sorted by value.
+
+    `where` keeps only runs whose overrides hold those key=value pairs (one line of a hue).
+    """
     runs = [r for r in make_tables.find_runs(paths) if not r.problem]
     keys = sorted({k for r in runs for k in r.overrides})
     if key not in keys:
         raise ValueError(f"--key {key!r} is not an override of these runs; swept keys: {keys}")
     groups: dict[str, list[float]] = {}
     for run in runs:
+        if any(run.overrides.get(k) != v for k, v in (where or {}).items()):
+            continue
         if metric in run.metrics and key in run.overrides:
             groups.setdefault(run.overrides[key], []).append(run.metrics[metric])
     if not groups:
@@ -156,19 +164,38 @@ def sweep_points(paths: list[str], key: str, metric: str) -> list[tuple[str, flo
     return sorted(rows, key=lambda r: make_tables._natural(r[0]))
 
 
-def plot_sweep(paths: list[str], key: str, metric: str, out: Path):
-    points = sweep_points(paths, key, metric)
-    labels = [p[0] for p in points]
+def _hue_values(paths: list[str], hue: str) -> list[str]:
+    runs = [r for r in make_tables.find_runs(paths) if not r.problem]
+    values = {r.overrides[hue] for r in runs if hue in r.overrides}
+    if not values:
+        raise ValueError(f"--hue {hue!r} is not an override of these runs")
+    return sorted(values, key=make_tables._natural)
+
+
+def plot_sweep(paths: list[str], key: str, metric: str, out: Path, *, hue: str | None = None):
+    """Metric (mean ± std over seeds) against the swept value; one line per `hue` value."""
+    lines = [(None, sweep_points(paths, key, metric))] if hue is None else [
+        (f"{hue}={v}", sweep_points(paths, key, metric, where={hue: v}))
+        for v in _hue_values(paths, hue)]
+    labels = list(dict.fromkeys(p[0] for _, pts in lines for p in pts))
+    labels.sort(key=make_tables._natural)
     try:
-        xs = [float(v) for v in labels]
+        position = {v: float(v) for v in labels}
     except ValueError:
-        xs = list(range(len(labels)))
+        position = {v: float(i) for i, v in enumerate(labels)}
     fig, ax = plt.subplots(figsize=(6, 4))
-    ax.errorbar(xs, [p[1] for p in points], yerr=[0 if p[2] != p[2] else p[2] for p in points],
-                fmt="o-", capsize=4)
-    ax.set_xticks(xs, labels, rotation=30 if len(max(labels, key=len)) > 6 else 0)
+    for i, (name, points) in enumerate(lines):
+        shift = 0.0 if hue is None else (i - (len(lines) - 1) / 2) * 0.03 * (
+            max(position.values()) - min(position.values()) or 1.0)
+        ax.errorbar([position[p[0]] + shift for p in points], [p[1] for p in points],
+                    yerr=[0 if math.isnan(p[2]) else p[2] for p in points],
+                    fmt="o-", capsize=4, label=name)
+    ax.set_xticks(list(position.values()), labels,
+                  rotation=30 if len(max(labels, key=len)) > 6 else 0)
     ax.set_xlabel(key)
     ax.set_ylabel(f"{metric} (mean ± std over seeds)")
+    if hue is not None:
+        ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
     fig.tight_layout()
     fig.savefig(out, dpi=110)
@@ -243,7 +270,7 @@ def run_command(args) -> list[Path]:
     out = Path(args.out)
     if args.cmd == "sweep":
         out.parent.mkdir(parents=True, exist_ok=True)
-        return [plot_sweep(args.paths, args.key, args.metric, out)]
+        return [plot_sweep(args.paths, args.key, args.metric, out, hue=args.hue)]
     run_dir = Path(args.paths[0])
     records = load_records(run_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -266,6 +293,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--prompts", help="comma-separated prompt indices (default: the first)")
     parser.add_argument("--key", help="sweep: the swept override key")
     parser.add_argument("--metric", help="sweep: the metric on the y axis")
+    parser.add_argument("--hue", help="sweep: a second swept key, one line per value")
     parser.add_argument("--shade", default="alpha", help="html: trace key that shades tokens")
     parser.add_argument("--tokenizer", help="html: tokenizer path (default: the run's model)")
     args = parser.parse_args(argv)

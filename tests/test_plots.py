@@ -129,6 +129,12 @@ def test_sweep_points_equal_metrics_json(tmp_path):
             statistics.stdev(vals))
     out = pt.plot_sweep([str(sweep)], "sampler.alpha_window_size", "rep_2", tmp_path / "s.png")
     assert _is_png(out)
+    hue = pt.sweep_points([str(sweep)], "sampler.alpha_window_size", "rep_2",
+                          where={"seed": "1"})  # one line of a hue: seed 1 only
+    assert [(v, m, n) for v, m, _, n in hue] == [("1", 14.0, 1), ("10", 9.0, 1)]
+    out = pt.plot_sweep([str(sweep)], "sampler.alpha_window_size", "rep_2", tmp_path / "h.png",
+                        hue="seed")
+    assert _is_png(out)
 
 
 def test_bad_inputs(tmp_path, run_dir, capsys):
