@@ -16,10 +16,17 @@ from dataclasses import dataclass
 import torch
 
 from alpha.config import SamplerConfig
-from alpha.filtering import NEG_INF, Candidates, draw, keep_mask, penalize_repetitions
+from alpha.filtering import NEG_INF, Candidates, draw, keep_mask
 from alpha.protocol import Generators, SamplerStep
 from alpha.registry import register_sampler
-from alpha.solvers import SamplingParams, build_pool, smooth, solve_bisection, solve_seed_adam
+from alpha.solvers import (
+    Pool,
+    SamplingParams,
+    build_pool,
+    smooth,
+    solve_bisection,
+    solve_seed_adam,
+)
 from alpha.uncertainty import (
     attention_entropy_varentropy,
     entropy_varentropy,
@@ -130,7 +137,10 @@ class AdaptiveEntropixSampler:
             logits: `(B, V)`. attention: `(B, H, S)` or None (attention terms 0).
             key_mask: `(B, S)` bool, True at real keys (None: all real).
         """
-        x = sanitize_logits(_check_logits(logits))
+        return self._alpha(sanitize_logits(_check_logits(logits)), attention, key_mask)
+
+    def _alpha(self, x: torch.Tensor, attention: torch.Tensor | None,
+               key_mask: torch.Tensor | None) -> AlphaComponents:
         h_tok, vh_tok = normalised_token_terms(x)
         if attention is None:
             h_attn, vh_attn = torch.zeros_like(h_tok), torch.zeros_like(h_tok)
@@ -167,15 +177,22 @@ class AdaptiveEntropixSampler:
         Returns:
             The parameters to use this step (rounded, smoothed); the row state is updated.
         """
-        cfg = self.config
         x = sanitize_logits(_check_logits(logits))
+        return self._solve(x, self._pool(x, _check_ids(input_ids, x.shape[0]), input_mask),
+                           alpha_mean)
+
+    def _pool(self, x: torch.Tensor, input_ids: torch.Tensor,
+              input_mask: torch.Tensor | None) -> Pool:
+        return build_pool(x, input_ids.to(x.device), input_mask=input_mask,
+                          rep_window=self.config.rep_window, top_k_max=self.config.top_k_max)
+
+    def _solve(self, x: torch.Tensor, pool: Pool, alpha_mean: torch.Tensor) -> SamplingParams:
+        cfg = self.config
         self._ensure_state(x.shape[0], x.device)
         target = cfg.target_scale * alpha_mean.float().to(x.device)
         if cfg.solver == "seed_adam":
             solved = solve_seed_adam(x, target, cfg)
         else:
-            pool = build_pool(x, input_ids, input_mask=input_mask, rep_window=cfg.rep_window,
-                              top_k_max=cfg.top_k_max)
             solved = solve_bisection(pool, target, cfg)
         params = smooth(self._prev, solved, cfg.param_smoothing_factor, self._has_prev)
         self._prev = params
@@ -206,10 +223,11 @@ class AdaptiveEntropixSampler:
         input_mask = _input_mask(key_mask, input_ids)
         if b == 0:
             return _empty_step(x)
-        comps = self.calculate_alpha(x, attention, key_mask)
+        comps = self._alpha(x, attention, key_mask)
         alpha_mean = self.update_alpha_window(comps.alpha)
-        params = self.find_optimal_parameters(x, input_ids, alpha_mean, input_mask=input_mask)
-        cands = _filter(x, input_ids, params, input_mask, cfg)
+        pool = self._pool(x, input_ids, input_mask)
+        params = self._solve(x, pool, alpha_mean)
+        cands = _filter(pool, params, cfg)
         tokens = draw(cands.logits, generators, cands.index)
         h, _ = entropy_varentropy(torch.log_softmax(cands.logits, dim=-1))
         return AlphaStep(tokens, comps, alpha_mean, cfg.target_scale * alpha_mean, params,
@@ -251,12 +269,10 @@ def _input_mask(key_mask: torch.Tensor | None, input_ids: torch.Tensor) -> torch
     return key_mask[:, :t].bool().to(input_ids.device)
 
 
-def _filter(x: torch.Tensor, input_ids: torch.Tensor, params: SamplingParams,
-            input_mask: torch.Tensor | None, cfg: SamplerConfig) -> Candidates:
-    """`filter_candidates` for solver output (already valid: no checks, no host sync)."""
-    x = penalize_repetitions(x, input_ids, params.rep_penalty, input_mask=input_mask,
-                             rep_window=cfg.rep_window)
-    vals, idx = torch.topk(x, min(cfg.top_k_max, x.shape[1]), dim=-1)  # (B, K)
+def _filter(pool: Pool, params: SamplingParams, cfg: SamplerConfig) -> Candidates:
+    """The HF-equal chain for solver output, on the pool (which holds the penalised top
+    top_k_max; see `build_pool`): no full-vocabulary pass, no checks, no host sync."""
+    vals, idx = pool.top(params.rep_penalty, cfg.top_k_max)  # (B, K) descending
     vals = vals / params.temperature[:, None]
     keep = keep_mask(vals, params.top_k, params.top_p, params.candidate_size)
     return Candidates(torch.where(keep, vals, NEG_INF), idx)

@@ -90,11 +90,10 @@ def _bounds(cfg: SamplerConfig, device) -> tuple[torch.Tensor, torch.Tensor]:
     return lo, hi
 
 
-def path_params(s: torch.Tensor, cfg: SamplerConfig) -> SamplingParams:
-    """The monotone path: s `(B,)` in [0, 1] -> parameters (penalty runs max -> min)."""
-    lo, hi = _bounds(cfg, s.device)
-    frac = torch.stack([s, s, s, 1.0 - s, s], dim=-1)  # (B, 5)
-    return SamplingParams.unstack(lo + (hi - lo) * frac).rounded()
+def penalty_schedule(target: torch.Tensor, cfg: SamplerConfig) -> torch.Tensor:
+    """Repetition penalty `(B,)`: rep_penalty_max at target 0, rep_penalty_min at target_scale."""
+    u = (target / cfg.target_scale).clamp(0.0, 1.0)
+    return cfg.rep_penalty_max - (cfg.rep_penalty_max - cfg.rep_penalty_min) * u
 
 
 @dataclass
@@ -113,10 +112,22 @@ class Pool:
     index: torch.Tensor
     log2_vocab: float
 
+    def top(self, penalty: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """The top-k `(B, K)` penalised logits (descending) and their vocabulary ids."""
+        v, pen = self.logits, penalty[:, None]
+        x = torch.where(self.seen, torch.where(v < 0, v * pen, v / pen), v)  # (B, P)
+        vals, pos = torch.topk(x, min(k, x.shape[1]), dim=-1)
+        return vals, self.index.gather(1, pos)
+
 
 def build_pool(x: torch.Tensor, input_ids: torch.Tensor, *, input_mask: torch.Tensor | None,
                rep_window: int, top_k_max: int) -> Pool:
-    """Pool = raw top (top_k_max + W) ∪ the last W real tokens (W = window length used)."""
+    """Pool = raw top (top_k_max + W) ∪ the last W real tokens (W = window length used).
+
+    A token outside the raw top (top_k_max + W) is unseen (unchanged by the penalty) and has
+    more than top_k_max unseen-or-seen tokens above it of which at most W can drop, so it can
+    never enter the penalised top top_k_max (for a penalty < 1 only seen tokens rise).
+    """
     b, v = x.shape
     ids = input_ids[:, -rep_window:].long()  # (B, W)
     mask = (torch.ones_like(ids, dtype=torch.bool) if input_mask is None
@@ -133,58 +144,74 @@ def build_pool(x: torch.Tensor, input_ids: torch.Tensor, *, input_mask: torch.Te
     return Pool(logits, seen, index, math.log2(max(v, 2)))
 
 
-def pool_entropy(pool: Pool, params: SamplingParams, top_k_max: int) -> torch.Tensor:
-    """Normalised entropy `(B,)` of the filtered distribution under `params` (rounded)."""
-    pen = params.rep_penalty[:, None]
-    v = pool.logits
-    x = torch.where(pool.seen, torch.where(v < 0, v * pen, v / pen), v)  # (B, P)
-    vals = torch.topk(x, min(top_k_max, x.shape[1]), dim=-1).values  # (B, K) descending
-    z = vals / params.temperature[:, None]
+def filtered_entropy(z: torch.Tensor, params: SamplingParams) -> torch.Tensor:
+    """Entropy (bits) `(B,)` after top-k/top-p/pool on sorted scaled logits `z` `(B, K)`."""
     keep = keep_mask(z, params.top_k, params.top_p, params.candidate_size)
     h, _ = entropy_varentropy(torch.log_softmax(torch.where(keep, z, NEG_INF), dim=-1))
-    return h / pool.log2_vocab
+    return h
 
 
-def _bisect(f, lo: torch.Tensor, hi: torch.Tensor, target: torch.Tensor, iters: int):
-    """Vectorised bisection of a non-decreasing f: returns the final (lo, hi) per row."""
-    for _ in range(iters):
-        mid = 0.5 * (lo + hi)
-        up = f(mid) >= target
-        lo, hi = torch.where(up, lo, mid), torch.where(up, mid, hi)
-    return lo, hi
+def set_params(vals: torch.Tensor, m: torch.Tensor, temperature: torch.Tensor,
+               penalty: torch.Tensor, cfg: SamplerConfig) -> SamplingParams:
+    """Parameters whose three set filters all keep the top m tokens at this temperature.
+
+    top_k = m and candidate_size = m (clamped to their bounds), top_p = the mass of the top
+    m - 1 plus half the m-th token's probability (clamped), so top-p alone keeps exactly m with
+    a margin against rounding: each filter alone would cut at m. Where a bound forbids that (e.g.
+    top_p_max < 1 cuts earlier), the filters are still applied honestly by the caller.
+    """
+    mf = m.float()
+    k = mf.clamp(cfg.top_k_min, cfg.top_k_max)
+    z = vals / temperature[:, None]  # (B, K)
+    pos = torch.arange(z.shape[1], device=z.device)
+    probs = torch.where(pos < k[:, None], z, NEG_INF).softmax(-1).double()
+    mass = (probs * (pos < mf[:, None] - 1)).sum(-1)  # (B,) mass of the top m - 1
+    last = probs.gather(1, (mf.long() - 1).clamp(0, z.shape[1] - 1)[:, None])[:, 0]
+    top_p = (mass + 0.5 * last).clamp(cfg.top_p_min, cfg.top_p_max).float()
+    k = torch.where(mass + 0.5 * last > cfg.top_p_max, float(cfg.top_k_max), k)  # widest nucleus
+    return SamplingParams(temperature, k, top_p, penalty,
+                          mf.clamp(cfg.candidate_size_min, cfg.candidate_size_max))
 
 
 def solve_bisection(pool: Pool, target: torch.Tensor, cfg: SamplerConfig) -> SamplingParams:
-    """The correct solver (module docstring): path bisection, then temperature refinement.
+    """The correct solver (module docstring): set size by binary search, then temperature.
 
     Args:
         pool: from `build_pool`.
         target: `(B,)` target normalised entropy.
 
     Returns:
-        Parameters whose filtered entropy is closest to the target among the tried ends.
+        `(B,)` parameters; their filtered entropy is within bisection precision of the target
+        when any setting inside the bounds reaches it, else the nearest reachable value.
     """
-    kmax = cfg.top_k_max
+    pen = penalty_schedule(target, cfg)
+    vals, _ = pool.top(pen, cfg.top_k_max)  # (B, K) penalised, descending
+    goal = target * pool.log2_vocab  # bits
 
-    def h_path(s):
-        return pool_entropy(pool, path_params(s, cfg), kmax)
+    def h(m, t):
+        return filtered_entropy(vals / t[:, None], set_params(vals, m, t, pen, cfg))
 
-    zeros, ones = torch.zeros_like(target), torch.ones_like(target)
-    s_lo, s_hi = _bisect(h_path, zeros, ones, target, cfg.solver_iters)
-    options = [path_params(s_lo, cfg), path_params(s_hi, cfg)]
-    t_min, t_max = torch.full_like(target, cfg.temp_min), torch.full_like(target, cfg.temp_max)
-    p_max = torch.full_like(target, cfg.top_p_max)
-    for side in list(options):
-        for top_p in (side.top_p, p_max):
-            def with_temp(t, side=side, top_p=top_p):
-                return SamplingParams(t, side.top_k, top_p, side.rep_penalty, side.candidate_size)
-
-            t_lo, t_hi = _bisect(lambda t, wt=with_temp: pool_entropy(pool, wt(t), kmax),
-                                 t_min, t_max, target, cfg.solver_iters)
-            options += [with_temp(t_lo), with_temp(t_hi)]
-    stacked = torch.stack([o.stack() for o in options], dim=1)  # (B, n, 5)
-    err = torch.stack([(pool_entropy(pool, o, kmax) - target).abs() for o in options], 1)
-    best = err.argmin(dim=1)  # (B,) first minimum: on-path options win ties
+    m_hi = min(cfg.candidate_size_max, cfg.top_k_max, vals.shape[1])
+    t_min = torch.full_like(target, cfg.temp_min)
+    t_max = torch.full_like(target, cfg.temp_max)
+    lo = torch.ones_like(target, dtype=torch.long)
+    hi = torch.full_like(lo, m_hi)
+    for _ in range(math.ceil(math.log2(m_hi)) + 1 if m_hi > 1 else 0):
+        mid = (lo + hi) // 2  # smallest m with H(m, T_max) >= goal (m_hi if none)
+        ok = h(mid, t_max) >= goal
+        lo, hi = torch.where(ok, lo, torch.minimum(mid + 1, hi)), torch.where(ok, mid, hi)
+    m = lo
+    t_lo, t_hi = t_min, t_max
+    for _ in range(cfg.solver_iters):  # temperature: H(m, T) is continuous and non-decreasing
+        mid = 0.5 * (t_lo + t_hi)
+        up = h(m, mid) >= goal
+        t_lo, t_hi = torch.where(up, t_lo, mid), torch.where(up, mid, t_hi)
+    m_below = (m - 1).clamp(min=1)  # the other side of a gap between set sizes
+    options = [(m, t_hi), (m, t_lo), (m_below, t_max)]
+    params = [set_params(vals, mm, tt, pen, cfg) for mm, tt in options]
+    err = torch.stack([(h(mm, tt) - goal).abs() for mm, tt in options], 1)  # (B, 3)
+    best = err.argmin(dim=1)
+    stacked = torch.stack([p.stack() for p in params], dim=1)  # (B, 3, 5)
     return SamplingParams.unstack(stacked[torch.arange(len(best)), best])
 
 

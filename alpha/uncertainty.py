@@ -24,13 +24,17 @@ def sanitize_logits(logits: torch.Tensor) -> torch.Tensor:
         logits: `(B, V)` any float dtype.
 
     Returns:
-        `(B, V)` float32. A row with one or more +inf is the limit of its distribution: uniform
-        over the +inf tokens. The input is never modified.
+        `(B, V)` float32 (the input itself when it is finite float32: callers never write
+        into it). A row with one or more +inf is the limit of its distribution: uniform over
+        the +inf tokens.
 
     Raises:
         ValueError: a row has no finite value and no +inf (all -inf/NaN): nothing to sample.
     """
-    x = logits.float().nan_to_num(nan=float("-inf"), posinf=float("inf"), neginf=float("-inf"))
+    x = logits.float()
+    if bool(torch.isfinite(x.sum())):  # fast path (any NaN/inf makes the sum non-finite)
+        return x
+    x = x.nan_to_num(nan=float("-inf"), posinf=float("inf"), neginf=float("-inf"))
     pos = torch.isposinf(x)  # (B, V)
     has_pos = pos.any(dim=-1, keepdim=True)  # (B, 1)
     x = torch.where(has_pos, torch.where(pos, 0.0, float("-inf")), x)
@@ -60,7 +64,7 @@ def entropy_varentropy(logp: torch.Tensor, dim: int = -1) -> tuple[torch.Tensor,
 
 
 def token_entropy_varentropy(logits: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Entropy and varentropy (bits) of softmax(logits).
+    """Entropy and varentropy (bits) of softmax(logits), in few full-vocabulary passes.
 
     Args:
         logits: `(B, V)`; -inf entries have probability 0 (call `sanitize_logits` first for
@@ -68,12 +72,19 @@ def token_entropy_varentropy(logits: torch.Tensor) -> tuple[torch.Tensor, torch.
 
     Returns:
         `(H, VH)`, each `(B,)` float32. Normalise with `/ log2 V` and `/ (log2 V)^2`.
+        VH = E[surprisal^2] - H^2 (clamped at 0).
 
     >>> h, _ = token_entropy_varentropy(torch.zeros(1, 8))
     >>> round(float(h), 6)
     3.0
     """
-    return entropy_varentropy(torch.log_softmax(logits.float(), dim=-1))
+    x = logits.float()
+    logp = torch.log_softmax(x, dim=-1).clamp_min_(-1e4)  # (B, V); p = 0 -> finite, weight 0
+    plogp = logp.exp().mul_(logp)  # (B, V)
+    h = -plogp.sum(-1)  # nats
+    e2 = torch.linalg.vecdot(plogp, logp)  # E[(ln p)^2]
+    vh = (e2 - h * h).clamp_min(0.0)
+    return h / LN2, vh / LN2**2
 
 
 def attention_entropy_varentropy(
