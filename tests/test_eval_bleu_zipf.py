@@ -16,14 +16,15 @@ from alpha.evaluation.bleu import self_bleu_scores
 from alpha.evaluation.zipf import zipf_coefficient, zipf_from_counts
 
 
-def _texts(k, seed=0):
+def _texts(k, seed=0, lengths=(6, 18)):
     rng = random.Random(seed)
     vocab = [f"w{i}" for i in range(25)] + ["ça", "日本", "naïve"]
-    return [" ".join(rng.choice(vocab) for _ in range(rng.randint(6, 18))) for _ in range(k)]
+    return [" ".join(rng.choice(vocab) for _ in range(rng.randint(*lengths))) for _ in range(k)]
 
 
-def test_self_bleu_equals_sacrebleu_and_nltk():
-    texts = _texts(7)
+@pytest.mark.parametrize("k, seed, lengths", [(7, 0, (6, 18)), (12, 1, (4, 7)), (3, 2, (5, 30))])
+def test_self_bleu_equals_sacrebleu_and_nltk(k, seed, lengths):
+    texts = _texts(k, seed, lengths)  # (4, 7): many equal lengths, brevity-penalty ties
     ours = self_bleu_scores(texts)
     for i, hyp in enumerate(texts):
         refs = texts[:i] + texts[i + 1:]

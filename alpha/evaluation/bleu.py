@@ -37,11 +37,25 @@ def _top_two(counters: Sequence[Counter]) -> dict[tuple, tuple[int, int, int]]:
 
 
 def _closest_other_lengths(lengths: np.ndarray) -> np.ndarray:
-    """For each i, the length among the others closest to lengths[i] (ties: the shorter)."""
-    diff = np.abs(lengths[:, None] - lengths[None, :]).astype(np.float64)  # (N, N)
-    np.fill_diagonal(diff, np.inf)
-    key = diff * (lengths.max() + 1) + lengths[None, :]
-    return lengths[np.argmin(key, axis=1)]
+    """For each i, the length among the others closest to lengths[i] (ties: the shorter).
+
+    O(N log N): a length shared with another text is its own answer; otherwise the nearest
+    distinct lengths below and above are the only candidates.
+    """
+    values, counts = np.unique(lengths, return_counts=True)  # sorted distinct lengths
+    out = np.empty_like(lengths)
+    for i, length in enumerate(lengths):
+        k = int(np.searchsorted(values, length))
+        if counts[k] >= 2:
+            out[i] = length
+            continue
+        below = values[k - 1] if k > 0 else None
+        above = values[k + 1] if k + 1 < len(values) else None
+        if above is None or (below is not None and length - below <= above - length):
+            out[i] = below
+        else:
+            out[i] = above
+    return out
 
 
 def self_bleu_scores(texts: Sequence[str], *, max_order: int = 4) -> list[float]:
