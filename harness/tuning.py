@@ -82,7 +82,8 @@ class TuneConfig:
     dev_split: str = "dev"
     test_split: str = "test"
     overrides: list[str] = field(default_factory=list)  # passed to every run.py call
-    out_dir: str = "experiments/baselines/tiny"
+    out_dir: str = "multirun/tune"  # run folders (dev/, test/) and runs.log
+    results_dir: str | None = None  # table.md/.csv, winners.yaml, trials.csv; None: out_dir
     tpe_seed: int = 0
 
     def __post_init__(self):
@@ -324,39 +325,63 @@ def _complete(sweep_dir: Path, n: int) -> bool:
                                   for p in runs)
 
 
-def run_study(plan: Plan, *, echo=print) -> Path:
-    """Tune every method on dev, test the winners, write winners.yaml, trials.csv, table.*."""
-    c = plan.config
-    out = Path(c.out_dir) if Path(c.out_dir).is_absolute() else ROOT / c.out_dir
-    log = out / "runs.log"
-    winners: dict[str, dict] = {}
-    trial_rows = []
-    for method in c.methods:
-        space, dev_dir = plan.spaces[method], out / "dev" / method
-        n = c.trials if space else 1
-        if not _complete(dev_dir, n):
-            echo(f"[tune] {method}: {n} dev trial(s)")
-            _call(dev_command(plan, method, dev_dir), log)
-        trials = read_trials(dev_dir, c.objective)
-        best = best_trial(trials, plan.direction)
-        winners[method] = {"params": best["params"], "objective": best["objective"],
-                           "trials": len(trials), "tuned": len(space), "trial": best["trial"]}
-        trial_rows += [{"method": method, "trial": t["trial"], "objective": t["objective"],
-                        "params": json.dumps(t["params"])} for t in trials]
-        test_dir = out / "test" / method
-        if not _complete(test_dir, len(c.seeds)):
-            echo(f"[tune] {method}: winner {best['params']} on {c.test_split}, seeds {c.seeds}")
-            _call(test_command(plan, method, best["params"], test_dir), log)
-    (out / "winners.yaml").write_text(yaml.safe_dump(winners, sort_keys=False))
-    with (out / "trials.csv").open("w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=["method", "trial", "objective", "params"])
-        writer.writeheader()
-        writer.writerows(trial_rows)
-    md, rows = comparison_table(plan, winners, out / "test")
-    (out / "table.md").write_text(md)
-    with (out / "table.csv").open("w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+def _path(p: str) -> Path:
+    return Path(p) if Path(p).is_absolute() else ROOT / p
+
+
+def tune_method(plan: Plan, method: str, out: Path, *, echo=print) -> tuple[dict, list[dict]]:
+    """Dev sweep (skipped when complete), best trial, test runs; -> (winner, trial rows)."""
+    c, space, log = plan.config, plan.spaces[method], out / "runs.log"
+    dev_dir, test_dir = out / "dev" / method, out / "test" / method
+    n = c.trials if space else 1
+    if not _complete(dev_dir, n):
+        echo(f"[tune] {method}: {n} dev trial(s)")
+        _call(dev_command(plan, method, dev_dir), log)
+    trials = read_trials(dev_dir, c.objective)
+    rows = [{"method": method, "trial": t["trial"], "objective": t["objective"],
+             "params": json.dumps(t["params"])} for t in trials]
+    best = best_trial(trials, plan.direction)
+    winner = {"params": best["params"], "objective": best["objective"], "trials": len(trials),
+              "tuned": len(space), "trial": best["trial"]}
+    if not _complete(test_dir, len(c.seeds)):
+        echo(f"[tune] {method}: winner {best['params']} on {c.test_split}, seeds {c.seeds}")
+        _call(test_command(plan, method, best["params"], test_dir), log)
+    return winner, rows
+
+
+def _write_csv(path: Path, rows: list[dict]) -> None:
+    fields = list(dict.fromkeys(k for r in rows for k in r))
+    with path.open("w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=fields or ["method"])
         writer.writeheader()
         writer.writerows(rows)
+
+
+def run_study(plan: Plan, *, echo=print) -> list[str]:
+    """Tune every method on dev, test the winners, write winners.yaml, trials.csv, table.*.
+
+    A method whose runs fail (or whose trials never produce the objective) is reported and
+    skipped; the others still run. Returns the failure messages (empty when all succeeded).
+    """
+    c = plan.config
+    out, res = _path(c.out_dir), _path(c.results_dir or c.out_dir)
+    res.mkdir(parents=True, exist_ok=True)
+    winners: dict[str, dict] = {}
+    trial_rows, failures = [], []
+    for method in c.methods:
+        try:
+            winners[method], rows = tune_method(plan, method, out, echo=echo)
+            trial_rows += rows
+        except (RuntimeError, ValueError) as err:
+            failures.append(f"{method}: {err}")
+            echo(f"[tune] {method} failed: {err}")
+    (res / "winners.yaml").write_text(yaml.safe_dump(winners, sort_keys=False))
+    _write_csv(res / "trials.csv", trial_rows)
+    if not winners:
+        return failures
+    md, rows = comparison_table(plan, winners, out / "test")
+    md += "".join(f"- failed: {f}\n" for f in failures)
+    (res / "table.md").write_text(md)
+    _write_csv(res / "table.csv", rows)
     echo(md)
-    return out
+    return failures

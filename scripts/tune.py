@@ -6,8 +6,8 @@
 Arguments after the config file are `key=value` overrides of it (OmegaConf dotlist).
 A bad tuning config (unknown method, empty search range, objective the evaluation does not
 compute, fewer than two seeds) prints one line and exits 2 before any generation starts.
-Outputs (in the config's out_dir): dev/ and test/ run folders, trials.csv, winners.yaml,
-table.md and table.csv. See docs/baselines.md.
+Outputs: run folders dev/ and test/ in the config's out_dir; trials.csv, winners.yaml,
+table.md and table.csv in its results_dir (default: out_dir). See docs/baselines.md.
 """
 
 from __future__ import annotations
@@ -30,12 +30,10 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as err:
         print(f"tune: {err}", file=sys.stderr)
         return 2
-    try:
-        run_study(plan)
-    except (RuntimeError, ValueError) as err:
-        print(f"tune: {err}", file=sys.stderr)
-        return 1
-    return 0
+    failures = run_study(plan)
+    for failure in failures:
+        print(f"tune: {failure}", file=sys.stderr)
+    return 1 if failures else 0
 
 
 if __name__ == "__main__":
