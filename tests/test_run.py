@@ -122,6 +122,24 @@ def test_resume_after_sigkill_gives_the_same_generations(ckpt, full_run, tmp_pat
     assert gen.read_bytes() == (full_run / "generations.jsonl").read_bytes()
 
 
+@pytest.mark.slow
+def test_ctrl_c_exits_130_and_keeps_finished_prompts(ckpt, tmp_path):
+    out = tmp_path / "run"
+    cmd = [sys.executable, str(ROOT / "run.py"), *FAST, "batch_size=1", f"model.path={ckpt}",
+           f"hydra.run.dir={out}"]
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=_env(), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    gen = out / "generations.jsonl"
+    while proc.poll() is None and not (gen.exists() and gen.read_text().count("\n") >= 1):
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err[-2000:]
+    assert "interrupted: finished batches are kept" in err
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["status"] == "partial" and metrics["n_prompts"] == len(rows(gen)) >= 1
+
+
 def test_multirun_makes_one_folder_per_value(ckpt, tmp_path):
     sweep = tmp_path / "sweep"
     res = run_py("-m", *FAST, "num_prompts=2", "sampler.alpha_window_size=1,5",
@@ -144,9 +162,11 @@ def test_parallel_launchers(ckpt, tmp_path, launcher):
     res = run_py("-m", f"hydra/launcher={launcher}", *extra, *FAST, "num_prompts=2",
                  "seed=0,1", f"model.path={ckpt}", f"hydra.sweep.dir={sweep}", timeout=600)
     assert res.returncode == 0, res.stderr[-3000:]
-    for d in ("0_seed=0", "1_seed=1"):
-        assert json.loads((sweep / d / "metrics.json").read_text())["status"] == "complete"
-    a, b = (rows(sweep / d / "generations.jsonl") for d in ("0_seed=0", "1_seed=1"))
+    dirs = sorted(p for p in sweep.iterdir() if p.is_dir() and p.name[0].isdigit())
+    assert [d.name[:2] + d.name[-6:] for d in dirs] == ["0_seed=0", "1_seed=1"]
+    for d in dirs:
+        assert json.loads((d / "metrics.json").read_text())["status"] == "complete"
+    a, b = (rows(d / "generations.jsonl") for d in dirs)
     assert [r["prompt"] for r in a] == [r["prompt"] for r in b]
 
 
