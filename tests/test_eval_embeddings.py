@@ -80,3 +80,20 @@ def test_generator_features_equal_unpadded_last_hidden_state(tiny_tokenizer):
         with torch.no_grad():
             want = model(input_ids=ids, output_hidden_states=True).hidden_states[-1][0, -1]
         np.testing.assert_allclose(row, want.numpy(), rtol=1e-4, atol=1e-5)
+
+
+def test_mauve_with_generator_features_equals_mauve_text(tiny_tokenizer):
+    model = make_tiny_model("qwen2")
+    texts = [f"sample {i} of generated words" for i in range(6)]
+    refs = [f"reference number {i} here" for i in range(6)]
+    records = [{"prompt": "p", "text": t, "reference": r} for t, r in
+               zip(texts, refs, strict=True)]
+    report = evaluate_records(records, metrics=["mauve"], model=model, tokenizer=tiny_tokenizer,
+                              seed=5, options={"mauve_feature_model": "generator",
+                                               "mauve_num_buckets": 2})
+    p = last_hidden_features(model, tiny_tokenizer, texts)
+    q = last_hidden_features(model, tiny_tokenizer, refs)
+    want = mauve.compute_mauve(p_features=p, q_features=q, num_buckets=2, seed=5,
+                               verbose=False).mauve
+    assert report.aggregates["mauve"]["mean"] == pytest.approx(want, abs=1e-6)
+    assert "features=generator" in report.aggregates["mauve"]["note"]
