@@ -254,3 +254,21 @@ def test_adaptive_sampler_batch_of_one_equals_batch_of_eight(name, tiny_tokenize
         assert one.token_ids[0] == full.token_ids[i]
     assert set(full.traces[0]) == set(TRACE_KEYS)
     assert all(len(v) == len(full.token_ids[0]) for v in full.traces[0].values())
+
+
+@pytest.mark.slow
+def test_benchmark_script_runs_all_sections_on_a_small_config():
+    """Smoke run of scripts/benchmark.py at toy sizes (its figures live in docs/performance.md)."""
+    import importlib.util
+
+    from conftest import ROOT
+
+    spec = importlib.util.spec_from_file_location("benchmark", ROOT / "scripts" / "benchmark.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    res = bench.main(["--config", str(ROOT / "scripts/configs/bench-cpu-small.json"),
+                      "--batch", "2", "--new-tokens", "3", "--batch1-tokens", "3",
+                      "--prefill-tokens", "64"])
+    assert res["throughput"]["tokens_per_s"]["engine_adaptive"] > 0
+    assert res["batch1"]["adaptive"]["speedup"] > 0
+    assert set(res["memory"]) >= {"plain_sdpa_mib", "capture_mib", "eager_output_attentions_mib"}
