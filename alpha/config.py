@@ -40,7 +40,7 @@ class SamplerConfig:
         rep_window: the repetition penalty looks at the last `rep_window` tokens.
         target_scale: target normalised entropy = target_scale * mean alpha.
         solver: "bisection" (correct; moves all five parameters) or "seed_adam" (the original).
-        solver_iters: bisection steps per stage (2**-iters resolution on the path).
+        solver_iters: bisection steps on temperature (resolution (temp_max - temp_min) / 2**n).
         attention_mode: "mean_heads" (average heads, then entropy: the original) or
             "per_head" (entropy of each head, then average).
 

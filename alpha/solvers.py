@@ -2,21 +2,25 @@
 
 Two solvers, picked by `SamplerConfig.solver`:
 
-- `bisection` (correct). One scalar s in [0, 1] drives all five parameters along a monotone
-  path from the most restrictive corner to the most permissive one:
-      temperature, top_k, top_p, candidate_size = lo + (hi - lo) * s   (top_k, size rounded)
-      rep_penalty = rep_penalty_max - (rep_penalty_max - rep_penalty_min) * s
-  Why this path: the normalised entropy of the filtered distribution never decreases when
-  temperature rises (a softmax flattens) or when top_k, top_p or the pool size grow (the kept
-  set gains a token less probable than all kept ones, which always adds entropy), so H(s) is
-  non-decreasing apart from the penalty's effect, and a low target (a confident model) also
-  gets the strongest repetition penalty. Stage 1 bisects s (`solver_iters` steps, keeping
-  H(lo) < target <= H(hi), so it finds a crossing even where the penalty bends the curve).
-  Integer top_k / pool size and top-p make H(s) jump where a token enters the kept set; when
-  the target sits in such a jump, stage 2 holds top_k, top_p, pool size and penalty at the
-  lower side and bisects temperature alone up to temp_max. The best of the stage-1 ends and the
-  stage-2 ends is returned: within 1e-3 of the target whenever one of them reaches it, else the
-  nearest bound. Vectorised over rows: no Python loop over sequences, no host sync.
+- `bisection` (correct). Every setting of top-k, top-p and pool size keeps a prefix of the
+  sorted (penalised) candidates, so any setting in the bounds is one kept-set size m at one
+  temperature T, and its entropy H(m, T) is what matters. The monotone path is through (m, T):
+      H(m, T) never decreases in T (a softmax flattens as T rises) and
+      H(m, T) never decreases in m (adding a token less probable than every kept one adds
+      entropy),
+  so a binary search finds the smallest m with H(m, temp_max) >= target (the smallest set that
+  can reach it: no needless tail), then bisection on T in [temp_min, temp_max] (`solver_iters`
+  steps; H is continuous in T for a fixed set) hits the target. If the target lies in the gap
+  between H(m - 1, temp_max) and H(m, temp_min) the nearer side is returned; above
+  H(m_max, temp_max) the most permissive corner. All five parameters then follow (m, T):
+      temperature = T; candidate_size = m and top_k = m (clamped to their bounds);
+      top_p = mass of the top m - 1 + half the m-th token's probability (clamped), so each of
+      the three set filters alone would cut at m (top_k = top_k_max where top_p_max < 1
+      cannot cut at m, so top-p acts on the widest distribution);
+      rep_penalty = rep_penalty_max - (rep_penalty_max - rep_penalty_min) * target /
+      target_scale (clamped): a confident model (low target) gets the strongest penalty.
+  The penalty is fixed before the search, so the landscape is monotone. Vectorised over rows:
+  no Python loop over sequences, no host sync.
 - `seed_adam` (the original, for ablations). Parameters are lo + (hi - lo) * sigmoid(theta)
   with theta started at the `base_*` values (as if they were logits), Adam on the squared error
   of the filtered entropy, at most `opt_max_iters` steps, a row stops once its loss <
