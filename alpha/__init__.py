@@ -8,6 +8,7 @@ from alpha.attention_capture import AttentionCapture
 from alpha.checkpoint import check_checkpoint
 from alpha.config import SamplerConfig
 from alpha.data import load_prompts
+from alpha.evaluation import EvalReport, available_metrics, evaluate_records
 from alpha.filtering import apply_sampling_params, draw
 from alpha.generation import GenerationResult, generate
 from alpha.hf_processor import AlphaLogitsProcessor
@@ -45,4 +46,7 @@ __all__ = [
     "register_sampler",
     "check_checkpoint",
     "load_prompts",
+    "EvalReport",
+    "available_metrics",
+    "evaluate_records",
 ]
