@@ -56,7 +56,7 @@ def run(cfg: DictConfig) -> float:
     result = run_experiment(spec, model=model, tokenizer=tokenizer, sampler=sampler,
                             records=records, logger=hc.make_logger(c.get("logger")), oracle=oracle)
     summary_table(result)
-    return result.value
+    return hc.sweeper_value(result.value, result.metrics, result.headline)
 
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="config")

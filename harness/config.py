@@ -365,3 +365,13 @@ def load_records(ds: dict, run: RunSettings, model: dict | None = None) -> list[
         raise ValueError(f"dataset gave no prompts after split={ds.get('split')!r}, "
                          f"limit={ds.get('limit')}, num_prompts={run.num_prompts}; widen them")
     return records
+
+
+def sweeper_value(value: float, metrics: dict, headline: str) -> float:
+    """The headline as a sweeper needs it: an undefined (NaN) headline becomes the worst value
+    (-inf when higher is better, +inf otherwise), so Optuna ranks the trial last instead of
+    failing the whole study (Optuna refuses NaN)."""
+    if value == value:  # not NaN
+        return value
+    higher = (metrics.get(headline) or {}).get("higher_is_better", True)
+    return float("-inf") if higher is not False else float("inf")

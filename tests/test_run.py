@@ -170,6 +170,29 @@ def test_parallel_launchers(ckpt, tmp_path, launcher):
     assert [r["prompt"] for r in a] == [r["prompt"] for r in b]
 
 
+@pytest.mark.slow
+def test_optuna_sweeper_tunes_a_sampler_parameter(ckpt, tmp_path):
+    sweep = tmp_path / "sweep"
+    res = run_py("-m", "hydra/sweeper=tune", "hydra.sweeper.n_trials=2", *FAST, "num_prompts=2",
+                 "max_new_tokens=12", "dataset.split=dev", "sampler.target_scale=interval(0.2,0.8)",
+                 f"model.path={ckpt}", f"hydra.sweep.dir={sweep}", timeout=600)
+    assert res.returncode == 0, res.stderr[-3000:]
+    best = (sweep / "optimization_results.yaml").read_text()
+    assert "sampler.target_scale" in best
+    values = [json.loads((d / "metrics.json").read_text())["headline"]["value"]
+              for d in sweep.iterdir() if d.is_dir() and d.name[0].isdigit()]
+    assert len(values) == 2
+
+
+def test_undefined_headline_is_the_worst_value_for_sweepers():
+    from harness.config import sweeper_value
+
+    nan = float("nan")
+    assert sweeper_value(0.5, {}, "x") == 0.5
+    assert sweeper_value(nan, {"mauve": {"higher_is_better": True}}, "mauve") == float("-inf")
+    assert sweeper_value(nan, {"rep_2": {"higher_is_better": False}}, "rep_2") == float("inf")
+
+
 # ------------------------------------------------------------------------ errors, in a subprocess
 
 
