@@ -9,10 +9,12 @@ from alpha.checkpoint import check_checkpoint
 from alpha.config import SamplerConfig
 from alpha.data import load_prompts
 from alpha.evaluation import EvalReport, available_metrics, evaluate_records
+from alpha.experiment import ExperimentResult, ExperimentSpec, run_experiment
 from alpha.filtering import apply_sampling_params, draw
 from alpha.generation import GenerationResult, generate
 from alpha.hf_processor import AlphaLogitsProcessor
 from alpha.loggers import LocalLogger, Logger, NullLogger
+from alpha.models import load_model_and_tokenizer
 from alpha.protocol import TRACE_KEYS, SamplerStep, TokenSampler
 from alpha.quickstart import generate_response
 from alpha.registry import available_samplers, build_sampler, register_sampler
@@ -49,4 +51,8 @@ __all__ = [
     "EvalReport",
     "available_metrics",
     "evaluate_records",
+    "ExperimentResult",
+    "ExperimentSpec",
+    "load_model_and_tokenizer",
+    "run_experiment",
 ]
