@@ -110,3 +110,17 @@ def test_bad_records_raise_naming_the_field(record, match):
 def test_empty_records_raise():
     with pytest.raises(ValueError, match="records is empty"):
         evaluate_records([], metrics=["rep_2"])
+
+
+def test_mean_interval_equals_a_direct_percentile_bootstrap():
+    import numpy as np
+
+    lengths = [3, 9, 4, 15, 7, 1, 12, 8]
+    records = [{"prompt": "p", "text": "x", "num_tokens": n, "finish_reason": "eos"}
+               for n in lengths]
+    report = evaluate_records(records, metrics=["mean_length"], seed=11,
+                              options={"bootstrap_samples": 500})
+    idx = np.random.default_rng(11).integers(0, len(lengths), size=(500, len(lengths)))
+    means = np.asarray(lengths, float)[idx].mean(axis=1)  # resample prompts, then average
+    want = np.percentile(means, [2.5, 97.5])
+    np.testing.assert_allclose(report.aggregates["mean_length"]["ci95"], want, rtol=1e-12)
