@@ -15,6 +15,8 @@ from pathlib import Path
 
 import torch
 
+from alpha.checkpoint import check_checkpoint, check_tokenizer_fits
+
 log = logging.getLogger(__name__)
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
@@ -110,11 +112,7 @@ def load_model_and_tokenizer(
     local = Path(name).expanduser()
     if local.is_dir():
         name = str(local)
-        if not (local / "config.json").is_file():
-            raise ValueError(
-                f"model.path={name!r} has no config.json; point model.path at a "
-                "save_pretrained folder (config.json, weights, tokenizer files)"
-            )
+        check_checkpoint(local)  # missing/corrupt config, weights, tokenizer: one line each
     elif local.exists() or _looks_local(name):
         raise ValueError(
             f"model.path={name!r} is not a folder; point model.path at a save_pretrained folder "
@@ -137,6 +135,7 @@ def load_model_and_tokenizer(
         if isinstance(err, ValueError):
             raise
         raise _hub_error(name, err) from err
+    check_tokenizer_fits(tokenizer, model.get_input_embeddings().num_embeddings, source=name)
     tokenizer.padding_side = "left"
     log.info("loaded %s (%s, %s, %s)", name, type(model).__name__, torch_dtype, dev)
     return model.to(dev).eval(), tokenizer

@@ -207,9 +207,18 @@ def test_model_errors_are_one_line(tmp_path):
         load_model_and_tokenizer("Qwen/Qwen2.5-0.5B-Instruct", device="cpu")
     with pytest.raises(ValueError, match="is not a folder"):
         load_model_and_tokenizer(str(tmp_path / "missing"), device="cpu")
-    with pytest.raises(ValueError, match="has no config.json"):
+    with pytest.raises(ValueError, match="no config.json"):
         load_model_and_tokenizer(str(tmp_path), device="cpu")
     with pytest.raises(ValueError, match="dtype='float8'"):
         load_model_and_tokenizer(str(tmp_path), device="cpu", dtype="float8")
     with pytest.raises(ValueError, match="device='tpu'"):
         load_model_and_tokenizer(str(tmp_path), device="tpu")
+    big = make_tiny_model("qwen2", vocab_size=256)  # the test tokenizer has more tokens: does not fit
+    big.save_pretrained(tmp_path / "small_vocab")
+    from transformers import AutoTokenizer
+
+    from tests.conftest import ASSETS
+
+    AutoTokenizer.from_pretrained(ASSETS / "tokenizer").save_pretrained(tmp_path / "small_vocab")
+    with pytest.raises(ValueError, match=r"tokenizer has \d+ tokens but the model's embedding has only 256"):
+        load_model_and_tokenizer(str(tmp_path / "small_vocab"), device="cpu")
