@@ -41,7 +41,7 @@ import torch
 
 from alpha.config import SamplerConfig
 from alpha.filtering import NEG_INF, keep_mask
-from alpha.uncertainty import entropy_varentropy
+from alpha.uncertainty import LN2, entropy_varentropy
 
 PARAM_NAMES = ("temperature", "top_k", "top_p", "rep_penalty", "candidate_size")
 
@@ -177,46 +177,83 @@ def set_params(vals: torch.Tensor, m: torch.Tensor, temperature: torch.Tensor,
                           mf.clamp(cfg.candidate_size_min, cfg.candidate_size_max))
 
 
+def _prefix_at(x: torch.Tensor, n: torch.Tensor) -> torch.Tensor:
+    """x[..., n - 1] for prefix sums x `(..., K)` and counts n `(...)` (0 for n = 0)."""
+    idx = (n - 1).clamp(0, x.shape[-1] - 1)[..., None]
+    return torch.where(n > 0, x.gather(-1, idx)[..., 0], 0.0)
+
+
+def grid_entropy(vals: torch.Tensor, m: torch.Tensor, t: torch.Tensor,
+                 cfg: SamplerConfig) -> torch.Tensor:
+    """Entropy (bits) `(B, N)` of `set_params(m, t)` for N (m, t) pairs per row at once.
+
+    Uses prefix sums of p and p ln p over the sorted candidates: the renormalised top-n set has
+    entropy ln S_n - C_n / S_n. The kept count follows `set_params` and HF's top-p rule.
+
+    Args:
+        vals: `(B, K)` penalised logits, descending. m: `(B, N)` long. t: `(B, N)` temperatures.
+    """
+    z = vals[:, None, :].double() / t[..., None].double()  # (B, N, K)
+    logp = torch.log_softmax(z, dim=-1)
+    p = logp.exp()
+    s_cum = p.cumsum(-1)  # S_n = mass of the top n
+    c_cum = (p * logp.clamp_min(-1e4)).cumsum(-1)  # C_n = sum of p ln p over the top n
+    k = m.clamp(cfg.top_k_min, cfg.top_k_max)
+    s_k = _prefix_at(s_cum, k)
+    raw_p = (_prefix_at(s_cum, m - 1) + _prefix_at(s_cum, m)) / 2 / s_k  # within the top k
+    wide = raw_p > cfg.top_p_max
+    k = torch.where(wide, cfg.top_k_max, k)
+    s_k = _prefix_at(s_cum, k)
+    top_p = raw_p.clamp(cfg.top_p_min, cfg.top_p_max)
+    j = torch.arange(1, z.shape[-1] + 1, device=z.device)
+    n = 1 + ((s_cum < (top_p * s_k)[..., None]) & (j < k[..., None])).sum(-1)  # nucleus
+    kept = torch.minimum(torch.minimum(k, m.clamp(cfg.candidate_size_min,
+                                                  cfg.candidate_size_max)), n)
+    s_m, c_m = _prefix_at(s_cum, kept), _prefix_at(c_cum, kept)
+    return ((s_m.log() - c_m / s_m) / LN2).float()
+
+
 def solve_bisection(pool: Pool, target: torch.Tensor, cfg: SamplerConfig) -> SamplingParams:
-    """The correct solver (module docstring): set size by binary search, then temperature.
+    """The correct solver (module docstring): smallest set size, then temperature.
+
+    Every m in [1, m_max] is scored at temp_max in one batched pass; temperature is then
+    searched 16 points at a time (each round shrinks the bracket 17x), so a step costs a few
+    dozen tensor ops whatever the batch size.
 
     Args:
         pool: from `build_pool`.
         target: `(B,)` target normalised entropy.
 
     Returns:
-        `(B,)` parameters; their filtered entropy is within bisection precision of the target
+        `(B,)` parameters; their filtered entropy is within the search precision of the target
         when any setting inside the bounds reaches it, else the nearest reachable value.
     """
+    b = target.shape[0]
     pen = penalty_schedule(target, cfg)
     vals, _ = pool.top(pen, cfg.top_k_max)  # (B, K) penalised, descending
     goal = target * pool.log2_vocab  # bits
-
-    def h(m, t):
-        return filtered_entropy(vals / t[:, None], set_params(vals, m, t, pen, cfg))
-
     m_hi = min(cfg.candidate_size_max, cfg.top_k_max, vals.shape[1])
-    t_min = torch.full_like(target, cfg.temp_min)
+    ms = torch.arange(1, m_hi + 1, device=vals.device).expand(b, m_hi)  # (B, M)
+    h_m = grid_entropy(vals, ms, torch.full(ms.shape, cfg.temp_max, device=vals.device), cfg)
+    ok = h_m >= goal[:, None]  # non-decreasing in m
+    m = torch.where(ok.any(1), ok.float().argmax(1) + 1, m_hi)  # smallest m reaching the goal
+    grid, t_lo = 16, torch.full_like(target, cfg.temp_min)
+    t_hi = torch.full_like(target, cfg.temp_max)
+    frac = torch.arange(1, grid + 1, device=vals.device) / (grid + 1)  # (G,)
+    for _ in range(math.ceil(cfg.solver_iters / math.log2(grid + 1))):
+        ts = t_lo[:, None] + (t_hi - t_lo)[:, None] * frac  # (B, G)
+        below = (grid_entropy(vals, m[:, None].expand(b, grid), ts, cfg) < goal[:, None])
+        j = below.sum(1)  # points below the goal (H non-decreasing in T)
+        pts = torch.cat([t_lo[:, None], ts, t_hi[:, None]], dim=1)  # (B, G + 2)
+        t_lo, t_hi = pts.gather(1, j[:, None])[:, 0], pts.gather(1, j[:, None] + 1)[:, 0]
     t_max = torch.full_like(target, cfg.temp_max)
-    lo = torch.ones_like(target, dtype=torch.long)
-    hi = torch.full_like(lo, m_hi)
-    for _ in range(math.ceil(math.log2(m_hi)) + 1 if m_hi > 1 else 0):
-        mid = (lo + hi) // 2  # smallest m with H(m, T_max) >= goal (m_hi if none)
-        ok = h(mid, t_max) >= goal
-        lo, hi = torch.where(ok, lo, torch.minimum(mid + 1, hi)), torch.where(ok, mid, hi)
-    m = lo
-    t_lo, t_hi = t_min, t_max
-    for _ in range(cfg.solver_iters):  # temperature: H(m, T) is continuous and non-decreasing
-        mid = 0.5 * (t_lo + t_hi)
-        up = h(m, mid) >= goal
-        t_lo, t_hi = torch.where(up, t_lo, mid), torch.where(up, mid, t_hi)
-    m_below = (m - 1).clamp(min=1)  # the other side of a gap between set sizes
-    options = [(m, t_hi), (m, t_lo), (m_below, t_max)]
+    options = [(m, t_hi), (m, t_lo), ((m - 1).clamp(min=1), t_max)]  # last: across a gap
     params = [set_params(vals, mm, tt, pen, cfg) for mm, tt in options]
-    err = torch.stack([(h(mm, tt) - goal).abs() for mm, tt in options], 1)  # (B, 3)
+    err = torch.stack([(filtered_entropy(vals / p.temperature[:, None], p) - goal).abs()
+                       for p in params], 1)  # (B, 3) honest: HF's rules on the candidates
     best = err.argmin(dim=1)
     stacked = torch.stack([p.stack() for p in params], dim=1)  # (B, 3, 5)
-    return SamplingParams.unstack(stacked[torch.arange(len(best)), best])
+    return SamplingParams.unstack(stacked[torch.arange(b), best])
 
 
 def solve_seed_adam(x: torch.Tensor, target: torch.Tensor, cfg: SamplerConfig) -> SamplingParams:
