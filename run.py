@@ -45,6 +45,10 @@ def run(cfg: DictConfig) -> float:
 
     c = hc.to_plain(cfg)
     settings = hc.settings(c)
+    if settings.cpu_threads:
+        import torch
+
+        torch.set_num_threads(settings.cpu_threads)
     sampler = hc.build_sampler(c["sampler"])
     spec = hc.experiment_spec(c, settings)
     hc.check_evaluation(c["evaluation"])

@@ -41,6 +41,7 @@ class RunSettings:
     force: bool = False
     progress: bool = True
     capture: Any = "last"
+    cpu_threads: int | None = None
 
     def __post_init__(self):
         for name in ("seed", "batch_size", "max_new_tokens"):
@@ -54,6 +55,9 @@ class RunSettings:
             raise ValueError(f"device={self.device!r} is unknown; use auto, cpu, cuda or cuda:N")
         if self.dtype not in ("auto", "float32", "bfloat16", "float16"):
             raise ValueError(f"dtype={self.dtype!r} is unknown; use auto, float32, bfloat16 or float16")
+        t = self.cpu_threads
+        if t is not None and (isinstance(t, bool) or not isinstance(t, int) or t < 1):
+            raise ValueError(f"cpu_threads={t!r} must be null (torch's default) or an integer >= 1")
         if isinstance(self.capture, list):  # YAML has no tuples: [mean_last, 2] -> ("mean_last", 2)
             self.capture = tuple(self.capture)
 
@@ -114,6 +118,7 @@ def settings(c: dict) -> RunSettings:
         num_prompts=c.get("num_prompts"), device=c["device"], dtype=c["dtype"],
         output_dir=str(c["output_dir"]), force=bool(c.get("force", False)),
         progress=bool(c.get("progress", True)), capture=c.get("capture", "last"),
+        cpu_threads=c.get("cpu_threads"),
     )
 
 

@@ -112,6 +112,7 @@ def test_bundled_paths_resolve_to_the_repo_from_any_directory(tmp_path, monkeypa
     ("num_prompts=0", "num_prompts=0"),
     ("device=tpu", "device='tpu'"),
     ("dtype=float8", "dtype='float8'"),
+    ("cpu_threads=0", "cpu_threads=0"),
     ("model.trust_remote_code=true", "trust_remote_code"),
 ])
 def test_bad_values_name_the_field(override, needle):
