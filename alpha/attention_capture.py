@@ -19,6 +19,7 @@ This module knows nothing about samplers or the decode loop.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import torch
@@ -103,7 +104,8 @@ def num_layers(model) -> int:
 
 def capture_layers(capture: Capture, n_layers: int) -> tuple[int, ...]:
     """Layer indices for a capture spec: "last", an int (negative counts from the end), or
-    ("mean_last", N) for the last N layers (their rows are averaged)."""
+    ("mean_last", N) for the last N layers (their rows are averaged; any sequence, e.g. a
+    YAML list)."""
     if capture == "last":
         return (n_layers - 1,)
     if isinstance(capture, int) and not isinstance(capture, bool):
@@ -111,7 +113,8 @@ def capture_layers(capture: Capture, n_layers: int) -> tuple[int, ...]:
             raise ValueError(f"capture={capture} is out of range for a {n_layers}-layer model; "
                              f"use an index in [{-n_layers}, {n_layers - 1}]")
         return (capture % n_layers,)
-    if (isinstance(capture, (tuple, list)) and len(capture) == 2 and capture[0] == "mean_last"
+    if (isinstance(capture, Sequence) and not isinstance(capture, str) and len(capture) == 2
+            and capture[0] == "mean_last"
             and isinstance(capture[1], int) and 1 <= capture[1] <= n_layers):
         return tuple(range(n_layers - capture[1], n_layers))
     raise ValueError(f"capture={capture!r} is invalid; use 'last', a layer index, or "

@@ -54,7 +54,8 @@ def test_capture_equals_eager_last_row_and_keeps_logits(arch):
     assert torch.all(row[0, :, :3] == 0)  # padded keys get no mass
 
 
-@pytest.mark.parametrize("capture,layers", [(0, [0]), (-2, [0]), (("mean_last", 2), [0, 1])])
+@pytest.mark.parametrize("capture,layers", [(0, [0]), (-2, [0]), (("mean_last", 2), [0, 1]),
+                                            (["mean_last", 1], [1])])  # a YAML list
 def test_capture_chosen_layer_and_mean_of_last_layers(capture, layers):
     model = make_tiny_model("qwen2")
     ids, mask, pos = _batch(1)
