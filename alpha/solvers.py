@@ -177,39 +177,39 @@ def set_params(vals: torch.Tensor, m: torch.Tensor, temperature: torch.Tensor,
                           mf.clamp(cfg.candidate_size_min, cfg.candidate_size_max))
 
 
-def _prefix_at(x: torch.Tensor, n: torch.Tensor) -> torch.Tensor:
-    """x[..., n - 1] for prefix sums x `(..., K)` and counts n `(...)` (0 for n = 0)."""
-    idx = (n - 1).clamp(0, x.shape[-1] - 1)[..., None]
-    return torch.where(n > 0, x.gather(-1, idx)[..., 0], 0.0)
-
-
 def grid_entropy(vals: torch.Tensor, m: torch.Tensor, t: torch.Tensor,
                  cfg: SamplerConfig) -> torch.Tensor:
     """Entropy (bits) `(B, N)` of `set_params(m, t)` for N (m, t) pairs per row at once.
 
     Uses prefix sums of p and p ln p over the sorted candidates: the renormalised top-n set has
-    entropy ln S_n - C_n / S_n. The kept count follows `set_params` and HF's top-p rule.
+    entropy ln S_n - C_n / S_n. The kept count follows `set_params` and HF's top-p rule (the
+    top-p count is a `searchsorted` on the prefix masses).
 
     Args:
-        vals: `(B, K)` penalised logits, descending. m: `(B, N)` long. t: `(B, N)` temperatures.
+        vals: `(B, K)` penalised logits, descending. m: `(B, N)` long set sizes.
+        t: `(B, N)` temperatures, one per (row, pair), or `(B, 1)`: one shared by the N sizes.
     """
-    z = vals[:, None, :].double() / t[..., None].double()  # (B, N, K)
+    b, n_pairs = m.shape
+    z = vals[:, None, :].double() / t[..., None].double()  # (B, Nt, K), Nt = N or 1
     logp = torch.log_softmax(z, dim=-1)
     p = logp.exp()
     s_cum = p.cumsum(-1)  # S_n = mass of the top n
     c_cum = (p * logp.clamp_min(-1e4)).cumsum(-1)  # C_n = sum of p ln p over the top n
+    shape = (b, t.shape[1], n_pairs // t.shape[1])  # sizes grouped by their temperature
+
+    def at(x, n):  # x[..., n - 1] (0 for n = 0), n `(B, N)`
+        idx = (n - 1).clamp(0, x.shape[-1] - 1).view(shape)
+        return torch.where(n > 0, x.gather(-1, idx).view(b, n_pairs), 0.0)
+
     k = m.clamp(cfg.top_k_min, cfg.top_k_max)
-    s_k = _prefix_at(s_cum, k)
-    raw_p = (_prefix_at(s_cum, m - 1) + _prefix_at(s_cum, m)) / 2 / s_k  # within the top k
-    wide = raw_p > cfg.top_p_max
-    k = torch.where(wide, cfg.top_k_max, k)
-    s_k = _prefix_at(s_cum, k)
-    top_p = raw_p.clamp(cfg.top_p_min, cfg.top_p_max)
-    j = torch.arange(1, z.shape[-1] + 1, device=z.device)
-    n = 1 + ((s_cum < (top_p * s_k)[..., None]) & (j < k[..., None])).sum(-1)  # nucleus
-    kept = torch.minimum(torch.minimum(k, m.clamp(cfg.candidate_size_min,
-                                                  cfg.candidate_size_max)), n)
-    s_m, c_m = _prefix_at(s_cum, kept), _prefix_at(c_cum, kept)
+    raw_p = (at(s_cum, m - 1) + at(s_cum, m)) / 2 / at(s_cum, k)  # within the top k
+    k = torch.where(raw_p > cfg.top_p_max, cfg.top_k_max, k)
+    thr = raw_p.clamp(cfg.top_p_min, cfg.top_p_max) * at(s_cum, k)
+    below = torch.searchsorted(s_cum, thr.view(shape).contiguous()).view(b, n_pairs)
+    nucleus = 1 + torch.minimum(below, k - 1)  # HF: S_{j-1} < p * S_k keeps token j
+    size = m.clamp(cfg.candidate_size_min, cfg.candidate_size_max)
+    kept = torch.minimum(torch.minimum(k, size), nucleus)
+    s_m, c_m = at(s_cum, kept), at(c_cum, kept)
     return ((s_m.log() - c_m / s_m) / LN2).float()
 
 
@@ -234,7 +234,7 @@ def solve_bisection(pool: Pool, target: torch.Tensor, cfg: SamplerConfig) -> Sam
     goal = target * pool.log2_vocab  # bits
     m_hi = min(cfg.candidate_size_max, cfg.top_k_max, vals.shape[1])
     ms = torch.arange(1, m_hi + 1, device=vals.device).expand(b, m_hi)  # (B, M)
-    h_m = grid_entropy(vals, ms, torch.full(ms.shape, cfg.temp_max, device=vals.device), cfg)
+    h_m = grid_entropy(vals, ms, torch.full((b, 1), cfg.temp_max, device=vals.device), cfg)
     ok = h_m >= goal[:, None]  # non-decreasing in m
     m = torch.where(ok.any(1), ok.float().argmax(1) + 1, m_hi)  # smallest m reaching the goal
     grid, t_lo = 16, torch.full_like(target, cfg.temp_min)
