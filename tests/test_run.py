@@ -150,6 +150,7 @@ def test_multirun_makes_one_folder_per_value(ckpt, tmp_path):
     assert len(dirs) == 2  # named by job number and overrides
     for i, (d, w) in enumerate(zip(dirs, (1, 5), strict=True)):
         assert d.startswith(f"{i}_") and d.endswith(f"sampler.alpha_window_size={w}")
+        assert "model.path" not in d and "max_new_tokens=6" in d  # paths stay out of names
         saved = json.loads((sweep / d / "run_config.json").read_text())
         assert saved["config"]["sampler"]["alpha_window_size"] == w
         assert json.loads((sweep / d / "metrics.json").read_text())["status"] == "complete"
