@@ -130,7 +130,11 @@ def model_kwargs(model: dict, run: RunSettings) -> dict:
     if not model.get("path"):
         raise ValueError("model.path is empty; give a hub id or a local folder")
     path = str(model["path"])
-    local = path.startswith(("/", ".", "~")) or Path(path).exists() or (ROOT / path).exists()
+    first = Path(path).parts[0]
+    local = (path.startswith(("/", ".", "~")) or Path(path).exists() or (ROOT / path).exists()
+             or (ROOT / first).is_dir())  # e.g. models/<missing>: a repo folder, not a hub org
+    if local and not Path(resolve_path(path)).exists() and (ROOT / first).is_dir():
+        path = str(ROOT / path)  # report the missing folder where the repo would hold it
     return dict(
         name_or_path=resolve_path(path) if local else path, device=run.device, dtype=run.dtype,
         attn_implementation=model.get("attn_implementation", "sdpa"),
