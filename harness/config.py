@@ -279,8 +279,9 @@ def _hub_rows(ds: dict) -> list[dict]:
     import datasets
 
     name, subset, split = ds["name"], ds.get("subset"), ds.get("hub_split", "test")
+    files = ds.get("data_files")  # for builders that read local files (json, csv, parquet, text)
     try:
-        return list(datasets.load_dataset(name, subset, split=split))
+        return list(datasets.load_dataset(name, subset, split=split, data_files=files))
     except (OSError, ValueError) as err:  # ConnectionError is an OSError
         if _datasets_offline():
             raise ValueError(f"dataset {name} is not available offline; set HF_HUB_OFFLINE=0 "
@@ -337,13 +338,14 @@ def hub_records(ds: dict, run: RunSettings, tokenizer_fn=None) -> list[dict]:
         ref_field = "reference"
         if ds["prompt_field"] != "text":
             rows = [{**r, ds["prompt_field"]: r["text"]} for r in rows]
-    rows = _split(rows, ds.get("split", "all"), int(ds.get("dev_size", 50)))
+    # index = position before the split (as for bundled sets), so a prompt keeps its seed
+    pairs = _split(list(enumerate(rows)), ds.get("split", "all"), int(ds.get("dev_size", 50)))
     limit = dataset_limit(ds, run)
-    rows = rows[:limit] if limit is not None else rows
+    pairs = pairs[:limit] if limit is not None else pairs
     return [{"index": i, "prompt": str(_field(row, ds["prompt_field"], "prompt", i, row)),
              "reference": _field(row, ref_field, "reference", i, row),
              "answer": _field(row, ds.get("answer_field"), "answer", i, row), "fields": row}
-            for i, row in enumerate(rows)]
+            for i, row in pairs]
 
 
 def _tokenizer(model: dict, run: RunSettings):

@@ -7,6 +7,7 @@ built by the registry, settings, model/dataset arguments), without loading any m
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -134,3 +135,32 @@ def test_appended_unknown_key_is_refused_by_the_sampler():
     c = _plain(_compose(["+sampler.base_tmp=0.3", "output_dir=/tmp/x"]))
     with pytest.raises(ValueError, match="base_tmp"):
         hc.build_sampler(c["sampler"])
+
+
+def test_hub_style_dataset_through_load_dataset(tmp_path):
+    """The hub path (load_dataset + field mapping + 32/256-style token prefixes + split + limit)
+    on a local JSON file read by datasets' own "json" builder."""
+    from transformers import AutoTokenizer
+
+    from tests.conftest import ASSETS
+
+    tok = AutoTokenizer.from_pretrained(ASSETS / "tokenizer")
+    paragraphs = [" = Heading = ", "", "short one"] + [
+        f"Paragraph {i}: the king rode out at dawn and the queen watched from the tower " * 3
+        for i in range(4)]
+    (tmp_path / "wiki.jsonl").write_text("".join(json.dumps({"text": t}) + "\n" for t in paragraphs))
+    ckpt = tmp_path / "ckpt"
+    tok.save_pretrained(ckpt)
+    c = _plain(_compose(["dataset=wikitext103", "dataset.name=json", "dataset.subset=null",
+                         "dataset.hub_split=train", f"+dataset.data_files={tmp_path / 'wiki.jsonl'}",
+                         "dataset.prefix_tokens=8", "dataset.continuation_tokens=16",
+                         "dataset.split=test", "dataset.dev_size=1", "num_prompts=2",
+                         f"model.path={ckpt}", f"output_dir={tmp_path}"]))
+    records = hc.load_records(c["dataset"], hc.settings(c), c["model"])
+    assert [r["index"] for r in records] == [1, 2]  # heading, blank, short dropped; dev row 0 skipped
+    for r, text in zip(records, paragraphs[4:6], strict=True):
+        ids = tok(text, add_special_tokens=False)["input_ids"]
+        assert r["prompt"] == tok.decode(ids[:8]) and r["reference"] == tok.decode(ids[8:24])
+    with pytest.raises(ValueError, match="no field 'question'.*dataset.prompt_field"):
+        bad = {**c["dataset"], "prefix_tokens": None, "prompt_field": "question"}
+        hc.load_records(bad, hc.settings(c), c["model"])
