@@ -152,7 +152,7 @@ def test_hub_style_dataset_through_load_dataset(tmp_path):
     ckpt = tmp_path / "ckpt"
     tok.save_pretrained(ckpt)
     c = _plain(_compose(["dataset=wikitext103", "dataset.name=json", "dataset.subset=null",
-                         "dataset.hub_split=train", f"+dataset.data_files={tmp_path / 'wiki.jsonl'}",
+                         "dataset.hub_split=train", f"dataset.data_files={tmp_path / 'wiki.jsonl'}",
                          "dataset.prefix_tokens=8", "dataset.continuation_tokens=16",
                          "dataset.split=test", "dataset.dev_size=1", "num_prompts=2",
                          f"model.path={ckpt}", f"output_dir={tmp_path}"]))
