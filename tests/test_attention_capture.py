@@ -156,3 +156,22 @@ def test_model_without_any_attention_raises_a_clear_error():
     with pytest.raises(ValueError, match="needs_attention=False"):
         cap.read(out)
     cap.remove()
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_capture_and_generate_on_cuda_bf16(tiny_tokenizer):
+    """CUDA: capture equals eager in float32; a bf16 model generates with the real sampler."""
+    import alpha
+
+    model = make_tiny_model("qwen2").cuda()
+    ids, mask, pos = (t.cuda() for t in _batch(6))
+    eager = make_tiny_model("qwen2", attn_implementation="eager").cuda()
+    with torch.no_grad():
+        ref = eager(ids, attention_mask=mask, position_ids=pos, output_attentions=True)
+        with AttentionCapture(model) as cap:
+            row = cap.read(model(ids, attention_mask=mask, position_ids=pos))
+    torch.testing.assert_close(row, ref.attentions[-1][:, :, -1, :], atol=1e-5, rtol=0)
+    res = alpha.generate(model.to(torch.bfloat16), tiny_tokenizer, ["hello", "a b c"],
+                         max_new_tokens=4, seed=0)
+    assert [len(t) for t in res.token_ids] == [4, 4] or "eos" in res.finish_reasons
