@@ -108,7 +108,7 @@ class AlphaLogitsProcessor(LogitsProcessor):
         """`(B, T)` ids so far, `(B, V)` scores -> `(B, V)`: 0 at the chosen token, -inf
         elsewhere."""
         t = input_ids.shape[1]
-        if self._t0 is None or t <= self._last_t:  # a new generate() call
+        if self._t0 is None or t != self._last_t + 1:  # a new generate() call
             self._start(input_ids)
         self._last_t = t
         gen_mask = torch.ones_like(input_ids[:, self._t0:], dtype=torch.bool)

@@ -53,6 +53,23 @@ def test_default_sampler_config_and_prompt_indices(tiny_tokenizer):
     assert rows == ref.token_ids
 
 
+def test_one_processor_serves_consecutive_generate_calls(tiny_tokenizer):
+    """Each generate() call restarts the rows' state and generators, even when the next
+    prompt is longer than the previous call's output."""
+    model = make_tiny_model("qwen2")
+    short, long = ["a"], ["the quick brown fox jumps over the lazy dog again"]
+    refs = [alpha.generate(model, tiny_tokenizer, p, max_new_tokens=3, seed=4).token_ids[0]
+            for p in (short, long)]
+    with AlphaLogitsProcessor(model, seed=4) as proc:
+        outs = []
+        for p in (short, long):
+            enc = tiny_tokenizer(p, return_tensors="pt")
+            out = model.generate(**enc, logits_processor=[proc], max_new_tokens=3,
+                                 pad_token_id=1, **NEUTRAL)
+            outs.append(out[0, enc["input_ids"].shape[1]:].tolist())
+    assert [o[:len(r)] for o, r in zip(outs, refs, strict=True)] == refs
+
+
 def test_bad_inputs(tiny_tokenizer):
     model = make_tiny_model("qwen2")
     enc = tiny_tokenizer(PROMPTS, return_tensors="pt", padding=True)
