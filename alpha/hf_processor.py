@@ -70,7 +70,7 @@ class AlphaLogitsProcessor(LogitsProcessor):
                                  f"capture through AttentionInterface, which this model does not "
                                  f"support; use alpha.generate (it falls back to eager attention)")
         self._t0: int | None = None
-        self._last_t = 0
+        self._last_ids: torch.Tensor | None = None  # (B, T) ids of the previous call
         self.traces: list[dict[str, list[float]]] = []
 
     def __enter__(self) -> AlphaLogitsProcessor:
@@ -107,10 +107,11 @@ class AlphaLogitsProcessor(LogitsProcessor):
     def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
         """`(B, T)` ids so far, `(B, V)` scores -> `(B, V)`: 0 at the chosen token, -inf
         elsewhere."""
-        t = input_ids.shape[1]
-        if self._t0 is None or t != self._last_t + 1:  # a new generate() call
+        prev = self._last_ids
+        if prev is None or prev.shape != input_ids[:, :-1].shape or not torch.equal(
+                prev, input_ids[:, :-1]):  # not a continuation of the last call: new generate()
             self._start(input_ids)
-        self._last_t = t
+        self._last_ids = input_ids
         gen_mask = torch.ones_like(input_ids[:, self._t0:], dtype=torch.bool)
         key_mask = torch.cat([self._mask0, gen_mask], 1)  # (B, T)
         attention = self.cap.read() if self.cap is not None else None  # (B, H, T)
