@@ -272,3 +272,16 @@ def test_benchmark_script_runs_all_sections_on_a_small_config():
     assert res["throughput"]["tokens_per_s"]["engine_adaptive"] > 0
     assert res["batch1"]["adaptive"]["speedup"] > 0
     assert set(res["memory"]) >= {"plain_sdpa_mib", "capture_mib", "eager_output_attentions_mib"}
+
+
+def test_model_without_attention_needs_a_sampler_that_does_not_use_it(tiny_tokenizer):
+    """No capture possible and no attention returned: a clear error when the sampler needs
+    attention; a sampler that does not need it still runs."""
+    from test_attention_capture import _no_interface_model
+
+    model = _no_interface_model("sdpa")
+    with pytest.warns(UserWarning, match="falling back"), \
+            pytest.raises(ValueError, match="returned no attention weights"):
+        generate(model, tiny_tokenizer, ["hi"], sampler=TopKSampler(), max_new_tokens=2)
+    res = generate(model, tiny_tokenizer, ["hi"], sampler=GreedySampler(), max_new_tokens=2)
+    assert len(res.token_ids[0]) == 2 and model.config._attn_implementation == "sdpa"
