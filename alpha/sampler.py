@@ -91,9 +91,9 @@ class AdaptiveEntropixSampler:
     needs_attention = True
 
     def __init__(self, config: SamplerConfig | None = None, **overrides) -> None:
-        self.config = config if config is not None else SamplerConfig(**overrides)
         if config is not None and overrides:
             raise ValueError("pass either a SamplerConfig or keyword overrides, not both")
+        self.config = config if config is not None else _config(overrides)
         self.config.validate()
         self._batch = None
 
