@@ -146,3 +146,26 @@ def test_smoothing_is_exponential_and_first_step_takes_new():
     for name in ("temperature", "top_k", "top_p", "rep_penalty", "candidate_size"):
         torch.testing.assert_close(getattr(out, name), torch.tensor([0.8, 4.0]))
     assert smooth(None, new, 0.8) is new
+
+
+def test_grid_entropy_equals_measured_entropy_and_is_monotone():
+    from alpha.solvers import grid_entropy, set_params
+
+    cfg = SamplerConfig(top_p_max=0.95, candidate_size_min=3)
+    logits, ids, g = case(7, b=6, v=1500, scale=2.0)
+    pen = torch.full((6,), 1.25)
+    pool = build_pool(logits, ids, input_mask=None, rep_window=128, top_k_max=200)
+    vals, _ = pool.top(pen, 200)
+    m = torch.randint(1, 101, (6, 4), generator=g)
+    t = 0.1 + 0.9 * torch.rand(6, 4, generator=g)
+    fast = grid_entropy(vals, m, t, cfg) / math.log2(1500)
+    for j in range(4):
+        p = set_params(vals, m[:, j], t[:, j], pen, cfg)
+        torch.testing.assert_close(fast[:, j].double(), measured_entropy(logits, ids, p),
+                                   atol=1e-5, rtol=0)
+    ms = torch.arange(1, 101).expand(6, 100)
+    h_m = grid_entropy(vals, ms, torch.full((6, 1), 0.6), cfg)
+    assert (h_m.diff(dim=1) >= -1e-5).all()  # non-decreasing in the set size
+    ts = torch.linspace(0.1, 1.0, 50).expand(6, 50)
+    h_t = grid_entropy(vals, torch.full((6, 50), 40), ts, cfg)
+    assert (h_t.diff(dim=1) >= -1e-5).all()  # non-decreasing in temperature
