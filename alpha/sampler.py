@@ -110,9 +110,9 @@ class AdaptiveEntropixSampler:
 
     def select_rows(self, index: torch.Tensor) -> None:
         """Keep only rows `index` (`(B',)` int64), in that order."""
-        index = torch.as_tensor(index, dtype=torch.long)
         if self._batch is None:
             return
+        index = torch.as_tensor(index, dtype=torch.long).to(self._window.device)
         self._window, self._count = self._window[index], self._count[index]
         self._has_prev = self._has_prev[index]
         self._prev = self._prev.select(index) if self._prev is not None else None
