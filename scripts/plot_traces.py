@@ -220,18 +220,23 @@ def token_pieces(tokenizer, token_ids: list[int]) -> list[str]:
 
 
 def html_view(record: dict, tokenizer, *, key: str = "alpha") -> str:
-    """An HTML snippet: the prompt, then each generated token shaded by `key` (0..max)."""
+    """An HTML snippet: the prompt, then each generated token shaded by `key`.
+
+    Shading is linear from the text's lowest value (opacity 0.1) to its highest (1.0).
+    """
     ids = record.get("token_ids") or []
     values = (record.get("trace") or {}).get(key)
     if not values:
         raise ValueError(f"prompt {record.get('index')} has no {key!r} trace to shade by")
-    top = max((v for v in values if v is not None), default=1.0) or 1.0
+    known = [v for v in values if v is not None]
+    lo, hi = min(known), max(known)
     spans = []
     for i, piece in enumerate(token_pieces(tokenizer, ids)):
-        v = values[i] if i < len(values) and values[i] is not None else 0.0
+        v = values[i] if i < len(values) and values[i] is not None else lo
+        shade = 0.5 if hi == lo else 0.1 + 0.9 * (v - lo) / (hi - lo)  # min -> 0.1, max -> 1
         tip = " ".join(f"{k}={(record['trace'][k][i]):.3g}" for k in (key, *PARAMS)
                        if i < len(record["trace"].get(k) or []))
-        spans.append(f'<span style="background: rgba(220,60,20,{v / top:.3f})" '
+        spans.append(f'<span style="background: rgba(220,60,20,{shade:.3f})" '
                      f'title="{html.escape(tip)}">{html.escape(piece)}</span>')
     return ("<div style=\"font-family: monospace; white-space: pre-wrap; max-width: 60em\">"
             f"<b>{html.escape(str(record.get('prompt', '')))}</b>{''.join(spans)}</div>")
@@ -240,7 +245,8 @@ def html_view(record: dict, tokenizer, *, key: str = "alpha") -> str:
 def write_html(records: list[dict], tokenizer, out: Path, *, key: str = "alpha") -> Path:
     body = "\n<hr>\n".join(html_view(r, tokenizer, key=key) for r in records)
     out.write_text(f"<!doctype html><meta charset=\"utf-8\"><title>tokens by {key}</title>"
-                   f"<p>Each generated token shaded by {key} (darker = higher; hover for values)."
+                   f"<p>Each generated token shaded by {key}, from its lowest (light) to highest (dark) "
+                   f"value in that text; hover for the values."
                    f"</p>\n{body}\n")
     return out
 

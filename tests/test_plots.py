@@ -112,8 +112,10 @@ def test_html_text_equals_tokenizer_decode(run_dir, tiny_tokenizer):
     parser.feed(pt.html_view(rec, tiny_tokenizer))
     assert len(parser.spans) == len(rec["token_ids"])
     assert "".join(parser.spans) == tiny_tokenizer.decode(rec["token_ids"])
-    top = max(rec["trace"]["alpha"])
-    assert parser.opacity == [pytest.approx(a / top, abs=1e-3) for a in rec["trace"]["alpha"]]
+    alphas = rec["trace"]["alpha"]
+    lo, hi = min(alphas), max(alphas)  # lowest alpha -> 0.1, highest -> 1.0, linear between
+    assert parser.opacity == [pytest.approx(0.1 + 0.9 * (a - lo) / (hi - lo), abs=1e-3)
+                              for a in alphas]
 
 
 def test_sweep_points_equal_metrics_json(tmp_path):
