@@ -82,22 +82,34 @@ def corpus_words(texts) -> set[str]:
 
 # ---------------------------------------------------------------- tokenizer
 def train_tokenizer(texts: list[str], vocab_size: int):
-    """Byte-level BPE trained with `tokenizers`, wrapped as a transformers fast tokenizer."""
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import PreTrainedTokenizerFast
+    """Byte-level BPE trained with `tokenizers`, returned as transformers' `Qwen2Tokenizer`.
+
+    The BPE is trained with exactly the normalizer (NFC) and pre-tokenizer (Qwen2's split regex,
+    then byte-level) that `Qwen2Tokenizer` builds, and the result is wrapped in that class: it
+    is what `AutoTokenizer` returns for a qwen2 checkpoint folder (transformers 5 rebuilds the
+    pre-tokenizer from the model type), so training and every later load tokenize alike.
+    """
+    from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
+    from transformers import Qwen2Tokenizer
+    from transformers.models.qwen2.tokenization_qwen2 import PRETOKENIZE_REGEX
 
     tok = Tokenizer(models.BPE(unk_token=None))
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.normalizer = normalizers.NFC()
+    tok.pre_tokenizer = pre_tokenizers.Sequence([
+        pre_tokenizers.Split(Regex(PRETOKENIZE_REGEX), behavior="isolated", invert=False),
+        pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
+    ])
     tok.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
         vocab_size=vocab_size, special_tokens=[EOS, PAD],
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False,
     )
     tok.train_from_iterator(texts, trainer=trainer)
-    return PreTrainedTokenizerFast(
-        tokenizer_object=tok, eos_token=EOS, bos_token=EOS, pad_token=PAD, padding_side="left",
-        model_max_length=512,
-    )
+    bpe = json.loads(tok.to_str())["model"]
+    merges = [tuple(m) if isinstance(m, list) else tuple(m.split(" ")) for m in bpe["merges"]]
+    return Qwen2Tokenizer(vocab=bpe["vocab"], merges=merges, unk_token=None, eos_token=EOS,
+                          bos_token=EOS, pad_token=PAD, padding_side="left",
+                          model_max_length=512)
 
 
 def encode_works(tokenizer, texts: list[str]) -> torch.Tensor:
@@ -231,7 +243,9 @@ tok = AutoTokenizer.from_pretrained("models/tiny-shakespeare")
 - Architecture: `Qwen2ForCausalLM`, hidden {hidden}, {layers} layers, {heads} query / {kv_heads}
   key-value heads, MLP {intermediate}, tied input/output embeddings, RoPE, context {ctx}
   positions (trained on {seq_len}-token windows). {params:,} parameters, float32 safetensors.
-- Tokenizer: byte-level BPE trained with `tokenizers` on the training split, {vocab} tokens;
+- Tokenizer: byte-level BPE trained with `tokenizers` on the training split, {vocab} tokens,
+  with Qwen2's normalizer and pre-tokenizer, saved as `Qwen2Tokenizer` (what `AutoTokenizer`
+  loads for a qwen2 folder, so loading reproduces the training tokenization exactly);
   `<|endoftext|>` = eos (and bos, id {eos}), `<|pad|>` = pad (id {pad}), left padding.
   `generation_config.json` carries the eos id.
 

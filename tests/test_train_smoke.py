@@ -74,11 +74,27 @@ def test_smoke_run_saves_a_loadable_checkpoint_and_is_deterministic(fake_source,
     saved = json.loads((out / "metrics.json").read_text())
     assert saved["val_loss"] == m1["val_loss"]
     assert len((out / "training_log.jsonl").read_text().splitlines()) == 4
+    assert f"**{m1['val_ppl']:.1f}**" in (out / "README.md").read_text()  # the model card
     model = AutoModelForCausalLM.from_pretrained(out)
     tok = AutoTokenizer.from_pretrained(out)
     assert model.generation_config.eos_token_id == tok.eos_token_id
     assert tok.pad_token_id is not None and tok.pad_token_id != tok.eos_token_id
     assert len(tok) <= model.config.vocab_size
+    assert_autotokenizer_reproduces_training_tokens(out, tok)
+
+
+def assert_autotokenizer_reproduces_training_tokens(folder: Path, tok) -> None:
+    """AutoTokenizer's ids == the saved tokenizer.json's own ids (tokenizers, no transformers).
+
+    transformers 5 rebuilds a qwen2 folder's pre-tokenizer from the model type; a tokenizer
+    trained with another pre-tokenizer would then be re-tokenized unlike its training data.
+    """
+    from tokenizers import Tokenizer
+
+    raw = Tokenizer.from_file(str(folder / "tokenizer.json"))
+    text = "MACBETH.\nSo foul and fair a day I have not seen.\n\n   [Exeunt.]\n'Tis 1623, sir!"
+    assert tok(text, add_special_tokens=False)["input_ids"] == raw.encode(
+        text, add_special_tokens=False).ids
 
 
 def test_unigram_nll_matches_hand_computation():
