@@ -62,7 +62,8 @@ def ckpt(tmp_path_factory) -> str:
 def full_run_result(ckpt, tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
     """An uninterrupted debug run (4 prompts, batch 1) everything else is compared with."""
     out = tmp_path_factory.mktemp("full") / "run"
-    res = run_py(*FAST, "batch_size=1", f"model.path={ckpt}", f"hydra.run.dir={out}")
+    res = run_py(*FAST, "batch_size=1", "num_prompts=8", f"model.path={ckpt}",
+                 f"hydra.run.dir={out}")
     assert res.returncode == 0, res.stderr[-3000:]
     return out, res
 
@@ -76,21 +77,35 @@ def test_debug_run_writes_the_design_outputs(full_run):
     from alpha.evaluation import evaluate_records
 
     got = rows(full_run / "generations.jsonl")
-    expected_prompts = [json.loads(x)["prompt"] for x in HELDOUT.read_text().splitlines()[:4]]
+    expected_prompts = [json.loads(x)["prompt"] for x in HELDOUT.read_text().splitlines()[:8]]
     assert [r["prompt"] for r in got] == expected_prompts
-    assert [r["index"] for r in got] == [0, 1, 2, 3]
+    assert [r["index"] for r in got] == list(range(8))
     for r in got:
         assert r["num_tokens"] == len(r["token_ids"]) <= 6
         assert r["finish_reason"] in ("eos", "length") and r["reference"]
         assert len(r["trace"]["temperature"]) == r["num_tokens"]
     metrics = json.loads((full_run / "metrics.json").read_text())
-    assert metrics["status"] == "complete" and metrics["n_prompts"] == 4
+    assert metrics["status"] == "complete" and metrics["n_prompts"] == 8
     assert metrics["headline"]["name"] == "diversity"  # evaluation=fast's headline
     ref = evaluate_records(got, metrics=["diversity", "distinct_2"], seed=0,
                            options={"bootstrap_samples": 0})
     assert metrics["metrics"]["distinct_2"]["mean"] == pytest.approx(ref.aggregates["distinct_2"]["mean"])
     assert metrics["headline"]["value"] == pytest.approx(ref.aggregates["diversity"]["mean"])
     assert (full_run / ".hydra" / "config.yaml").exists() and (full_run / "run_config.json").exists()
+
+
+def test_readme_debug_command_on_the_shipped_model(tmp_path):
+    """`python run.py debug=default` as the README gives it, from another working directory:
+    the shipped tiny model and bundled prompts resolve against the repo root."""
+    out = tmp_path / "run"
+    res = subprocess.run([sys.executable, str(ROOT / "run.py"), "debug=default",
+                          f"hydra.run.dir={out}"], cwd=tmp_path, env=_env(), capture_output=True,
+                         text=True, timeout=300)
+    assert res.returncode == 0, res.stderr[-3000:]
+    got = rows(out / "generations.jsonl")
+    assert len(got) == 4 and all(1 <= r["num_tokens"] <= 16 for r in got)
+    saved = json.loads((out / "run_config.json").read_text())["config"]
+    assert saved["model"]["path"] == "models/tiny-shakespeare" and "diversity" in res.stdout
 
 
 def test_summary_table_is_printed(full_run_result):
@@ -103,8 +118,8 @@ def test_summary_table_is_printed(full_run_result):
 
 def test_resume_after_sigkill_gives_the_same_generations(ckpt, full_run, tmp_path):
     out = tmp_path / "run"
-    cmd = [sys.executable, str(ROOT / "run.py"), *FAST, "batch_size=1", f"model.path={ckpt}",
-           f"hydra.run.dir={out}"]
+    cmd = [sys.executable, str(ROOT / "run.py"), *FAST, "batch_size=1", "num_prompts=8",
+           f"model.path={ckpt}", f"hydra.run.dir={out}"]
     proc = subprocess.Popen(cmd, cwd=ROOT, env=_env(), stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     gen = out / "generations.jsonl"
@@ -116,10 +131,10 @@ def test_resume_after_sigkill_gives_the_same_generations(ckpt, full_run, tmp_pat
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     partial = gen.read_text().count("\n")
-    assert 1 <= partial < 4, "the kill should land mid-run"
+    assert 1 <= partial < 8, "the kill should land mid-run"
     res = subprocess.run(cmd, cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr[-2000:]
-    assert f"{partial} of 4 prompts already generated" in res.stdout + res.stderr
+    assert f"{partial} of 8 prompts already generated" in res.stdout + res.stderr
     assert gen.read_bytes() == (full_run / "generations.jsonl").read_bytes()
 
 
