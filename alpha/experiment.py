@@ -404,15 +404,21 @@ def run_experiment(
         logger.finish(status=status)
         raise
     bar.close()
-    return _finish(spec, out, [done[r["index"]] for r in records], model, tokenizer, oracle,
+    return _finish(spec, out, done, [r["index"] for r in records], model, tokenizer, oracle,
                    logger, _wall_time(timing_path))
 
 
-def _finish(spec, out: Path, rows: list[dict], model, tokenizer, oracle, logger, wall: float):
+def _finish(spec, out: Path, done: dict[int, dict], indices: list[int], model, tokenizer, oracle,
+            logger, wall: float):
+    """Evaluate this run's prompts; rewrite generations.jsonl in index order with per-prompt
+    metrics (rows of other prompts already in the folder, e.g. from a larger num_prompts, are
+    kept as they are); write metrics.json; hand everything to the logger."""
+    rows = [done[i] for i in indices]
     report = _evaluate(rows, spec, model, tokenizer, oracle, wall)
     for row, per in zip(rows, report.per_prompt, strict=True):
         row["metrics"] = per
-    _write_atomic(out / GENERATIONS, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+    text = "".join(json.dumps(done[i], ensure_ascii=False) + "\n" for i in sorted(done))
+    _write_atomic(out / GENERATIONS, text)
     name = spec.evaluation["headline"]
     value = _headline(report.aggregates, name)
     summary = {"status": "complete", "n_prompts": len(rows),

@@ -147,6 +147,15 @@ def test_ctrl_c_keeps_finished_batches_and_resume_completes(engine, tmp_path):
     assert [r["metrics"] for r in rows] == ref.per_prompt
     final = json.loads((out / "metrics.json").read_text())
     assert final["status"] == "complete" and final["headline"]["value"] == pytest.approx(result.value)
+    # a smaller run in the same folder evaluates its own prompts and keeps the others' rows
+    def never(batch):
+        raise AssertionError("all prompts are finished; nothing should be generated")
+
+    small = run_experiment(spec, model=None, tokenizer=None, sampler=None, records=records[:2],
+                           generate_fn=never)
+    assert small.n_prompts == 2
+    kept = [json.loads(x) for x in (out / "generations.jsonl").read_text().splitlines()]
+    assert [r["index"] for r in kept] == [0, 1, 2, 3] and kept[2:] == rows[2:]
 
 
 # ------------------------------------------------------------------------ the run folder
