@@ -82,6 +82,7 @@ class TuneConfig:
     dev_split: str = "dev"
     test_split: str = "test"
     overrides: list[str] = field(default_factory=list)  # passed to every run.py call
+    extra_overrides: list[str] = field(default_factory=list)  # appended (command-line additions)
     out_dir: str = "multirun/tune"  # run folders (dev/, test/) and runs.log
     results_dir: str | None = None  # table.md/.csv, winners.yaml, trials.csv; None: out_dir
     tpe_seed: int = 0
@@ -95,6 +96,8 @@ class TuneConfig:
         if not ints or len(set(self.seeds)) < 2:
             raise ValueError(f"seeds={self.seeds!r}: a mean +/- std needs at least two distinct "
                              f"integer seeds, e.g. seeds=[0,1,2]")
+        self.overrides = [*self.overrides, *self.extra_overrides]
+        self.extra_overrides = []
         if self.direction not in (None, "maximize", "minimize"):
             raise ValueError(f"direction={self.direction!r} is unknown; use maximize, minimize "
                              f"or null (the metric's own direction)")

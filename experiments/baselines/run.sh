@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# The committed study (experiments/baselines/tiny/): equal-budget tuning of every sampler on the
+# embedded tiny model. Same result as `python scripts/tune.py conf/tune/tiny.yaml` (which runs
+# the methods one after another); this runs them in two streams, one per core, then assembles
+# the table (finished sweeps are reused, not repeated).
+#   bash experiments/baselines/run.sh                      # models/tiny-shakespeare as checked out
+#   MODEL_REV=5113b8c bash experiments/baselines/run.sh    # the checkpoint of that commit (the
+#                                                          # committed table's; extracted to multirun/)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+mkdir -p multirun/tune
+EXTRA=()
+if [[ -n "${MODEL_REV:-}" ]]; then
+    SNAP=multirun/tune/model-$MODEL_REV
+    mkdir -p "$SNAP"
+    git archive "$MODEL_REV" models/tiny-shakespeare | tar -x -C "$SNAP"
+    EXTRA=("extra_overrides=[model.path=$SNAP/models/tiny-shakespeare]")
+fi
+CFG=conf/tune/tiny.yaml
+python scripts/tune.py $CFG 'methods=[alpha,greedy,temperature,top_p,typical,eta,edt]' \
+    results_dir=multirun/tune/tiny/stream_a "${EXTRA[@]}" > multirun/tune/tiny_stream_a.log 2>&1 &
+python scripts/tune.py $CFG 'methods=[alpha_seed,pure,top_k,min_p,epsilon,dynatemp,entropix]' \
+    results_dir=multirun/tune/tiny/stream_b "${EXTRA[@]}" > multirun/tune/tiny_stream_b.log 2>&1 &
+wait
+python scripts/tune.py $CFG "${EXTRA[@]}"
