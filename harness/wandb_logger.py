@@ -1,6 +1,7 @@
 """Weights & Biases logger: the resolved config, summary metrics, a per-prompt table, trace plots.
 
-`wandb` is imported lazily in `start`, so building this logger costs nothing and the library
+`wandb` is imported lazily, in a background thread that `start` launches (import + init take
+seconds, which then overlap generation), so building this logger costs nothing and the library
 (`alpha/`) never imports it. Mode "auto" runs online when `WANDB_API_KEY` is set and offline
 otherwise (upload later with `wandb sync <run_dir>/wandb/offline-run-*`). Every method is
 guarded: a W&B failure (unreachable server, bad key, full disk) is a warning and the run goes
