@@ -259,12 +259,6 @@ def check_evaluation(ev: dict) -> None:
     EvalOptions.from_dict(ev.get("options"))
 
 
-def quiet_offline_defaults() -> None:
-    """W&B offline when no API key is set (the logger reads WANDB_MODE)."""
-    if not os.environ.get("WANDB_API_KEY"):
-        os.environ.setdefault("WANDB_MODE", "offline")
-
-
 # ------------------------------------------------------------------------------ prompts
 
 
