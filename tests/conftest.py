@@ -19,6 +19,11 @@ from pathlib import Path  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
+# Tiny models run fastest on one intra-op thread; two threads on a loaded 2-core box ran ~10x
+# slower (measured by the runner and sampler benchmarks). Subprocesses inherit OMP_NUM_THREADS.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+torch.set_num_threads(1)
+
 ROOT = Path(__file__).resolve().parents[1]
 ASSETS = Path(__file__).parent / "assets"
 TINY_MODEL_DIR = ROOT / "models" / "tiny-shakespeare"  # the trained model the project ships
