@@ -80,12 +80,14 @@ def figures(name: str, sweep: Path, keys: list[str], out: Path) -> list[str]:
 
 
 def readme(name: str, question: str, grid: dict, cmd: list[str], sweep: Path,
-           table_md: str, figs: list[str], keys: list[str]) -> str:
+           table_md: str, figs: list[str], keys: list[str], prompts: int, tokens: int) -> str:
     rel = sweep.relative_to(ROOT)
     shown = " ".join(c for c in cmd[1:])
     hue = f" --hue {keys[1]}" if len(keys) > 1 else ""
     grid_text = "; ".join(f"`{k}`: {v}" for k, v in grid.items())
     images = "\n".join(f"![{f}]({f})" for f in figs)
+    notes_file = ROOT / "experiments" / name / "notes.md"  # hand-written reading, kept on rebuild
+    notes = f"\n## Reading\n{notes_file.read_text().strip()}\n" if notes_file.exists() else ""
     return f"""# Ablation: {name}
 
 **Question.** {question}
@@ -95,13 +97,15 @@ def readme(name: str, question: str, grid: dict, cmd: list[str], sweep: Path,
 **Setup.** The embedded tiny model (`models/tiny-shakespeare`), the bundled held-out passages
 (`dataset=heldout`), default evaluation, small so it fits a 2-core CPU: the numbers are real
 but from few prompts and short continuations; read them as a smoke-scale result, not a verdict.
-
+tokens/s were measured on a shared 2-core machine under other jobs' load: they track that load
+more than the configuration.
+{notes}
 ## Commands
 ```bash
 python {shown}
 python scripts/make_tables.py {rel} --metrics {','.join(TABLE_METRICS)} --out experiments/{name}/table
 python scripts/plot_traces.py sweep {rel} --key {keys[0]}{hue} --metric diversity --out experiments/{name}/diversity.png
-python experiments/run_ablations.py --no-run {name}   # all of the above from the finished sweep
+python experiments/run_ablations.py --prompts {prompts} --tokens {tokens} {name}   # all of the above (--no-run: from the finished sweep)
 ```
 The full grid at default settings: `python run.py -m experiment={name}`.
 
@@ -135,7 +139,8 @@ def build(name: str, prompts: int, tokens: int, run: bool, extra: list[str]) -> 
     make_tables.to_frame(make_tables.build_table(runs)).to_csv(out / "table_full.csv",
                                                                index=False)
     figs = figures(name, sweep, keys, out)
-    (out / "README.md").write_text(readme(name, question, grid, cmd, sweep, table_md, figs, keys))
+    (out / "README.md").write_text(readme(name, question, grid, cmd, sweep, table_md, figs, keys,
+                                              prompts, tokens))
     print(f"wrote {out}/README.md", flush=True)
 
 
