@@ -86,6 +86,9 @@ def readme(name: str, question: str, grid: dict, cmd: list[str], sweep: Path,
     hue = f" --hue {keys[1]}" if len(keys) > 1 else ""
     grid_text = "; ".join(f"`{k}`: {v}" for k, v in grid.items())
     images = "\n".join(f"![{f}]({f})" for f in figs)
+    model_commit = subprocess.run(
+        ["git", "log", "-1", "--format=%h", "--", "models/tiny-shakespeare"], cwd=ROOT,
+        capture_output=True, text=True).stdout.strip() or "(uncommitted)"
     notes_file = ROOT / "experiments" / name / "notes.md"  # hand-written reading, kept on rebuild
     notes = f"\n## Reading\n{notes_file.read_text().strip()}\n" if notes_file.exists() else ""
     return f"""# Ablation: {name}
@@ -94,7 +97,7 @@ def readme(name: str, question: str, grid: dict, cmd: list[str], sweep: Path,
 
 **Grid** (`conf/experiment/{name}.yaml`): {grid_text}.
 
-**Setup.** The embedded tiny model (`models/tiny-shakespeare`), the bundled held-out passages
+**Setup.** The embedded tiny model (`models/tiny-shakespeare` at commit {model_commit}), the bundled held-out passages
 (`dataset=heldout`), default evaluation, small so it fits a 2-core CPU: the numbers are real
 but from few prompts and short continuations; read them as a smoke-scale result, not a verdict.
 tokens/s were measured on a shared 2-core machine under other jobs' load: they track that load
