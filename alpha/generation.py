@@ -194,7 +194,7 @@ class _Batch:
     ids: torch.Tensor  # (B', T) prompt + generated
     mask: torch.Tensor  # (B', T) 1 = real token
     pos: torch.Tensor  # (B',) position id of the last token
-    trace: torch.Tensor | None  # (B', K, steps) float32
+    trace: torch.Tensor | None  # (B', K, max_new_tokens) float32, filled up to the step
     gens: list[torch.Generator]
 
     def select(self, keep: torch.Tensor) -> None:
@@ -231,7 +231,7 @@ class _Finisher:
     def store(self, b: _Batch, finished: torch.Tensor, reasons: list) -> None:
         for i in finished.nonzero().flatten().tolist():
             ids = b.ids[i, self.prompt_len:].tolist()
-            trace = None if b.trace is None else b.trace[i].tolist()
+            trace = None if b.trace is None else b.trace[i, :, :len(ids)].tolist()
             self.out[int(b.rows[i])] = (ids, reasons[i], trace)
 
     def text(self, ids: list[int], reason: str) -> str:
@@ -276,8 +276,10 @@ def _generate_batch(model, tokenizer, seqs, indices, *, sampler, cap, seed, max_
                            generators=b.gens)
         tokens = res.tokens.to(device=device, dtype=torch.long).reshape(-1)  # (B',)
         names, st = _step_trace(res.trace, len(tokens))
-        if st is not None:
-            b.trace = st[:, :, None] if b.trace is None else torch.cat([b.trace, st[:, :, None]], 2)
+        if st is not None:  # written into a (B', K, max_new_tokens) buffer: no per-step cat
+            if b.trace is None:
+                b.trace = st.new_zeros(st.shape[0], st.shape[1], max_new_tokens)
+            b.trace[:, :, step] = st
         b.ids = torch.cat([b.ids, tokens[:, None]], 1)
         b.mask = torch.cat([b.mask, torch.ones_like(b.mask[:, :1])], 1)
         b.pos = b.pos + 1

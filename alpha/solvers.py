@@ -139,7 +139,14 @@ def build_pool(x: torch.Tensor, input_ids: torch.Tensor, *, input_mask: torch.Te
     ids = torch.where(mask, ids, 0).clamp(0, v - 1)
     top_idx = torch.topk(x, min(top_k_max + ids.shape[1], v), dim=-1).indices  # (B, K1)
     index = torch.cat([top_idx, ids], dim=1)  # (B, P)
-    seen = ((index[:, :, None] == ids[:, None, :]) & mask[:, None, :]).any(-1)  # (B, P)
+    # seen = index is one of the row's real ids: a binary search in the sorted real ids
+    # (pads -> -1, below every valid id), O(P log W) instead of a (B, P, W) comparison.
+    real_sorted = torch.where(mask, ids, -1).sort(dim=1).values  # (B, W)
+    if real_sorted.shape[1]:
+        at = torch.searchsorted(real_sorted, index).clamp_(max=real_sorted.shape[1] - 1)
+        seen = real_sorted.gather(1, at) == index  # (B, P)
+    else:
+        seen = torch.zeros_like(index, dtype=torch.bool)
     sorted_ids, order = index.sort(dim=1, stable=True)
     dup_sorted = torch.zeros_like(sorted_ids, dtype=torch.bool)
     dup_sorted[:, 1:] = sorted_ids[:, 1:] == sorted_ids[:, :-1]
@@ -178,7 +185,7 @@ def set_params(vals: torch.Tensor, m: torch.Tensor, temperature: torch.Tensor,
 
 
 def grid_entropy(vals: torch.Tensor, m: torch.Tensor, t: torch.Tensor,
-                 cfg: SamplerConfig) -> torch.Tensor:
+                 cfg: SamplerConfig, m_max: int | None = None) -> torch.Tensor:
     """Entropy (bits) `(B, N)` of `set_params(m, t)` for N (m, t) pairs per row at once.
 
     Uses prefix sums of p and p ln p over the sorted candidates: the renormalised top-n set has
@@ -188,29 +195,41 @@ def grid_entropy(vals: torch.Tensor, m: torch.Tensor, t: torch.Tensor,
     Args:
         vals: `(B, K)` penalised logits, descending. m: `(B, N)` long set sizes.
         t: `(B, N)` temperatures, one per (row, pair), or `(B, 1)`: one shared by the N sizes.
+        m_max: an upper bound of `m` (None: read from `m`, a host sync on GPU).
     """
     b, n_pairs = m.shape
+    nt = t.shape[1]
+    g = n_pairs // nt  # sizes grouped by their temperature: everything below is (B, Nt, g)
     z = vals[:, None, :].double() / t[..., None].double()  # (B, Nt, K), Nt = N or 1
     logp = torch.log_softmax(z, dim=-1)
+    # Only the prefix up to the largest top-k a pair can use is ever read (the kept count is
+    # <= k, and the top-p search is capped at k - 1): k <= max(m, top_k_min) unless top-p
+    # widens it to top_k_max, which needs top_p_max < 1 (raw_p <= 1 always).
+    if m_max is None:
+        m_max = int(m.max()) if m.numel() else 1
+    k_need = max(m_max, cfg.top_k_min if cfg.top_p_max >= 1.0 else cfg.top_k_max)
+    logp = logp[..., :max(1, min(k_need, logp.shape[-1]))]
+    last = logp.shape[-1] - 1
     p = logp.exp()
-    s_cum = p.cumsum(-1)  # S_n = mass of the top n
-    c_cum = (p * logp.clamp_min(-1e4)).cumsum(-1)  # C_n = sum of p ln p over the top n
-    shape = (b, t.shape[1], n_pairs // t.shape[1])  # sizes grouped by their temperature
-
-    def at(x, n):  # x[..., n - 1] (0 for n = 0), n `(B, N)`
-        idx = (n - 1).clamp(0, x.shape[-1] - 1).view(shape)
-        return torch.where(n > 0, x.gather(-1, idx).view(b, n_pairs), 0.0)
-
-    k = m.clamp(cfg.top_k_min, cfg.top_k_max)
-    raw_p = (at(s_cum, m - 1) + at(s_cum, m)) / 2 / at(s_cum, k)  # within the top k
-    k = torch.where(raw_p > cfg.top_p_max, cfg.top_k_max, k)
-    thr = raw_p.clamp(cfg.top_p_min, cfg.top_p_max) * at(s_cum, k)
-    below = torch.searchsorted(s_cum, thr.view(shape).contiguous()).view(b, n_pairs)
+    # S_n = mass of the top n, C_n = sum of p ln p over the top n: one cumsum for both.
+    sc = torch.stack([p, p * logp.clamp_min(-1e4)]).cumsum(-1)  # (2, B, Nt, K')
+    s_cum = sc[0]
+    m = m.view(b, nt, g)
+    k0 = m.clamp(cfg.top_k_min, cfg.top_k_max)
+    # S at n = m - 1, m, k0 and top_k_max in one gather (S_0 = 0).
+    n4 = torch.cat([m - 1, m, k0, torch.full_like(m, cfg.top_k_max)], dim=-1)  # (B, Nt, 4g)
+    s4 = torch.where(n4 > 0, s_cum.gather(-1, (n4 - 1).clamp(0, last)), 0.0)
+    s_m1, s_m, s_k0, s_kmax = s4.split(g, dim=-1)
+    raw_p = (s_m1 + s_m) / 2 / s_k0  # within the top k
+    wide = raw_p > cfg.top_p_max
+    k = torch.where(wide, cfg.top_k_max, k0)
+    thr = raw_p.clamp(cfg.top_p_min, cfg.top_p_max) * torch.where(wide, s_kmax, s_k0)
+    below = torch.searchsorted(s_cum, thr)
     nucleus = 1 + torch.minimum(below, k - 1)  # HF: S_{j-1} < p * S_k keeps token j
     size = m.clamp(cfg.candidate_size_min, cfg.candidate_size_max)
-    kept = torch.minimum(torch.minimum(k, size), nucleus)
-    s_m, c_m = at(s_cum, kept), at(c_cum, kept)
-    return ((s_m.log() - c_m / s_m) / LN2).float()
+    kept = torch.minimum(torch.minimum(k, size), nucleus)  # >= 1
+    s_m, c_m = sc.gather(-1, (kept - 1).clamp(0, last).expand(2, b, nt, g)).unbind(0)
+    return ((s_m.log() - c_m / s_m) / LN2).float().view(b, n_pairs)
 
 
 def solve_bisection(pool: Pool, target: torch.Tensor, cfg: SamplerConfig) -> SamplingParams:
@@ -234,26 +253,31 @@ def solve_bisection(pool: Pool, target: torch.Tensor, cfg: SamplerConfig) -> Sam
     goal = target * pool.log2_vocab  # bits
     m_hi = min(cfg.candidate_size_max, cfg.top_k_max, vals.shape[1])
     ms = torch.arange(1, m_hi + 1, device=vals.device).expand(b, m_hi)  # (B, M)
-    h_m = grid_entropy(vals, ms, torch.full((b, 1), cfg.temp_max, device=vals.device), cfg)
+    h_m = grid_entropy(vals.double(), ms,
+                       torch.full((b, 1), cfg.temp_max, device=vals.device), cfg, m_hi)
     ok = h_m >= goal[:, None]  # non-decreasing in m
     m = torch.where(ok.any(1), ok.float().argmax(1) + 1, m_hi)  # smallest m reaching the goal
     grid, t_lo = 16, torch.full_like(target, cfg.temp_min)
     t_hi = torch.full_like(target, cfg.temp_max)
     frac = torch.arange(1, grid + 1, device=vals.device) / (grid + 1)  # (G,)
+    vals_d, m_g, goal_c = vals.double(), m[:, None].expand(b, grid), goal[:, None]
+    pair = torch.arange(2, device=vals.device)
     for _ in range(math.ceil(cfg.solver_iters / math.log2(grid + 1))):
         ts = t_lo[:, None] + (t_hi - t_lo)[:, None] * frac  # (B, G)
-        below = (grid_entropy(vals, m[:, None].expand(b, grid), ts, cfg) < goal[:, None])
-        j = below.sum(1)  # points below the goal (H non-decreasing in T)
+        j = (grid_entropy(vals_d, m_g, ts, cfg, m_hi) < goal_c).sum(1)  # points below the goal
         pts = torch.cat([t_lo[:, None], ts, t_hi[:, None]], dim=1)  # (B, G + 2)
-        t_lo, t_hi = pts.gather(1, j[:, None])[:, 0], pts.gather(1, j[:, None] + 1)[:, 0]
+        t_lo, t_hi = pts.gather(1, j[:, None] + pair).unbind(1)  # H non-decreasing in T
     t_max = torch.full_like(target, cfg.temp_max)
     options = [(m, t_hi), (m, t_lo), ((m - 1).clamp(min=1), t_max)]  # last: across a gap
-    params = [set_params(vals, mm, tt, pen, cfg) for mm, tt in options]
-    err = torch.stack([(filtered_entropy(vals / p.temperature[:, None], p) - goal).abs()
-                       for p in params], 1)  # (B, 3) honest: HF's rules on the candidates
+    # The three options scored in one pass: rows [option 0 | option 1 | option 2].
+    vals3 = vals.repeat(3, 1)  # (3B, K)
+    p3 = set_params(vals3, torch.cat([mm for mm, _ in options]),
+                    torch.cat([tt for _, tt in options]), pen.repeat(3), cfg)
+    err = (filtered_entropy(vals3 / p3.temperature[:, None], p3).view(3, b)
+           - goal).abs().T  # (B, 3) honest: HF's rules on the candidates
     best = err.argmin(dim=1)
-    stacked = torch.stack([p.stack() for p in params], dim=1)  # (B, 3, 5)
-    return SamplingParams.unstack(stacked[torch.arange(b), best])
+    stacked = p3.stack().view(3, b, 5)
+    return SamplingParams.unstack(stacked[best, torch.arange(b, device=best.device)])
 
 
 def solve_seed_adam(x: torch.Tensor, target: torch.Tensor, cfg: SamplerConfig) -> SamplingParams:
