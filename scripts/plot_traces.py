@@ -180,16 +180,16 @@ def plot_sweep(paths: list[str], key: str, metric: str, out: Path, *, hue: str |
     labels = list(dict.fromkeys(p[0] for _, pts in lines for p in pts))
     labels.sort(key=make_tables._natural)
     try:
-        position = {v: float(v) for v in labels}
-    except ValueError:
-        position = {v: float(i) for i, v in enumerate(labels)}
+        position, fmt = {v: float(v) for v in labels}, "o-"
+    except ValueError:  # categorical values: points only, a line between them would mean nothing
+        position, fmt = {v: float(i) for i, v in enumerate(labels)}, "o"
     fig, ax = plt.subplots(figsize=(6, 4))
     for i, (name, points) in enumerate(lines):
         shift = 0.0 if hue is None else (i - (len(lines) - 1) / 2) * 0.03 * (
             max(position.values()) - min(position.values()) or 1.0)
         ax.errorbar([position[p[0]] + shift for p in points], [p[1] for p in points],
                     yerr=[0 if math.isnan(p[2]) else p[2] for p in points],
-                    fmt="o-", capsize=4, label=name)
+                    fmt=fmt, capsize=4, label=name)
     ax.set_xticks(list(position.values()), labels,
                   rotation=30 if len(max(labels, key=len)) > 6 else 0)
     ax.set_xlabel(key)
