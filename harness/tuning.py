@@ -187,11 +187,33 @@ def objective_direction(cfg: TuneConfig, run_cfg: dict) -> str:
 
 @dataclass
 class Plan:
-    """What will run: per method its tunables; the objective's direction."""
+    """What will run: per method its tunables; the objective's direction; input checksums."""
 
     config: TuneConfig
     spaces: dict[str, list[Param]]
     direction: str
+    inputs: dict[str, str] = field(default_factory=dict)  # local file -> sha256 at the start
+
+
+def input_files(run_cfg: dict) -> list[Path]:
+    """Local files a run reads that could change under a long study: the dataset file and the
+    model folder's weights/config/tokenizer (hub ids and missing paths are skipped)."""
+    from harness.config import resolve_path
+
+    files = []
+    data = (run_cfg.get("dataset") or {}).get("path")
+    if data and Path(resolve_path(str(data))).is_file():
+        files.append(Path(resolve_path(str(data))))
+    model = Path(resolve_path(str((run_cfg.get("model") or {}).get("path") or "")))
+    if str(model) and model.is_dir():
+        files += sorted(p for p in model.iterdir() if p.suffix in (".safetensors", ".json"))
+    return files
+
+
+def checksums(files: list[Path]) -> dict[str, str]:
+    import hashlib
+
+    return {str(f): hashlib.sha256(f.read_bytes()).hexdigest() for f in files if f.exists()}
 
 
 def make_plan(cfg: TuneConfig, conf: Path = CONF) -> Plan:
@@ -204,7 +226,7 @@ def make_plan(cfg: TuneConfig, conf: Path = CONF) -> Plan:
         run_cfg = compose([*cfg.overrides, f"sampler={method}"], conf)
         build_sampler(run_cfg["sampler"])  # a bad default fails here, not mid-sweep
         direction = direction or objective_direction(cfg, run_cfg)
-    return Plan(cfg, spaces, direction)
+    return Plan(cfg, spaces, direction, checksums(input_files(run_cfg)))
 
 
 # ---------------------------------------------------------------- commands
@@ -378,6 +400,10 @@ def run_study(plan: Plan, *, echo=print) -> list[str]:
         except (RuntimeError, ValueError) as err:
             failures.append(f"{method}: {err}")
             echo(f"[tune] {method} failed: {err}")
+    changed = [f for f, h in plan.inputs.items() if checksums([Path(f)]).get(f) != h]
+    failures += [f"input {f} changed during the study: runs may mix versions; re-run into a "
+                 f"fresh out_dir with the inputs pinned" for f in changed]
+    (res / "inputs.json").write_text(json.dumps(plan.inputs, indent=1) + "\n")
     (res / "winners.yaml").write_text(yaml.safe_dump(winners, sort_keys=False))
     _write_csv(res / "trials.csv", trial_rows)
     if not winners:

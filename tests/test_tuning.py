@@ -134,3 +134,16 @@ def _csv(path):
 
     with open(path, newline="") as fh:
         return list(csv.DictReader(fh))
+
+
+def test_inputs_are_checksummed(smoke_study):
+    """The study records its dataset/model files' sha256, to detect a change mid-study."""
+    import hashlib
+
+    inputs = json.loads((smoke_study / "inputs.json").read_text())
+    weights = [f for f in inputs if f.endswith("model.safetensors")]
+    data = [f for f in inputs if f.endswith("heldout_passages.jsonl")]
+    assert len(weights) == 1 and len(data) == 1
+    for f in weights + data:
+        with open(f, "rb") as fh:
+            assert inputs[f] == hashlib.sha256(fh.read()).hexdigest()
