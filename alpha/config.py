@@ -8,6 +8,7 @@ This module knows nothing about tensors or models.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import asdict, dataclass, fields
 
 SOLVERS = ("bisection", "seed_adam")
@@ -126,6 +127,18 @@ class SamplerConfig:
         if self.attention_mode not in ATTENTION_MODES:
             raise ValueError(f"attention_mode={self.attention_mode!r} is unknown; "
                              f"choose one of {list(ATTENTION_MODES)}")
+        self._warn_unused_base_values()
+
+    def _warn_unused_base_values(self) -> None:
+        """base_* only start `seed_adam`: say so when a user sets them for the bisection solver."""
+        if self.solver != "bisection":
+            return
+        changed = [f.name for f in fields(self)
+                   if f.name.startswith("base_") and getattr(self, f.name) != f.default]
+        if changed:
+            warnings.warn(f"{', '.join(changed)} only set seed_adam's start values; the bisection "
+                          "solver ignores them (steer it with target_scale or the *_min/*_max "
+                          "bounds, or use solver=seed_adam)", UserWarning, stacklevel=3)
 
     def weights(self) -> tuple[float, float, float, float]:
         """The four alpha weights, in the order token H, token VH, attention H, attention VH."""
