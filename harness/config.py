@@ -8,6 +8,7 @@ the model is loaded, so a bad value fails in a second, not after minutes of load
 
 from __future__ import annotations
 
+import hashlib
 import os
 import sys
 import warnings
@@ -159,12 +160,43 @@ def build_sampler(sampler: dict):
 
 
 def fingerprint(c: dict) -> dict:
-    """The config values that decide the generations (see FINGERPRINT_KEYS)."""
+    """The config values that decide the generations (see FINGERPRINT_KEYS), plus a signature of
+    the local model and prompt files, so a checkpoint retrained at the same path is not resumed."""
     fp = {k: c.get(k) for k in FINGERPRINT_KEYS}
     fp["model"] = {k: v for k, v in (c.get("model") or {}).items() if k not in MODEL_LABELS}
     fp["sampler"] = {k: v for k, v in (c.get("sampler") or {}).items() if k != "search_space"}
     fp["dataset"] = {k: v for k, v in (c.get("dataset") or {}).items() if k != "limit"}
+    fp["files"] = file_signatures(c)
     return fp
+
+
+def file_signatures(c: dict) -> dict[str, str]:
+    """name -> signature of the local model folder's weights/config/tokenizer and the prompt file.
+
+    The signature is the size plus a sha256 of the first and last MiB: cheap on multi-GB
+    checkpoints, and it changes whenever a file is rewritten by training. Hub ids are skipped
+    (the hub revision decides them).
+    """
+    files = []
+    data = (c.get("dataset") or {}).get("path")
+    if data and Path(resolve_path(str(data))).is_file():
+        files.append(Path(resolve_path(str(data))))
+    model = (c.get("model") or {}).get("path")
+    if model and Path(resolve_path(str(model))).is_dir():
+        folder = Path(resolve_path(str(model)))
+        files += sorted(p for p in folder.iterdir() if p.suffix in (".safetensors", ".json"))
+    return {f.name: _signature(f) for f in files}
+
+
+def _signature(path: Path, chunk: int = 1 << 20) -> str:
+    size = path.stat().st_size
+    h = hashlib.sha256(str(size).encode())
+    with path.open("rb") as f:
+        h.update(f.read(chunk))
+        if size > chunk:
+            f.seek(max(chunk, size - chunk))
+            h.update(f.read(chunk))
+    return h.hexdigest()[:16]
 
 
 def experiment_spec(c: dict, run: RunSettings):

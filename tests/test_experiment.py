@@ -178,6 +178,28 @@ def test_folder_of_another_config_is_refused_then_forced(tmp_path):
     assert saved["fingerprint"]["sampler"]["temp_max"] == 0.5
 
 
+def test_a_retrained_checkpoint_at_the_same_path_is_not_resumed(tmp_path):
+    """The fingerprint signs the local model files: rewriting the weights changes it."""
+    from harness.config import fingerprint
+
+    folder = tmp_path / "ckpt"
+    folder.mkdir()
+    (folder / "config.json").write_text('{"model_type": "qwen2"}')
+    (folder / "model.safetensors").write_bytes(bytes(3 << 20))  # 3 MiB: first/last MiB signed
+    data = tmp_path / "p.jsonl"
+    data.write_text('{"prompt": "a"}\n')
+    c = {"model": {"path": str(folder)}, "dataset": {"path": str(data)}, "seed": 0}
+    fp = fingerprint(c)
+    assert set(fp["files"]) == {"config.json", "model.safetensors", "p.jsonl"}
+    prepare_output_dir(_spec(tmp_path, fingerprint=fp))
+    append_rows(tmp_path / "run" / "generations.jsonl", [{"index": 0}])
+    blob = bytearray(3 << 20)
+    blob[-1] = 1  # "retrained": the tail of the weights differs
+    (folder / "model.safetensors").write_bytes(bytes(blob))
+    with pytest.raises(ValueError, match=r"differs in: files.model.safetensors"):
+        prepare_output_dir(_spec(tmp_path, fingerprint=fingerprint(c)))
+
+
 def test_unwritable_output_dir(tmp_path):
     (tmp_path / "file").write_text("x")  # a path under a regular file cannot be created
     spec = ExperimentSpec(output_dir=str(tmp_path / "file" / "run"), evaluation=EVAL)
