@@ -27,6 +27,7 @@ import torch
 from transformers import DynamicCache
 
 from alpha.attention_capture import AttentionCapture, Capture
+from alpha.padding import left_pad
 from alpha.protocol import TokenSampler
 
 FINISH_REASONS = ("eos", "stop", "length")
@@ -156,17 +157,6 @@ def encode_prompts(tokenizer, prompts: Sequence[str], *, chat_template: bool = F
             ids = ids[-max_prompt_tokens:]
         encoded.append(list(ids))
     return encoded
-
-
-def left_pad(seqs: list[list[int]], pad_id: int, device) -> tuple[torch.Tensor, torch.Tensor]:
-    """`(B, T)` ids and `(B, T)` int64 attention mask, padded on the left."""
-    t = max(len(s) for s in seqs)
-    ids = torch.full((len(seqs), t), pad_id, dtype=torch.long)
-    mask = torch.zeros((len(seqs), t), dtype=torch.long)
-    for i, s in enumerate(seqs):
-        ids[i, t - len(s):] = torch.tensor(s, dtype=torch.long)
-        mask[i, t - len(s):] = 1
-    return ids.to(device), mask.to(device)
 
 
 def resolve_sampler(sampler, sampler_config) -> TokenSampler:

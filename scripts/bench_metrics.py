@@ -62,16 +62,13 @@ def bench_text(n: int, words: int) -> None:
 
 def plain_forward(model, rows: list[list[int]], batch_size: int, pad_id: int) -> None:
     """The baseline: right-padded batches in the given order, logits only."""
+    from alpha.padding import right_pad
+
     with torch.inference_mode():
         for start in range(0, len(rows), batch_size):
             chunk = rows[start:start + batch_size]
-            width = max(len(r) for r in chunk)
-            ids = torch.full((len(chunk), width), pad_id, dtype=torch.long)
-            mask = torch.zeros_like(ids)
-            for i, r in enumerate(chunk):
-                ids[i, :len(r)] = torch.tensor(r)
-                mask[i, :len(r)] = 1
-            model(input_ids=ids.to(model.device), attention_mask=mask.to(model.device))
+            ids, mask = right_pad(chunk, pad_id, model.device)
+            model(input_ids=ids, attention_mask=mask)
 
 
 def bench_perplexity(rows_n: int, batch_size: int, repeats: int, device: str) -> None:

@@ -12,6 +12,8 @@ from functools import lru_cache
 import numpy as np
 import torch
 
+from alpha.padding import right_pad
+
 MINILM = "minilm"
 
 
@@ -64,13 +66,8 @@ def last_hidden_features(model, tokenizer, texts: Sequence[str], *, batch_size: 
     out = []
     for start in range(0, len(rows), batch_size):
         chunk = rows[start:start + batch_size]
-        width = max(len(r) for r in chunk)
-        ids = torch.full((len(chunk), width), pad_id, dtype=torch.long)
-        mask = torch.zeros_like(ids)
-        for i, r in enumerate(chunk):
-            ids[i, :len(r)] = torch.tensor(r)
-            mask[i, :len(r)] = 1
-        hidden = model(input_ids=ids.to(model.device), attention_mask=mask.to(model.device),
+        ids, mask = right_pad(chunk, pad_id, model.device)
+        hidden = model(input_ids=ids, attention_mask=mask,
                        output_hidden_states=True).hidden_states[-1]  # (B, T, D)
         last = torch.tensor([len(r) - 1 for r in chunk], device=hidden.device)
         out.append(hidden[torch.arange(len(chunk), device=hidden.device), last].float().cpu())

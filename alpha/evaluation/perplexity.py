@@ -18,6 +18,8 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from alpha.padding import right_pad
+
 
 @dataclass(frozen=True)
 class Encoded:
@@ -66,13 +68,9 @@ def encode(tokenizer, prompt: str, text: str, max_length: int | None) -> Encoded
 
 def _batch(rows: Sequence[Encoded], pad_id: int, device) -> tuple[torch.Tensor, ...]:
     """Right-padded ids (B, T), attention mask (B, T), scored-position mask (B, T-1)."""
-    width = max(len(r.ids) for r in rows)
-    ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
-    mask = torch.zeros((len(rows), width), dtype=torch.long)
-    scored = torch.zeros((len(rows), max(width - 1, 0)), dtype=torch.bool)
+    ids, mask = right_pad([r.ids for r in rows], pad_id)
+    scored = torch.zeros((len(rows), max(ids.shape[1] - 1, 0)), dtype=torch.bool)
     for i, r in enumerate(rows):
-        ids[i, :len(r.ids)] = torch.tensor(r.ids)
-        mask[i, :len(r.ids)] = 1
         # label at position t is ids[t+1]; continuation tokens start at n_context (>= 1)
         scored[i, max(r.n_context, 1) - 1:len(r.ids) - 1] = True
     return ids.to(device), mask.to(device), scored.to(device)
