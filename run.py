@@ -2,7 +2,7 @@
 
     python run.py                                  # embedded default (tiny model, held-out passages)
     python run.py debug=default                    # seconds on CPU
-    python run.py model=qwen0.5b sampler.base_temp=0.3
+    python run.py model=qwen0.5b sampler.target_scale=0.4
     python run.py -m sampler.alpha_window_size=1,5,10
 
 A library ValueError (bad value, missing field, unusable folder) prints `error: <message>` on
@@ -11,6 +11,7 @@ stderr and exits 2; Ctrl-C keeps the finished batches and exits 130. See docs/ru
 
 from __future__ import annotations
 
+import os
 import sys
 
 import hydra
@@ -77,5 +78,23 @@ def main(cfg: DictConfig) -> float:
     return value
 
 
+def cli() -> None:
+    """Run `main`, turning Hydra's multi-line composition errors (a typo'd key, an unknown
+    option, a bad override) into one `error: ...` line and exit code 2. HYDRA_FULL_ERROR=1
+    (set by the user) keeps Hydra's own report with the stack trace."""
+    from hydra.errors import HydraException
+    from omegaconf.errors import OmegaConfBaseException
+
+    if os.environ.get("HYDRA_FULL_ERROR") == "1":
+        main()
+        return
+    os.environ["HYDRA_FULL_ERROR"] = "1"  # let the exception reach us instead of Hydra's report
+    try:
+        main()
+    except (HydraException, OmegaConfBaseException) as err:
+        print(f"error: {hc.one_line(err)}", file=sys.stderr)
+        sys.exit(2)
+
+
 if __name__ == "__main__":
-    main()
+    cli()

@@ -159,6 +159,29 @@ def build_sampler(sampler: dict):
                          "key (python run.py --cfg job shows the composed config)") from err
 
 
+def one_line(err: BaseException) -> str:
+    """A Hydra/OmegaConf error (and its cause) as one line: indented lists under a header are
+    comma-joined, OmegaConf's full_key/object_type details dropped."""
+    text = str(err)
+    if err.__cause__ is not None and str(err.__cause__) not in text:
+        first, _, rest = text.partition("\n")
+        text = "\n".join(x for x in (first, str(err.__cause__), rest) if x)
+    parts: list[str] = []
+    for line in text.splitlines():
+        item = line.strip()
+        if not item or item.startswith(("full_key:", "object_type=", "reference_type=")):
+            continue
+        if line[:1].isspace() and parts and parts[-1].endswith((":", ",")):
+            parts[-1] += (" " if parts[-1].endswith(":") else " ") + item + ","
+            continue
+        if parts and parts[-1].endswith(","):
+            parts[-1] = parts[-1][:-1]
+        parts.append(item.rstrip("."))
+    if parts and parts[-1].endswith(","):
+        parts[-1] = parts[-1][:-1]
+    return "; ".join(p for p in parts if not p.startswith("Config search path"))
+
+
 def fingerprint(c: dict) -> dict:
     """The config values that decide the generations (see FINGERPRINT_KEYS), plus a signature of
     the local model and prompt files, so a checkpoint retrained at the same path is not resumed."""

@@ -220,13 +220,23 @@ def _one_error_line(res: subprocess.CompletedProcess) -> str:
     return lines[0]
 
 
-def test_typo_key_and_unknown_option_are_short_hydra_errors():
+def test_typo_key_and_unknown_option_are_one_line_errors():
+    """Hydra's own composition errors (typo'd key, unknown option, bad override syntax) are
+    folded into one `error:` line, exit 2; no traceback."""
     res = run_py("debug=default", "sampler.base_tmp=0.3")
-    assert res.returncode == 1 and "Traceback" not in res.stderr
-    assert res.stderr.splitlines()[0] == "Could not override 'sampler.base_tmp'."
+    assert res.returncode == 2 and "Traceback" not in res.stderr
+    assert _one_error_line(res) == (
+        "error: Could not override 'sampler.base_tmp'; Key 'base_tmp' is not in struct; "
+        "To append to your config use +sampler.base_tmp=0.3")
     res = run_py("debug=default", "sampler=alpah")
-    assert res.returncode == 1 and "Traceback" not in res.stderr
-    assert res.stderr.splitlines()[0] == "In 'config': Could not find 'sampler/alpah'"
+    assert res.returncode == 2 and "Traceback" not in res.stderr
+    line = _one_error_line(res)
+    assert line.startswith("error: In 'config': Could not find 'sampler/alpah'; Available "
+                           "options in 'sampler': alpha, alpha_seed, ")
+    assert "search path" not in line
+    assert res.stderr.strip() == line  # nothing but the one line
+    res = run_py("debug=default", "seed=[1,2")
+    assert res.returncode == 2 and _one_error_line(res).startswith("error: no viable alternative")
 
 
 def test_out_of_range_value_exits_2_with_one_line(tmp_path):
