@@ -4,17 +4,18 @@
 # the methods one after another); this runs them in two streams, one per core, then assembles
 # the table (finished sweeps are reused, not repeated).
 #   bash experiments/baselines/run.sh                      # models/tiny-shakespeare as checked out
-#   MODEL_REV=5113b8c bash experiments/baselines/run.sh    # the checkpoint of that commit (the
-#                                                          # committed table's; extracted to multirun/)
+#   MODEL_REV=a77b5b6 bash experiments/baselines/run.sh    # the checkpoint of that commit
+#                                                          # (extracted to multirun/)
+# Each run.py gets one torch thread (two streams on two cores; 2 threads each run ~10x slower).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 mkdir -p multirun/tune
-EXTRA=()
+EXTRA=("extra_overrides=[cpu_threads=1]")
 if [[ -n "${MODEL_REV:-}" ]]; then
     SNAP=multirun/tune/model-$MODEL_REV
     mkdir -p "$SNAP"
     git archive "$MODEL_REV" models/tiny-shakespeare | tar -x -C "$SNAP"
-    EXTRA=("extra_overrides=[model.path=$SNAP/models/tiny-shakespeare]")
+    EXTRA=("extra_overrides=[cpu_threads=1,model.path=$SNAP/models/tiny-shakespeare]")
 fi
 CFG=conf/tune/tiny.yaml
 python scripts/tune.py $CFG 'methods=[alpha,greedy,temperature,top_p,typical,eta,edt]' \
