@@ -200,6 +200,12 @@ def file_signatures(c: dict) -> dict[str, str]:
     checkpoints, and it changes whenever a file is rewritten by training. Hub ids are skipped
     (the hub revision decides them).
     """
+    return {f.name: _signature(f) for f in input_files(c)}
+
+
+def input_files(c: dict) -> list[Path]:
+    """Local files a run reads that could change under it: the dataset file and the model
+    folder's weights/config/tokenizer (hub ids and missing paths are skipped)."""
     files = []
     data = (c.get("dataset") or {}).get("path")
     if data and Path(resolve_path(str(data))).is_file():
@@ -208,7 +214,7 @@ def file_signatures(c: dict) -> dict[str, str]:
     if model and Path(resolve_path(str(model))).is_dir():
         folder = Path(resolve_path(str(model)))
         files += sorted(p for p in folder.iterdir() if p.suffix in (".safetensors", ".json"))
-    return {f.name: _signature(f) for f in files}
+    return files
 
 
 def _signature(path: Path, chunk: int = 1 << 20) -> str:

@@ -195,21 +195,6 @@ class Plan:
     inputs: dict[str, str] = field(default_factory=dict)  # local file -> sha256 at the start
 
 
-def input_files(run_cfg: dict) -> list[Path]:
-    """Local files a run reads that could change under a long study: the dataset file and the
-    model folder's weights/config/tokenizer (hub ids and missing paths are skipped)."""
-    from harness.config import resolve_path
-
-    files = []
-    data = (run_cfg.get("dataset") or {}).get("path")
-    if data and Path(resolve_path(str(data))).is_file():
-        files.append(Path(resolve_path(str(data))))
-    model = Path(resolve_path(str((run_cfg.get("model") or {}).get("path") or "")))
-    if str(model) and model.is_dir():
-        files += sorted(p for p in model.iterdir() if p.suffix in (".safetensors", ".json"))
-    return files
-
-
 def checksums(files: list[Path]) -> dict[str, str]:
     import hashlib
 
@@ -218,7 +203,7 @@ def checksums(files: list[Path]) -> dict[str, str]:
 
 def make_plan(cfg: TuneConfig, conf: Path = CONF) -> Plan:
     """Validate everything (methods, ranges, objective, each sampler's defaults) up front."""
-    from harness.config import build_sampler
+    from harness.config import build_sampler, input_files
 
     spaces = {m: search_space(m, conf) for m in cfg.methods}
     direction = None
