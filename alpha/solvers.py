@@ -20,7 +20,7 @@ Two solvers, picked by `SamplerConfig.solver`:
       rep_penalty = rep_penalty_max - (rep_penalty_max - rep_penalty_min) * target /
       target_scale (clamped): a confident model (low target) gets the strongest penalty.
   The penalty is fixed before the search, so the landscape is monotone. Vectorised over rows:
-  no Python loop over sequences, no host sync.
+  no Python loop over sequences, one host read (the largest chosen set size) a step.
 - `seed_adam` (the original, for ablations). Parameters are lo + (hi - lo) * sigmoid(theta)
   with theta started at the `base_*` values (as if they were logits), Adam on the squared error
   of the filtered entropy, at most `opt_max_iters` steps, a row stops once its loss <
@@ -126,33 +126,33 @@ class Pool:
 
 def build_pool(x: torch.Tensor, input_ids: torch.Tensor, *, input_mask: torch.Tensor | None,
                rep_window: int, top_k_max: int) -> Pool:
-    """Pool = raw top (top_k_max + W) ∪ the last W real tokens (W = window length used).
+    """Pool = the top top_k_max *unseen* tokens ∪ the distinct last W real tokens (W = window).
 
-    A token outside the raw top (top_k_max + W) is unseen (unchanged by the penalty) and has
-    more than top_k_max unseen-or-seen tokens above it of which at most W can drop, so it can
-    never enter the penalised top top_k_max (for a penalty < 1 only seen tokens rise).
+    The penalty changes only seen tokens, so an unseen token outside the top top_k_max unseen
+    has top_k_max unchanged tokens above it and can never enter the penalised top top_k_max:
+    the pool holds the penalised top top_k_max for every penalty. Pool size top_k_max + W.
     """
     b, v = x.shape
     ids = input_ids[:, -rep_window:].long()  # (B, W)
+    k1 = min(top_k_max, v)
+    if ids.shape[1] == 0:
+        vals, idx = torch.topk(x, k1, dim=-1)
+        return Pool(vals, torch.zeros_like(idx, dtype=torch.bool), idx, math.log2(max(v, 2)))
     mask = (torch.ones_like(ids, dtype=torch.bool) if input_mask is None
             else input_mask[:, -rep_window:].bool())
-    ids = torch.where(mask, ids, 0).clamp(0, v - 1)
-    top_idx = torch.topk(x, min(top_k_max + ids.shape[1], v), dim=-1).indices  # (B, K1)
-    index = torch.cat([top_idx, ids], dim=1)  # (B, P)
-    # seen = index is one of the row's real ids: a binary search in the sorted real ids
-    # (pads -> -1, below every valid id), O(P log W) instead of a (B, P, W) comparison.
-    real_sorted = torch.where(mask, ids, -1).sort(dim=1).values  # (B, W)
-    if real_sorted.shape[1]:
-        at = torch.searchsorted(real_sorted, index).clamp_(max=real_sorted.shape[1] - 1)
-        seen = real_sorted.gather(1, at) == index  # (B, P)
-    else:
-        seen = torch.zeros_like(index, dtype=torch.bool)
-    sorted_ids, order = index.sort(dim=1, stable=True)
-    dup_sorted = torch.zeros_like(sorted_ids, dtype=torch.bool)
-    dup_sorted[:, 1:] = sorted_ids[:, 1:] == sorted_ids[:, :-1]
-    dup = torch.zeros_like(dup_sorted).scatter_(1, order, dup_sorted)
-    logits = torch.where(dup, NEG_INF, x.gather(1, index))
-    return Pool(logits, seen, index, math.log2(max(v, 2)))
+    seen_ids = torch.where(mask, ids.clamp(0, v - 1), -1).sort(dim=1).values  # pads first
+    first = seen_ids >= 0  # (B, W) a real id's first copy (sorted: copies are adjacent)
+    first[:, 1:] &= seen_ids[:, 1:] != seen_ids[:, :-1]
+    # Mask the seen tokens out of x: pads write to the row's largest id (or, in a row with no
+    # real id, write x's own value back to id 0), so every write in a row agrees.
+    has_real = seen_ids[:, -1:] >= 0  # (B, 1)
+    at = torch.where(seen_ids >= 0, seen_ids, seen_ids[:, -1:]).clamp(min=0)
+    unseen = x.scatter(1, at, torch.where(has_real, NEG_INF, x.gather(1, at)))
+    top_vals, top_idx = torch.topk(unseen, k1, dim=-1)  # (B, K1); -inf = a seen token
+    seen_vals = torch.where(first, x.gather(1, seen_ids.clamp(min=0)), NEG_INF)
+    return Pool(torch.cat([top_vals, seen_vals], 1),
+                torch.cat([torch.zeros_like(top_idx, dtype=torch.bool), first], 1),
+                torch.cat([top_idx, seen_ids.clamp(min=0)], 1), math.log2(max(v, 2)))
 
 
 def filtered_entropy(z: torch.Tensor, params: SamplingParams) -> torch.Tensor:
@@ -200,19 +200,20 @@ def grid_entropy(vals: torch.Tensor, m: torch.Tensor, t: torch.Tensor,
     b, n_pairs = m.shape
     nt = t.shape[1]
     g = n_pairs // nt  # sizes grouped by their temperature: everything below is (B, Nt, g)
-    z = vals[:, None, :].double() / t[..., None].double()  # (B, Nt, K), Nt = N or 1
-    logp = torch.log_softmax(z, dim=-1)
     # Only the prefix up to the largest top-k a pair can use is ever read (the kept count is
     # <= k, and the top-p search is capped at k - 1): k <= max(m, top_k_min) unless top-p
     # widens it to top_k_max, which needs top_p_max < 1 (raw_p <= 1 always).
     if m_max is None:
         m_max = int(m.max()) if m.numel() else 1
     k_need = max(m_max, cfg.top_k_min if cfg.top_p_max >= 1.0 else cfg.top_k_max)
-    logp = logp[..., :max(1, min(k_need, logp.shape[-1]))]
+    v = vals[:, :max(1, min(k_need, vals.shape[-1]))].double()
+    # Unnormalised log-weights, the top candidate's 0 (vals descending): every quantity below
+    # is a ratio of prefix sums, so no normaliser over all candidates is needed.
+    logp = ((v - v[:, :1])[:, None, :] / t[..., None].double()).clamp_min(-1e4)  # (B, Nt, K')
     last = logp.shape[-1] - 1
     p = logp.exp()
     # S_n = mass of the top n, C_n = sum of p ln p over the top n: one cumsum for both.
-    sc = torch.stack([p, p * logp.clamp_min(-1e4)]).cumsum(-1)  # (2, B, Nt, K')
+    sc = torch.stack([p, p * logp]).cumsum(-1)  # (2, B, Nt, K')
     s_cum = sc[0]
     m = m.view(b, nt, g)
     k0 = m.clamp(cfg.top_k_min, cfg.top_k_max)
@@ -262,9 +263,10 @@ def solve_bisection(pool: Pool, target: torch.Tensor, cfg: SamplerConfig) -> Sam
     frac = torch.arange(1, grid + 1, device=vals.device) / (grid + 1)  # (G,)
     vals_d, m_g, goal_c = vals.double(), m[:, None].expand(b, grid), goal[:, None]
     pair = torch.arange(2, device=vals.device)
+    m_top = int(m.max()) if b else 1  # one host read: the rounds below use only this prefix
     for _ in range(math.ceil(cfg.solver_iters / math.log2(grid + 1))):
         ts = t_lo[:, None] + (t_hi - t_lo)[:, None] * frac  # (B, G)
-        j = (grid_entropy(vals_d, m_g, ts, cfg, m_hi) < goal_c).sum(1)  # points below the goal
+        j = (grid_entropy(vals_d, m_g, ts, cfg, m_top) < goal_c).sum(1)  # points below goal
         pts = torch.cat([t_lo[:, None], ts, t_hi[:, None]], dim=1)  # (B, G + 2)
         t_lo, t_hi = pts.gather(1, j[:, None] + pair).unbind(1)  # H non-decreasing in T
     t_max = torch.full_like(target, cfg.temp_max)
