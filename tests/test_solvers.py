@@ -169,3 +169,31 @@ def test_grid_entropy_equals_measured_entropy_and_is_monotone():
     ts = torch.linspace(0.1, 1.0, 50).expand(6, 50)
     h_t = grid_entropy(vals, torch.full((6, 50), 40), ts, cfg)
     assert (h_t.diff(dim=1) >= -1e-5).all()  # non-decreasing in temperature
+
+
+@pytest.mark.parametrize("v,window,k", [(2000, 128, 200), (300, 64, 200), (150, 128, 200),
+                                        (50, 16, 5)])
+@pytest.mark.parametrize("penalty", [0.5, 1.0, 1.7])
+def test_pool_holds_hf_penalised_top_k(v, window, k, penalty):
+    """The pool's penalised top k equals topk of HF's RepetitionPenaltyLogitsProcessor output
+    (left padding, repeated tokens, vocabularies smaller than k + window, penalty < 1)."""
+    from transformers import RepetitionPenaltyLogitsProcessor
+
+    g = torch.Generator().manual_seed(v + window)
+    b = 6
+    logits = torch.randn(b, v, generator=g) * 3
+    ids = torch.randint(0, min(v, 40), (b, 90), generator=g)  # many repeats
+    mask = torch.ones_like(ids, dtype=torch.bool)
+    mask[1, :30], mask[2, :] = False, False  # left padding; row 2 all padding
+    pool = build_pool(logits, ids, input_mask=mask, rep_window=window, top_k_max=k)
+    vals, idx = pool.top(torch.full((b,), penalty), k)
+    for i in range(b):
+        seen = ids[i, -window:][mask[i, -window:]]
+        ref = logits[i:i + 1].clone()
+        if seen.numel():
+            ref = RepetitionPenaltyLogitsProcessor(penalty)(seen[None], ref)
+        n = min(k, v)
+        torch.testing.assert_close(vals[i, :n], torch.topk(ref[0], n).values)
+        assert torch.isneginf(vals[i, n:]).all()  # a vocabulary below k: -inf padding
+        torch.testing.assert_close(ref[0, idx[i, :n]], vals[i, :n])  # ids carry their values
+        assert idx[i, :n].unique().numel() == n
