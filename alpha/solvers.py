@@ -35,6 +35,7 @@ penalty. This module knows the config's bounds and nothing about alpha or models
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 
 import torch
@@ -233,6 +234,59 @@ def grid_entropy(vals: torch.Tensor, m: torch.Tensor, t: torch.Tensor,
     return ((s_m.log() - c_m / s_m) / LN2).float().view(b, n_pairs)
 
 
+def fixed_size_entropy(vals: torch.Tensor, m: torch.Tensor, cfg: SamplerConfig,
+                       m_max: int) -> Callable[[torch.Tensor], torch.Tensor]:
+    """`grid_entropy` for one set size per row, as a function of temperatures.
+
+    The solver's temperature rounds keep each row's m fixed, so everything that depends only on
+    m (the gather positions, the top-k and pool caps) is computed here once; the returned
+    function does the per-temperature part with the same arithmetic, so its values equal
+    `grid_entropy(vals, m[:, None].expand(B, G), ts, cfg, m_max)` exactly.
+
+    Args:
+        vals: `(B, K)` penalised logits, descending. m: `(B,)` long set sizes, <= m_max.
+
+    Returns:
+        `ts (B, G) -> (B, G)` entropies in bits (float32).
+    """
+    b = m.shape[0]
+    k_need = max(m_max, cfg.top_k_min if cfg.top_p_max >= 1.0 else cfg.top_k_max)
+    v = vals[:, :max(1, min(k_need, vals.shape[-1]))].double()
+    base = (v - v[:, :1])[:, None, :]  # (B, 1, K') log-weights at T = 1, the top one's 0
+    last = base.shape[-1] - 1
+    mm = m[:, None]  # (B, 1)
+    k0 = mm.clamp(cfg.top_k_min, cfg.top_k_max)
+    n4 = torch.cat([mm - 1, mm, k0, torch.full_like(mm, cfg.top_k_max)], dim=-1)  # (B, 4)
+    at4, real4 = (n4 - 1).clamp(0, last)[:, None, :], (n4 > 0)[:, None, :]  # (B, 1, 4)
+    cap = torch.minimum(k0, mm.clamp(cfg.candidate_size_min, cfg.candidate_size_max))
+    narrow = cfg.top_p_max >= 1.0  # raw_p <= 1 <= top_p_max: top-p never widens the top-k
+
+    def entropy(ts: torch.Tensor) -> torch.Tensor:
+        g = ts.shape[1]
+        logp = (base / ts[..., None].double()).clamp_min(-1e4)  # (B, G, K')
+        p = logp.exp()
+        sc = torch.stack([p, p * logp]).cumsum(-1)  # (2, B, G, K'): S_n and C_n
+        s_cum = sc[0]
+        s4 = torch.where(real4, s_cum.gather(-1, at4.expand(b, g, 4)), 0.0)
+        s_m1, s_m, s_k0, s_kmax = s4.unbind(-1)  # (B, G) each
+        raw_p = (s_m1 + s_m) / 2 / s_k0
+        if narrow:
+            k, kept_cap = k0, cap
+            thr = raw_p.clamp(cfg.top_p_min, cfg.top_p_max) * s_k0
+        else:
+            wide = raw_p > cfg.top_p_max
+            k = torch.where(wide, cfg.top_k_max, k0)
+            kept_cap = torch.minimum(k, cap)
+            thr = raw_p.clamp(cfg.top_p_min, cfg.top_p_max) * torch.where(wide, s_kmax, s_k0)
+        below = torch.searchsorted(s_cum, thr[..., None])[..., 0]  # (B, G)
+        kept = torch.minimum(kept_cap, 1 + torch.minimum(below, k - 1))
+        s_m, c_m = sc.gather(-1, (kept - 1).clamp(0, last)[None, ..., None]
+                             .expand(2, b, g, 1)).unbind(0)
+        return ((s_m.log() - c_m / s_m) / LN2).float()[..., 0]
+
+    return entropy
+
+
 def solve_bisection(pool: Pool, target: torch.Tensor, cfg: SamplerConfig) -> SamplingParams:
     """The correct solver (module docstring): smallest set size, then temperature.
 
@@ -261,12 +315,12 @@ def solve_bisection(pool: Pool, target: torch.Tensor, cfg: SamplerConfig) -> Sam
     grid, t_lo = 16, torch.full_like(target, cfg.temp_min)
     t_hi = torch.full_like(target, cfg.temp_max)
     frac = torch.arange(1, grid + 1, device=vals.device) / (grid + 1)  # (G,)
-    vals_d, m_g, goal_c = vals.double(), m[:, None].expand(b, grid), goal[:, None]
-    pair = torch.arange(2, device=vals.device)
+    goal_c, pair = goal[:, None], torch.arange(2, device=vals.device)
     m_top = int(m.max()) if b else 1  # one host read: the rounds below use only this prefix
+    h_t = fixed_size_entropy(vals, m, cfg, m_top)
     for _ in range(math.ceil(cfg.solver_iters / math.log2(grid + 1))):
         ts = t_lo[:, None] + (t_hi - t_lo)[:, None] * frac  # (B, G)
-        j = (grid_entropy(vals_d, m_g, ts, cfg, m_top) < goal_c).sum(1)  # points below goal
+        j = (h_t(ts) < goal_c).sum(1)  # points below the goal
         pts = torch.cat([t_lo[:, None], ts, t_hi[:, None]], dim=1)  # (B, G + 2)
         t_lo, t_hi = pts.gather(1, j[:, None] + pair).unbind(1)  # H non-decreasing in T
     t_max = torch.full_like(target, cfg.temp_max)

@@ -197,3 +197,19 @@ def test_pool_holds_hf_penalised_top_k(v, window, k, penalty):
         assert torch.isneginf(vals[i, n:]).all()  # a vocabulary below k: -inf padding
         torch.testing.assert_close(ref[0, idx[i, :n]], vals[i, :n])  # ids carry their values
         assert idx[i, :n].unique().numel() == n
+
+
+@pytest.mark.parametrize("kw", [dict(), dict(top_p_max=0.9), dict(top_k_min=20, candidate_size_min=8,
+                                                                    top_p_min=0.6)])
+def test_fixed_size_entropy_equals_grid_entropy(kw):
+    """The solver's per-round shortcut gives grid_entropy's values exactly (same arithmetic)."""
+    from alpha.solvers import fixed_size_entropy, grid_entropy
+
+    cfg = SamplerConfig(**kw)
+    logits, ids, g = case(11, b=8, v=1500, scale=2.5)
+    pool = build_pool(logits, ids, input_mask=None, rep_window=128, top_k_max=cfg.top_k_max)
+    vals, _ = pool.top(torch.full((8,), 1.2), cfg.top_k_max)
+    m = torch.randint(1, 101, (8,), generator=g)
+    ts = 0.1 + 0.9 * torch.rand(8, 16, generator=g)
+    ref = grid_entropy(vals.double(), m[:, None].expand(8, 16), ts, cfg, int(m.max()))
+    assert torch.equal(fixed_size_entropy(vals, m, cfg, int(m.max()))(ts), ref)
