@@ -20,7 +20,7 @@ Two solvers, picked by `SamplerConfig.solver`:
       rep_penalty = rep_penalty_max - (rep_penalty_max - rep_penalty_min) * target /
       target_scale (clamped): a confident model (low target) gets the strongest penalty.
   The penalty is fixed before the search, so the landscape is monotone. Vectorised over rows:
-  no Python loop over sequences, one host read (the largest chosen set size) a step.
+  no Python loop over sequences; no host sync on an accelerator (one host read a step on CPU).
 - `seed_adam` (the original, for ablations). Parameters are lo + (hi - lo) * sigmoid(theta)
   with theta started at the `base_*` values (as if they were logits), Adam on the squared error
   of the filtered entropy, at most `opt_max_iters` steps, a row stops once its loss <
@@ -316,7 +316,10 @@ def solve_bisection(pool: Pool, target: torch.Tensor, cfg: SamplerConfig) -> Sam
     t_hi = torch.full_like(target, cfg.temp_max)
     frac = torch.arange(1, grid + 1, device=vals.device) / (grid + 1)  # (G,)
     goal_c, pair = goal[:, None], torch.arange(2, device=vals.device)
-    m_top = int(m.max()) if b else 1  # one host read: the rounds below use only this prefix
+    # The rounds read only the prefix up to the largest chosen m. On CPU that is worth one host
+    # read; on an accelerator the read would stall the queue, and the full prefix is cheap.
+    # Either way the values are the same (nothing past the prefix is read).
+    m_top = (int(m.max()) if b else 1) if vals.device.type == "cpu" else m_hi
     h_t = fixed_size_entropy(vals, m, cfg, m_top)
     for _ in range(math.ceil(cfg.solver_iters / math.log2(grid + 1))):
         ts = t_lo[:, None] + (t_hi - t_lo)[:, None] * frac  # (B, G)

@@ -183,10 +183,22 @@ def original_loop(model, tok, prompt, sampler, n, seed) -> int:
     return n
 
 
+def batch1_prompt(tok, n_tokens: int) -> str:
+    """PROMPTS[0], or (n_tokens > 0) text of about n_tokens tokens made from all the prompts."""
+    if n_tokens <= 0:
+        return PROMPTS[0]
+    text = " ".join(PROMPTS)
+    while len(tok(text)["input_ids"]) < n_tokens:
+        text = f"{text} {text}"
+    return tok.decode(tok(text)["input_ids"][:n_tokens], skip_special_tokens=True)
+
+
 def batch1(model, tok, args) -> dict:
-    n, prompt = args.batch1_tokens, PROMPTS[0]
-    res = {"new_tokens": n, "repeats": args.repeats}
-    for name, make in [("adaptive", AdaptiveEntropixSampler), ("plain", PlainSampler)]:
+    n, prompt = args.batch1_tokens, batch1_prompt(tok, args.batch1_prompt_tokens)
+    res = {"new_tokens": n, "prompt_tokens": len(tok(prompt)["input_ids"]),
+           "repeats": args.repeats}
+    samplers = [("adaptive", AdaptiveEntropixSampler), ("plain", PlainSampler)]
+    for name, make in [s for s in samplers if s[0] in args.batch1_samplers.split(",")]:
         def ours(k, make=make):
             return alpha.generate(model, tok, [prompt], sampler=make(), max_new_tokens=k,
                                   seed=args.seed, ignore_eos=True)
@@ -315,6 +327,11 @@ def main(argv=None) -> dict:
     p.add_argument("--batch", type=int, default=16)
     p.add_argument("--new-tokens", type=int, default=256)
     p.add_argument("--batch1-tokens", type=int, default=256)
+    p.add_argument("--batch1-prompt-tokens", type=int, default=0,
+                   help="batch1 prompt length in tokens (0: the short PROMPTS[0]); the original "
+                        "loop's cost grows with it, the engine's does not")
+    p.add_argument("--batch1-samplers", default="adaptive,plain",
+                   help="which samplers the batch1 section times (comma-separated)")
     p.add_argument("--prefill-tokens", type=int, default=4096)
     p.add_argument("--sections", default="throughput,batch1,memory")
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: default)")
