@@ -50,7 +50,7 @@ def run(cfg: DictConfig) -> float:
         import torch
 
         torch.set_num_threads(settings.cpu_threads)
-    sampler = hc.build_sampler(c["sampler"])
+    sampler = hc.build_sampler(c["sampler"], compile=settings.compile_sampler)
     spec = hc.experiment_spec(c, settings)
     hc.check_evaluation(c["evaluation"])
     oracle_kw = hc.oracle_kwargs(c, settings)

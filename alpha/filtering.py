@@ -206,10 +206,15 @@ def draw(logits: torch.Tensor, generators: Generators = None,
     Returns:
         `(B,)` int64. Same generator state -> same tokens.
     """
+    return draw_with(logits, uniforms(logits.shape[0], generators, logits.device), index)
+
+
+def draw_with(logits: torch.Tensor, u: torch.Tensor,
+              index: torch.Tensor | None = None) -> torch.Tensor:
+    """`draw` with the uniforms given: `u` `(B,)` in [0, 1), one per row."""
     b, k = logits.shape
     probs = torch.softmax(logits.float(), dim=-1)  # (B, K)
     cdf = probs.cumsum(-1)
-    u = uniforms(b, generators, logits.device)  # (B,)
     pos = torch.searchsorted(cdf, (u * cdf[:, -1])[:, None].contiguous(), right=True)  # (B, 1)
     last = ((probs > 0) * torch.arange(1, k + 1, device=logits.device)).argmax(1, keepdim=True)
     pos = torch.minimum(pos, last)

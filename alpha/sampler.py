@@ -10,13 +10,14 @@ parameters); the engine calls `reset` / `select_rows`. It knows nothing about mo
 from __future__ import annotations
 
 import difflib
+import functools
 import math
 from dataclasses import dataclass
 
 import torch
 
 from alpha.config import SamplerConfig
-from alpha.filtering import NEG_INF, Candidates, draw, keep_mask
+from alpha.filtering import NEG_INF, Candidates, draw_with, keep_mask, uniforms
 from alpha.protocol import Generators, SamplerStep
 from alpha.registry import register_sampler
 from alpha.solvers import (
@@ -90,12 +91,31 @@ class AdaptiveEntropixSampler:
 
     needs_attention = True
 
-    def __init__(self, config: SamplerConfig | None = None, **overrides) -> None:
+    def __init__(self, config: SamplerConfig | None = None, *, compile: bool = False,
+                 **overrides) -> None:
         if config is not None and overrides:
             raise ValueError("pass either a SamplerConfig or keyword overrides, not both")
         self.config = config if config is not None else _config(overrides)
         self.config.validate()
         self._batch = None
+        self._step_fn = adaptive_step
+        if compile:
+            self.enable_compile()
+
+    def enable_compile(self) -> None:
+        """Run each step as one `torch.compile`d graph (dynamic shapes: batch size and sequence
+        length may change without recompiling). The first step compiles (~15-25 s on CPU);
+        after that the step's few hundred small ops run as a handful of fused kernels. Same
+        arithmetic as the eager step, so the same tokens up to floating-point reassociation
+        (tested equal on the tiny model). bisection solver only."""
+        if self.config.solver != "bisection":
+            raise ValueError(f"compile needs solver='bisection'; solver={self.config.solver!r} "
+                             "runs an autograd loop each step (turn compile off)")
+        self._step_fn = _compiled_step()
+
+    @property
+    def compiled(self) -> bool:
+        return self._step_fn is not adaptive_step
 
     # ---- per-row state -------------------------------------------------------------------
     def reset(self, batch_size: int) -> None:
@@ -141,28 +161,17 @@ class AdaptiveEntropixSampler:
 
     def _alpha(self, x: torch.Tensor, attention: torch.Tensor | None,
                key_mask: torch.Tensor | None) -> AlphaComponents:
-        h_tok, vh_tok = normalised_token_terms(x)
-        if attention is None:
-            h_attn, vh_attn = torch.zeros_like(h_tok), torch.zeros_like(h_tok)
-        else:
-            if attention.dim() != 3 or attention.shape[0] != x.shape[0]:
-                raise ValueError(f"attention must be (B, H, S) with B={x.shape[0]}; got shape "
-                                 f"{tuple(attention.shape)}")
-            h_attn, vh_attn = attention_entropy_varentropy(
-                attention.to(x.device), None if key_mask is None else key_mask.to(x.device),
-                mode=self.config.attention_mode)
-        w = self.config.weights()
-        alpha = w[0] * h_tok + w[1] * vh_tok + w[2] * h_attn + w[3] * vh_attn
-        return AlphaComponents(alpha, h_tok, vh_tok, h_attn, vh_attn)
+        if attention is not None:
+            _check_attention(attention, x.shape[0])
+            attention = attention.to(x.device)
+        return alpha_terms(x, attention, None if key_mask is None else key_mask.to(x.device),
+                           self.config)
 
     def update_alpha_window(self, alpha: torch.Tensor) -> torch.Tensor:
         """Push `(B,)` alpha into each row's window; return the rows' moving averages `(B,)`."""
         self._ensure_state(alpha.shape[0], alpha.device)
-        w = self._window.shape[1]
-        self._window = torch.cat([self._window[:, 1:], alpha.float()[:, None]], dim=1)
-        self._count = (self._count + 1).clamp(max=w)
-        valid = torch.arange(w, device=alpha.device) >= (w - self._count)[:, None]  # (B, W)
-        return (self._window * valid).sum(1) / self._count
+        self._window, self._count, mean = push_window(self._window, self._count, alpha)
+        return mean
 
     def find_optimal_parameters(
         self, logits: torch.Tensor, input_ids: torch.Tensor, alpha_mean: torch.Tensor, *,
@@ -223,15 +232,25 @@ class AdaptiveEntropixSampler:
         input_mask = _input_mask(key_mask, input_ids)
         if b == 0:
             return _empty_step(x)
-        comps = self._alpha(x, attention, key_mask)
-        alpha_mean = self.update_alpha_window(comps.alpha)
-        pool = self._pool(x, input_ids, input_mask)
-        params = self._solve(x, pool, alpha_mean)
-        cands = _filter(pool, params, cfg)
-        tokens = draw(cands.logits, generators, cands.index)
-        h, _ = entropy_varentropy(torch.log_softmax(cands.logits, dim=-1))
-        return AlphaStep(tokens, comps, alpha_mean, cfg.target_scale * alpha_mean, params,
-                         h / math.log2(max(v, 2)))
+        if attention is not None:
+            _check_attention(attention, b)
+            attention = attention.to(x.device)
+        key_mask = None if key_mask is None else key_mask.to(x.device)
+        self._ensure_state(b, x.device)
+        if cfg.solver != "bisection" and self.compiled:
+            raise ValueError(f"compile needs solver='bisection'; got solver={cfg.solver!r}")
+        prev = self._prev.stack() if self._prev is not None else x.new_zeros(b, 5)
+        u = uniforms(b, generators, x.device)  # the rows' only random numbers this step
+        w = cfg.rep_window
+        args = [x, input_ids[:, -w:], None if input_mask is None else input_mask[:, -w:],
+                attention, key_mask, self._window, self._count, prev, self._has_prev, u]
+        if self.compiled:  # one memory layout per input: no recompiles for strides
+            args = [a if a is None else a.contiguous() for a in args]
+        out = self._step_fn(*args, cfg, read_prefix=not self.compiled)
+        tokens, comps, alpha_mean, params, h, self._window, self._count, self._prev = out
+        self._has_prev = torch.ones_like(self._has_prev)
+        return AlphaStep(tokens, comps, alpha_mean, cfg.target_scale * alpha_mean,
+                         params.rounded(), h / math.log2(max(v, 2)))
 
     def step(self, logits: torch.Tensor, input_ids: torch.Tensor, *,
              attention: torch.Tensor | None = None, key_mask: torch.Tensor | None = None,
@@ -240,6 +259,75 @@ class AdaptiveEntropixSampler:
         out = self.sample(logits, input_ids, attention=attention, key_mask=key_mask,
                           generators=generators)
         return SamplerStep(out.tokens, out.trace())
+
+
+def alpha_terms(x: torch.Tensor, attention: torch.Tensor | None, key_mask: torch.Tensor | None,
+                cfg: SamplerConfig) -> AlphaComponents:
+    """alpha and its four normalised terms (attention terms 0 without attention)."""
+    h_tok, vh_tok = normalised_token_terms(x)
+    if attention is None:
+        h_attn, vh_attn = torch.zeros_like(h_tok), torch.zeros_like(h_tok)
+    else:
+        h_attn, vh_attn = attention_entropy_varentropy(attention, key_mask,
+                                                       mode=cfg.attention_mode)
+    w = cfg.weights()
+    alpha = w[0] * h_tok + w[1] * vh_tok + w[2] * h_attn + w[3] * vh_attn
+    return AlphaComponents(alpha, h_tok, vh_tok, h_attn, vh_attn)
+
+
+def push_window(window: torch.Tensor, count: torch.Tensor, alpha: torch.Tensor
+                ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Push `(B,)` alpha into `(B, W)` windows; the new window, count and moving average."""
+    w = window.shape[1]
+    window = torch.cat([window[:, 1:], alpha.float()[:, None]], dim=1)
+    count = (count + 1).clamp(max=w)
+    valid = torch.arange(w, device=alpha.device) >= (w - count)[:, None]  # (B, W)
+    return window, count, (window * valid).sum(1) / count
+
+
+def adaptive_step(x: torch.Tensor, ids: torch.Tensor, ids_mask: torch.Tensor | None,
+                  attention: torch.Tensor | None, key_mask: torch.Tensor | None,
+                  window: torch.Tensor, count: torch.Tensor, prev: torch.Tensor,
+                  has_prev: torch.Tensor, u: torch.Tensor, cfg: SamplerConfig, *,
+                  read_prefix: bool = True):
+    """One step for every row as a function of tensors only (no state, no host sync apart from
+    the solver's optional prefix read), so it can run eagerly or as one compiled graph.
+
+    Args:
+        x: `(B, V)` sanitised float32 logits. ids, ids_mask: the last rep_window tokens and
+            which are real. attention, key_mask: as `sample`. window, count, prev (`(B, 5)`
+            stacked parameters), has_prev: the rows' state. u: `(B,)` uniforms for the draw.
+
+    Returns:
+        tokens, components, alpha_mean, params (smoothed, not rounded), entropy of the drawn
+        distribution (bits), and the new window, count and previous parameters.
+    """
+    comps = alpha_terms(x, attention, key_mask, cfg)
+    window, count, alpha_mean = push_window(window, count, comps.alpha)
+    pool = build_pool(x, ids, input_mask=ids_mask, rep_window=cfg.rep_window,
+                      top_k_max=cfg.top_k_max)
+    target = cfg.target_scale * alpha_mean
+    if cfg.solver == "seed_adam":
+        solved = solve_seed_adam(x, target, cfg)
+    else:
+        solved = solve_bisection(pool, target, cfg, read_prefix=read_prefix)
+    params = smooth(SamplingParams.unstack(prev), solved, cfg.param_smoothing_factor, has_prev)
+    cands = _filter(pool, params.rounded(), cfg)
+    tokens = draw_with(cands.logits, u, cands.index)
+    h, _ = entropy_varentropy(torch.log_softmax(cands.logits, dim=-1))
+    return tokens, comps, alpha_mean, params, h, window, count, params
+
+
+@functools.cache
+def _compiled_step():
+    """One compiled `adaptive_step` per process, shared by every sampler (compiled once)."""
+    return torch.compile(adaptive_step, dynamic=True)
+
+
+def _check_attention(attention: torch.Tensor, b: int) -> None:
+    if attention.dim() != 3 or attention.shape[0] != b:
+        raise ValueError(f"attention must be (B, H, S) with B={b}; got shape "
+                         f"{tuple(attention.shape)}")
 
 
 def _check_logits(logits: torch.Tensor) -> torch.Tensor:

@@ -287,7 +287,8 @@ def fixed_size_entropy(vals: torch.Tensor, m: torch.Tensor, cfg: SamplerConfig,
     return entropy
 
 
-def solve_bisection(pool: Pool, target: torch.Tensor, cfg: SamplerConfig) -> SamplingParams:
+def solve_bisection(pool: Pool, target: torch.Tensor, cfg: SamplerConfig, *,
+                    read_prefix: bool = True) -> SamplingParams:
     """The correct solver (module docstring): smallest set size, then temperature.
 
     Every m in [1, m_max] is scored at temp_max in one batched pass; temperature is then
@@ -297,6 +298,9 @@ def solve_bisection(pool: Pool, target: torch.Tensor, cfg: SamplerConfig) -> Sam
     Args:
         pool: from `build_pool`.
         target: `(B,)` target normalised entropy.
+        read_prefix: on CPU, read the largest chosen set size from the tensor (one host read)
+            so the temperature rounds skip the unused prefix; False always uses the full
+            prefix (same values; what a compiled step needs: no data-dependent shapes).
 
     Returns:
         `(B,)` parameters; their filtered entropy is within the search precision of the target
@@ -319,7 +323,7 @@ def solve_bisection(pool: Pool, target: torch.Tensor, cfg: SamplerConfig) -> Sam
     # The rounds read only the prefix up to the largest chosen m. On CPU that is worth one host
     # read; on an accelerator the read would stall the queue, and the full prefix is cheap.
     # Either way the values are the same (nothing past the prefix is read).
-    m_top = (int(m.max()) if b else 1) if vals.device.type == "cpu" else m_hi
+    m_top = (int(m.max()) if b else 1) if read_prefix and vals.device.type == "cpu" else m_hi
     h_t = fixed_size_entropy(vals, m, cfg, m_top)
     for _ in range(math.ceil(cfg.solver_iters / math.log2(grid + 1))):
         ts = t_lo[:, None] + (t_hi - t_lo)[:, None] * frac  # (B, G)

@@ -43,6 +43,7 @@ class RunSettings:
     progress: bool = True
     capture: Any = "last"
     cpu_threads: int | None = None
+    compile_sampler: bool = False
 
     def __post_init__(self):
         for name in ("seed", "batch_size", "max_new_tokens"):
@@ -59,6 +60,8 @@ class RunSettings:
         t = self.cpu_threads
         if t is not None and (isinstance(t, bool) or not isinstance(t, int) or t < 1):
             raise ValueError(f"cpu_threads={t!r} must be null (torch's default) or an integer >= 1")
+        if not isinstance(self.compile_sampler, bool):
+            raise ValueError(f"compile_sampler={self.compile_sampler!r} must be true or false")
         if isinstance(self.capture, list):  # YAML has no tuples: [mean_last, 2] -> ("mean_last", 2)
             self.capture = tuple(self.capture)
 
@@ -119,7 +122,7 @@ def settings(c: dict) -> RunSettings:
         num_prompts=c.get("num_prompts"), device=c["device"], dtype=c["dtype"],
         output_dir=str(c["output_dir"]), force=bool(c.get("force", False)),
         progress=bool(c.get("progress", True)), capture=c.get("capture", "last"),
-        cpu_threads=c.get("cpu_threads"),
+        cpu_threads=c.get("cpu_threads"), compile_sampler=c.get("compile_sampler", False),
     )
 
 
@@ -143,8 +146,9 @@ def model_kwargs(model: dict, run: RunSettings) -> dict:
     )
 
 
-def build_sampler(sampler: dict):
-    """Build the sampler of a `sampler/` option (name + flat params; `search_space` ignored)."""
+def build_sampler(sampler: dict, *, compile: bool = False):
+    """Build the sampler of a `sampler/` option (name + flat params; `search_space` ignored);
+    `compile` (the run's `compile_sampler`) turns on the sampler's compiled step."""
     from alpha.registry import available_samplers
     from alpha.registry import build_sampler as build
 
@@ -153,10 +157,16 @@ def build_sampler(sampler: dict):
     if not name:
         raise ValueError(f"sampler.name is missing; choose one of {available_samplers()}")
     try:
-        return build(name, **params)
+        built = build(name, **params)
     except TypeError as err:  # an unexpected keyword: a key this sampler does not take
         raise ValueError(f"sampler {name!r} rejects its parameters ({err}); remove or fix the "
                          "key (python run.py --cfg job shows the composed config)") from err
+    if compile:
+        if not hasattr(built, "enable_compile"):
+            raise ValueError(f"compile_sampler=true but sampler {name!r} has no compiled step "
+                             "(only alpha has one); set compile_sampler=false")
+        built.enable_compile()  # ValueError for solver=seed_adam
+    return built
 
 
 def one_line(err: BaseException) -> str:

@@ -144,16 +144,35 @@ def throughput(model, tok, args) -> dict:
         return alpha.generate(model, tok, prompts, sampler=sampler, max_new_tokens=k,
                               seed=args.seed, ignore_eos=True)
 
+    fns = {"hf_generate": lambda: hf(n), "engine_plain": lambda: ours(PlainSampler(), n),
+           "engine_adaptive": lambda: ours(AdaptiveEntropixSampler(), n)}
+    if args.compile:
+        fns["engine_adaptive_compiled"] = lambda: ours(compiled_sampler(), n)
     hf(4), ours(PlainSampler(), 4), ours(AdaptiveEntropixSampler(), 4)  # warm-up
-    t = best_times({"hf_generate": lambda: hf(n),
-                    "engine_plain": lambda: ours(PlainSampler(), n),
-                    "engine_adaptive": lambda: ours(AdaptiveEntropixSampler(), n)},
-                   args.repeats, args.device)
+    res = {"batch": args.batch, "new_tokens": n, "repeats": args.repeats}
+    if args.compile:
+        res["compile_s"] = warm_compiled(lambda: ours(compiled_sampler(), 4))
+    t = best_times(fns, args.repeats, args.device)
     tok_s = {k: args.batch * n / v for k, v in t.items()}
-    return {"batch": args.batch, "new_tokens": n, "repeats": args.repeats, "tokens_per_s": tok_s,
-            "adaptive_vs_hf": tok_s["engine_adaptive"] / tok_s["hf_generate"],
-            "plain_vs_hf": tok_s["engine_plain"] / tok_s["hf_generate"],
-            "adaptive_vs_plain": tok_s["engine_adaptive"] / tok_s["engine_plain"]}
+    res.update({"tokens_per_s": tok_s,
+                "adaptive_vs_hf": tok_s["engine_adaptive"] / tok_s["hf_generate"],
+                "plain_vs_hf": tok_s["engine_plain"] / tok_s["hf_generate"],
+                "adaptive_vs_plain": tok_s["engine_adaptive"] / tok_s["engine_plain"]})
+    if args.compile:
+        res["compiled_vs_hf"] = tok_s["engine_adaptive_compiled"] / tok_s["hf_generate"]
+        res["compiled_vs_plain"] = tok_s["engine_adaptive_compiled"] / tok_s["engine_plain"]
+    return res
+
+
+def compiled_sampler():
+    return AdaptiveEntropixSampler(compile=True)
+
+
+def warm_compiled(fn) -> float:
+    """Run once to compile (timed: the one-off cost a run pays), return seconds."""
+    t0 = time.perf_counter()
+    fn()
+    return round(time.perf_counter() - t0, 1)
 
 
 # ---------------------------------------------------------------- 2. batch 1 vs the original loop
@@ -198,6 +217,8 @@ def batch1(model, tok, args) -> dict:
     res = {"new_tokens": n, "prompt_tokens": len(tok(prompt)["input_ids"]),
            "repeats": args.repeats}
     samplers = [("adaptive", AdaptiveEntropixSampler), ("plain", PlainSampler)]
+    if args.compile:
+        samplers.append(("adaptive_compiled", compiled_sampler))
     for name, make in [s for s in samplers if s[0] in args.batch1_samplers.split(",")]:
         def ours(k, make=make):
             return alpha.generate(model, tok, [prompt], sampler=make(), max_new_tokens=k,
@@ -206,6 +227,8 @@ def batch1(model, tok, args) -> dict:
         def orig(k, make=make):
             return original_loop(model, tok, prompt, make(), k, args.seed)
 
+        if name == "adaptive_compiled":
+            res["compile_s"] = warm_compiled(lambda: ours(4))
         ours(4), orig(4)  # warm-up
         t = best_times({"engine": lambda: ours(n), "original": lambda: orig(n)}, args.repeats,
                        args.device)
@@ -330,8 +353,11 @@ def main(argv=None) -> dict:
     p.add_argument("--batch1-prompt-tokens", type=int, default=0,
                    help="batch1 prompt length in tokens (0: the short PROMPTS[0]); the original "
                         "loop's cost grows with it, the engine's does not")
-    p.add_argument("--batch1-samplers", default="adaptive,plain",
-                   help="which samplers the batch1 section times (comma-separated)")
+    p.add_argument("--batch1-samplers", default="adaptive,plain,adaptive_compiled",
+                   help="which samplers the batch1 section times (comma-separated; adaptive_compiled "
+                        "only with --compile)")
+    p.add_argument("--compile", action="store_true",
+                   help="also time the adaptive sampler with its compiled step (compile_sampler)")
     p.add_argument("--prefill-tokens", type=int, default=4096)
     p.add_argument("--sections", default="throughput,batch1,memory")
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: default)")

@@ -114,6 +114,7 @@ def test_bundled_paths_resolve_to_the_repo_from_any_directory(tmp_path, monkeypa
     ("device=tpu", "device='tpu'"),
     ("dtype=float8", "dtype='float8'"),
     ("cpu_threads=0", "cpu_threads=0"),
+    ("compile_sampler=maybe", "compile_sampler='maybe'"),
     ("model.trust_remote_code=true", "trust_remote_code"),
 ])
 def test_bad_values_name_the_field(override, needle):
