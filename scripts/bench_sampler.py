@@ -48,7 +48,8 @@ def timed(fn, repeat: int, device: str) -> float:
     return statistics.median(times) * 1e3
 
 
-def bench(batch: int, vocab: int, heads: int, seq: int, repeat: int, device: str) -> dict:
+def bench(batch: int, vocab: int, heads: int, seq: int, repeat: int, device: str,
+          compile: bool = False) -> dict:
     g = torch.Generator(device=device).manual_seed(batch)
     logits = torch.randn(batch, vocab, generator=g, device=device) * 3
     ids = torch.randint(0, vocab, (batch, seq), generator=g, device=device)
@@ -60,8 +61,10 @@ def bench(batch: int, vocab: int, heads: int, seq: int, repeat: int, device: str
                                  TopPLogitsWarper(0.9)])
     win = ids[:, -128:]
     out = {"hf": timed(lambda: hf_step(chain, logits, win, g), repeat, device)}
-    for solver in ("bisection", "seed_adam"):
-        sampler = AdaptiveEntropixSampler(SamplerConfig(solver=solver))
+    for solver in ("bisection", "seed_adam") + (("compiled",) if compile else ()):
+        sampler = AdaptiveEntropixSampler(SamplerConfig(solver=solver.replace("compiled",
+                                                                              "bisection")),
+                                          compile=solver == "compiled")
         sampler.reset(batch)
 
         def step(s=sampler):
@@ -79,15 +82,22 @@ def main() -> None:
     ap.add_argument("--seq", type=int, default=512)
     ap.add_argument("--repeat", type=int, default=10)
     ap.add_argument("--device", default="cpu")
+    ap.add_argument("--compile", action="store_true",
+                    help="also time the compiled bisection step (compile=True; the one-off "
+                         "compile happens in the warm-up)")
     args = ap.parse_args()
     print(f"device={args.device} V={args.vocab} H={args.heads} S={args.seq} "
           f"threads={torch.get_num_threads()} torch={torch.__version__}")
-    print("| B | HF chain ms | bisection ms | ratio | seed_adam ms | ratio |")
-    print("|---|---|---|---|---|---|")
+    extra = " compiled ms | ratio |" if args.compile else ""
+    print("| B | HF chain ms | bisection ms | ratio | seed_adam ms | ratio |" + extra)
+    print("|---|---|---|---|---|---|" + ("---|---|" if args.compile else ""))
     for b in args.batch:
-        r = bench(b, args.vocab, args.heads, args.seq, args.repeat, args.device)
-        print(f"| {b} | {r['hf']:.2f} | {r['bisection']:.2f} | {r['bisection'] / r['hf']:.2f} | "
-              f"{r['seed_adam']:.2f} | {r['seed_adam'] / r['hf']:.2f} |")
+        r = bench(b, args.vocab, args.heads, args.seq, args.repeat, args.device, args.compile)
+        row = (f"| {b} | {r['hf']:.2f} | {r['bisection']:.2f} | {r['bisection'] / r['hf']:.2f} | "
+               f"{r['seed_adam']:.2f} | {r['seed_adam'] / r['hf']:.2f} |")
+        if args.compile:
+            row += f" {r['compiled']:.2f} | {r['compiled'] / r['hf']:.2f} |"
+        print(row)
 
 
 if __name__ == "__main__":
