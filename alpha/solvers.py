@@ -185,6 +185,54 @@ def set_params(vals: torch.Tensor, m: torch.Tensor, temperature: torch.Tensor,
                           mf.clamp(cfg.candidate_size_min, cfg.candidate_size_max))
 
 
+def _log_weights(vals: torch.Tensor, m_max: int, cfg: SamplerConfig) -> torch.Tensor:
+    """`(B, 1, K')` float64 log-weights at T = 1, the top candidate's 0, over the only prefix a
+    set of size <= m_max can read: the kept count is <= k, and the top-p search is capped at
+    k - 1, with k <= max(m, top_k_min) unless top-p widens it to top_k_max, which needs
+    top_p_max < 1 (raw_p <= 1 always). Every quantity below is a ratio of prefix sums, so no
+    normaliser over all candidates is needed."""
+    k_need = max(m_max, cfg.top_k_min if cfg.top_p_max >= 1.0 else cfg.top_k_max)
+    v = vals[:, :max(1, min(k_need, vals.shape[-1]))].double()
+    return (v - v[:, :1])[:, None, :]
+
+
+def _prefix_sums(base: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    """`(2, B, Nt, K')`: S_n (mass) and C_n (sum of p ln p) of the top n at each of the `(B, Nt)`
+    temperatures, from `_log_weights`."""
+    logp = (base / t[..., None].double()).clamp_min(-1e4)
+    p = logp.exp()
+    return torch.stack([p, p * logp]).cumsum(-1)
+
+
+def _kept_entropy(sc: torch.Tensor, s4: tuple[torch.Tensor, ...], k0: torch.Tensor,
+                  size: torch.Tensor, cfg: SamplerConfig) -> torch.Tensor:
+    """Entropy (bits, float32) of the set `set_params` keeps, from the prefix sums `sc` and S at
+    n = m - 1, m, k0 and top_k_max (`s4`); k0 = m clamped to the top-k bounds, size = m clamped
+    to the pool bounds; all `(B, Nt, g)`. HF's top-p rule: S_{j-1} < p * S_k keeps token j."""
+    s_cum, last = sc[0], sc.shape[-1] - 1
+    s_m1, s_m, s_k0, s_kmax = s4
+    raw_p = (s_m1 + s_m) / 2 / s_k0  # within the top k
+    if cfg.top_p_max >= 1.0:  # raw_p <= 1 <= top_p_max: top-p never widens the top-k
+        k, thr = k0, raw_p.clamp(cfg.top_p_min, cfg.top_p_max) * s_k0
+    else:
+        wide = raw_p > cfg.top_p_max
+        k = torch.where(wide, cfg.top_k_max, k0)
+        thr = raw_p.clamp(cfg.top_p_min, cfg.top_p_max) * torch.where(wide, s_kmax, s_k0)
+    nucleus = 1 + torch.minimum(torch.searchsorted(s_cum, thr), k - 1)
+    kept = torch.minimum(torch.minimum(k, size), nucleus)  # >= 1
+    s_m, c_m = sc.gather(-1, (kept - 1).clamp(0, last).expand(2, *kept.shape)).unbind(0)
+    return ((s_m.log() - c_m / s_m) / LN2).float()
+
+
+def _size_terms(m: torch.Tensor, cfg: SamplerConfig, last: int):
+    """What depends on the set sizes only: gather positions of S at m - 1, m, k0, top_k_max
+    (`(..., 4g)`, and which are real: S_0 = 0), k0 and the pool size."""
+    k0 = m.clamp(cfg.top_k_min, cfg.top_k_max)
+    n4 = torch.cat([m - 1, m, k0, torch.full_like(m, cfg.top_k_max)], dim=-1)
+    return (n4 - 1).clamp(0, last), n4 > 0, k0, m.clamp(cfg.candidate_size_min,
+                                                        cfg.candidate_size_max)
+
+
 def grid_entropy(vals: torch.Tensor, m: torch.Tensor, t: torch.Tensor,
                  cfg: SamplerConfig, m_max: int | None = None) -> torch.Tensor:
     """Entropy (bits) `(B, N)` of `set_params(m, t)` for N (m, t) pairs per row at once.
@@ -201,37 +249,12 @@ def grid_entropy(vals: torch.Tensor, m: torch.Tensor, t: torch.Tensor,
     b, n_pairs = m.shape
     nt = t.shape[1]
     g = n_pairs // nt  # sizes grouped by their temperature: everything below is (B, Nt, g)
-    # Only the prefix up to the largest top-k a pair can use is ever read (the kept count is
-    # <= k, and the top-p search is capped at k - 1): k <= max(m, top_k_min) unless top-p
-    # widens it to top_k_max, which needs top_p_max < 1 (raw_p <= 1 always).
     if m_max is None:
         m_max = int(m.max()) if m.numel() else 1
-    k_need = max(m_max, cfg.top_k_min if cfg.top_p_max >= 1.0 else cfg.top_k_max)
-    v = vals[:, :max(1, min(k_need, vals.shape[-1]))].double()
-    # Unnormalised log-weights, the top candidate's 0 (vals descending): every quantity below
-    # is a ratio of prefix sums, so no normaliser over all candidates is needed.
-    logp = ((v - v[:, :1])[:, None, :] / t[..., None].double()).clamp_min(-1e4)  # (B, Nt, K')
-    last = logp.shape[-1] - 1
-    p = logp.exp()
-    # S_n = mass of the top n, C_n = sum of p ln p over the top n: one cumsum for both.
-    sc = torch.stack([p, p * logp]).cumsum(-1)  # (2, B, Nt, K')
-    s_cum = sc[0]
-    m = m.view(b, nt, g)
-    k0 = m.clamp(cfg.top_k_min, cfg.top_k_max)
-    # S at n = m - 1, m, k0 and top_k_max in one gather (S_0 = 0).
-    n4 = torch.cat([m - 1, m, k0, torch.full_like(m, cfg.top_k_max)], dim=-1)  # (B, Nt, 4g)
-    s4 = torch.where(n4 > 0, s_cum.gather(-1, (n4 - 1).clamp(0, last)), 0.0)
-    s_m1, s_m, s_k0, s_kmax = s4.split(g, dim=-1)
-    raw_p = (s_m1 + s_m) / 2 / s_k0  # within the top k
-    wide = raw_p > cfg.top_p_max
-    k = torch.where(wide, cfg.top_k_max, k0)
-    thr = raw_p.clamp(cfg.top_p_min, cfg.top_p_max) * torch.where(wide, s_kmax, s_k0)
-    below = torch.searchsorted(s_cum, thr)
-    nucleus = 1 + torch.minimum(below, k - 1)  # HF: S_{j-1} < p * S_k keeps token j
-    size = m.clamp(cfg.candidate_size_min, cfg.candidate_size_max)
-    kept = torch.minimum(torch.minimum(k, size), nucleus)  # >= 1
-    s_m, c_m = sc.gather(-1, (kept - 1).clamp(0, last).expand(2, b, nt, g)).unbind(0)
-    return ((s_m.log() - c_m / s_m) / LN2).float().view(b, n_pairs)
+    sc = _prefix_sums(_log_weights(vals, m_max, cfg), t)  # (2, B, Nt, K')
+    at4, real4, k0, size = _size_terms(m.view(b, nt, g), cfg, sc.shape[-1] - 1)
+    s4 = torch.where(real4, sc[0].gather(-1, at4), 0.0).split(g, dim=-1)
+    return _kept_entropy(sc, s4, k0, size, cfg).view(b, n_pairs)
 
 
 def fixed_size_entropy(vals: torch.Tensor, m: torch.Tensor, cfg: SamplerConfig,
@@ -240,7 +263,7 @@ def fixed_size_entropy(vals: torch.Tensor, m: torch.Tensor, cfg: SamplerConfig,
 
     The solver's temperature rounds keep each row's m fixed, so everything that depends only on
     m (the gather positions, the top-k and pool caps) is computed here once; the returned
-    function does the per-temperature part with the same arithmetic, so its values equal
+    function does the per-temperature part with the same helpers, so its values equal
     `grid_entropy(vals, m[:, None].expand(B, G), ts, cfg, m_max)` exactly.
 
     Args:
@@ -249,40 +272,13 @@ def fixed_size_entropy(vals: torch.Tensor, m: torch.Tensor, cfg: SamplerConfig,
     Returns:
         `ts (B, G) -> (B, G)` entropies in bits (float32).
     """
-    b = m.shape[0]
-    k_need = max(m_max, cfg.top_k_min if cfg.top_p_max >= 1.0 else cfg.top_k_max)
-    v = vals[:, :max(1, min(k_need, vals.shape[-1]))].double()
-    base = (v - v[:, :1])[:, None, :]  # (B, 1, K') log-weights at T = 1, the top one's 0
-    last = base.shape[-1] - 1
-    mm = m[:, None]  # (B, 1)
-    k0 = mm.clamp(cfg.top_k_min, cfg.top_k_max)
-    n4 = torch.cat([mm - 1, mm, k0, torch.full_like(mm, cfg.top_k_max)], dim=-1)  # (B, 4)
-    at4, real4 = (n4 - 1).clamp(0, last)[:, None, :], (n4 > 0)[:, None, :]  # (B, 1, 4)
-    cap = torch.minimum(k0, mm.clamp(cfg.candidate_size_min, cfg.candidate_size_max))
-    narrow = cfg.top_p_max >= 1.0  # raw_p <= 1 <= top_p_max: top-p never widens the top-k
+    base = _log_weights(vals, m_max, cfg)  # (B, 1, K')
+    at4, real4, k0, size = _size_terms(m[:, None, None], cfg, base.shape[-1] - 1)  # (B, 1, .)
 
     def entropy(ts: torch.Tensor) -> torch.Tensor:
-        g = ts.shape[1]
-        logp = (base / ts[..., None].double()).clamp_min(-1e4)  # (B, G, K')
-        p = logp.exp()
-        sc = torch.stack([p, p * logp]).cumsum(-1)  # (2, B, G, K'): S_n and C_n
-        s_cum = sc[0]
-        s4 = torch.where(real4, s_cum.gather(-1, at4.expand(b, g, 4)), 0.0)
-        s_m1, s_m, s_k0, s_kmax = s4.unbind(-1)  # (B, G) each
-        raw_p = (s_m1 + s_m) / 2 / s_k0
-        if narrow:
-            k, kept_cap = k0, cap
-            thr = raw_p.clamp(cfg.top_p_min, cfg.top_p_max) * s_k0
-        else:
-            wide = raw_p > cfg.top_p_max
-            k = torch.where(wide, cfg.top_k_max, k0)
-            kept_cap = torch.minimum(k, cap)
-            thr = raw_p.clamp(cfg.top_p_min, cfg.top_p_max) * torch.where(wide, s_kmax, s_k0)
-        below = torch.searchsorted(s_cum, thr[..., None])[..., 0]  # (B, G)
-        kept = torch.minimum(kept_cap, 1 + torch.minimum(below, k - 1))
-        s_m, c_m = sc.gather(-1, (kept - 1).clamp(0, last)[None, ..., None]
-                             .expand(2, b, g, 1)).unbind(0)
-        return ((s_m.log() - c_m / s_m) / LN2).float()[..., 0]
+        sc = _prefix_sums(base, ts)  # (2, B, G, K')
+        s4 = torch.where(real4, sc[0].gather(-1, at4.expand(*ts.shape, 4)), 0.0)
+        return _kept_entropy(sc, s4.split(1, dim=-1), k0, size, cfg)[..., 0]
 
     return entropy
 
