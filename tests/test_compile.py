@@ -19,8 +19,13 @@ PROMPTS = ["Hello there", "Once upon a time in a land far away", "x", "The cat s
            "Quick brown fox jumps", "Lorem ipsum dolor sit amet, consectetur"]
 
 
-def test_compiled_step_gives_the_eager_tokens_and_traces(tiny_tokenizer):
-    model = make_tiny_model("qwen2")
+@pytest.mark.parametrize("device", [
+    "cpu",
+    pytest.param("cuda", marks=[pytest.mark.gpu, pytest.mark.skipif(
+        not torch.cuda.is_available(), reason="needs CUDA")]),
+])
+def test_compiled_step_gives_the_eager_tokens_and_traces(tiny_tokenizer, device):
+    model = make_tiny_model("qwen2").to(device)
     model.generation_config.eos_token_id = list(range(0, 512, 16))  # rows stop at various steps
     kw = dict(max_new_tokens=40, seed=3, batch_size=8)
     eager = alpha.generate(model, tiny_tokenizer, PROMPTS, sampler=AdaptiveEntropixSampler(),
