@@ -3,7 +3,7 @@
 Reference: the eager `AdaptiveEntropixSampler` (itself tested against HF's warpers and scipy),
 on a random tiny Qwen2 through `alpha.generate` with batches of 8 and 2 (batch size changes)
 and rows finishing at EOS at different steps (rows dropped mid-batch), so the compiled graph
-sees every shape change the engine makes. Bad inputs tried: compile with solver=seed_adam, and
+sees every shape change the engine makes; two configs in turn share the compiled step. Bad inputs tried: compile with solver=seed_adam, and
 compile_sampler=true for a sampler without a compiled step.
 """
 
@@ -25,20 +25,25 @@ PROMPTS = ["Hello there", "Once upon a time in a land far away", "x", "The cat s
         not torch.cuda.is_available(), reason="needs CUDA")]),
 ])
 def test_compiled_step_gives_the_eager_tokens_and_traces(tiny_tokenizer, device):
+    """Two configs in turn through the one compiled step of the process: the second (other
+    bounds and sizes) must not reuse the first's constants."""
     model = make_tiny_model("qwen2").to(device)
     model.generation_config.eos_token_id = list(range(0, 512, 16))  # rows stop at various steps
     kw = dict(max_new_tokens=40, seed=3, batch_size=8)
-    eager = alpha.generate(model, tiny_tokenizer, PROMPTS, sampler=AdaptiveEntropixSampler(),
-                           **kw)
-    compiled_sampler = AdaptiveEntropixSampler(SamplerConfig(), compile=True)
-    assert compiled_sampler.compiled
-    comp = alpha.generate(model, tiny_tokenizer, PROMPTS, sampler=compiled_sampler, **kw)
-    assert len(set(eager.finish_reasons)) > 1  # some rows stopped at EOS, others ran on
-    assert comp.token_ids == eager.token_ids
-    for te, tc in zip(eager.traces, comp.traces, strict=True):
-        for key in te:
-            torch.testing.assert_close(torch.tensor(tc[key]), torch.tensor(te[key]),
-                                       atol=1e-4, rtol=1e-4, msg=key)
+    for cfg in (SamplerConfig(), SamplerConfig(target_scale=0.3, temp_max=0.8, top_k_max=40,
+                                               candidate_size_max=20, attention_mode="per_head")):
+        eager = alpha.generate(model, tiny_tokenizer, PROMPTS,
+                               sampler=AdaptiveEntropixSampler(cfg), **kw)
+        compiled_sampler = AdaptiveEntropixSampler(cfg, compile=True)
+        assert compiled_sampler.compiled
+        comp = alpha.generate(model, tiny_tokenizer, PROMPTS, sampler=compiled_sampler, **kw)
+        assert len(set(eager.finish_reasons)) > 1  # some rows stopped at EOS, others ran on
+        assert comp.token_ids == eager.token_ids
+        for te, tc in zip(eager.traces, comp.traces, strict=True):
+            for key in te:
+                torch.testing.assert_close(torch.tensor(tc[key]), torch.tensor(te[key]),
+                                           atol=1e-4, rtol=1e-4, msg=key)
+        assert max(max(t["top_k"]) for t in comp.traces) <= cfg.top_k_max
 
 
 def test_compile_refuses_seed_adam():
