@@ -3,8 +3,9 @@
 Reference: the eager `AdaptiveEntropixSampler` (itself tested against HF's warpers and scipy),
 on a random tiny Qwen2 through `alpha.generate` with batches of 8 and 2 (batch size changes)
 and rows finishing at EOS at different steps (rows dropped mid-batch), so the compiled graph
-sees every shape change the engine makes; two configs in turn share the compiled step. Bad inputs tried: compile with solver=seed_adam, and
-compile_sampler=true for a sampler without a compiled step.
+sees every shape change the engine makes; two configs in turn share the compiled step. Bad
+inputs tried: compile with solver=seed_adam, and compile_sampler=true for a sampler without a
+compiled step.
 """
 
 import pytest
