@@ -104,7 +104,7 @@ class AdaptiveEntropixSampler:
 
     def enable_compile(self) -> None:
         """Run each step as one `torch.compile`d graph (dynamic shapes: batch size and sequence
-        length may change without recompiling). The first step compiles (~15-25 s on CPU);
+        length may change without recompiling). The first step compiles (~20-40 s on CPU);
         after that the step's few hundred small ops run as a handful of fused kernels. Same
         arithmetic as the eager step, so the same tokens up to floating-point reassociation
         (tested equal on the tiny model). bisection solver only."""
@@ -196,14 +196,9 @@ class AdaptiveEntropixSampler:
                           rep_window=self.config.rep_window, top_k_max=self.config.top_k_max)
 
     def _solve(self, x: torch.Tensor, pool: Pool, alpha_mean: torch.Tensor) -> SamplingParams:
-        cfg = self.config
         self._ensure_state(x.shape[0], x.device)
-        target = cfg.target_scale * alpha_mean.float().to(x.device)
-        if cfg.solver == "seed_adam":
-            solved = solve_seed_adam(x, target, cfg)
-        else:
-            solved = solve_bisection(pool, target, cfg)
-        params = smooth(self._prev, solved, cfg.param_smoothing_factor, self._has_prev)
+        params = choose_params(x, pool, alpha_mean.float().to(x.device), self._prev,
+                               self._has_prev, self.config)
         self._prev = params
         self._has_prev = torch.ones_like(self._has_prev)
         return params.rounded()
@@ -247,10 +242,10 @@ class AdaptiveEntropixSampler:
         if self.compiled:  # one memory layout per input: no recompiles for strides
             args = [a if a is None else a.contiguous() for a in args]
         out = self._step_fn(*args, cfg, read_prefix=not self.compiled)
-        tokens, comps, alpha_mean, params, h, self._window, self._count, self._prev = out
+        tokens, comps, alpha_mean, self._prev, h, self._window, self._count = out
         self._has_prev = torch.ones_like(self._has_prev)
         return AlphaStep(tokens, comps, alpha_mean, cfg.target_scale * alpha_mean,
-                         params.rounded(), h / math.log2(max(v, 2)))
+                         self._prev.rounded(), h / math.log2(max(v, 2)))
 
     def step(self, logits: torch.Tensor, input_ids: torch.Tensor, *,
              attention: torch.Tensor | None = None, key_mask: torch.Tensor | None = None,
@@ -299,23 +294,31 @@ def adaptive_step(x: torch.Tensor, ids: torch.Tensor, ids_mask: torch.Tensor | N
             stacked parameters), has_prev: the rows' state. u: `(B,)` uniforms for the draw.
 
     Returns:
-        tokens, components, alpha_mean, params (smoothed, not rounded), entropy of the drawn
-        distribution (bits), and the new window, count and previous parameters.
+        tokens, components, alpha_mean, params (smoothed, not rounded: the rows' next
+        previous parameters), entropy of the drawn distribution (bits), new window and count.
     """
     comps = alpha_terms(x, attention, key_mask, cfg)
     window, count, alpha_mean = push_window(window, count, comps.alpha)
     pool = build_pool(x, ids, input_mask=ids_mask, rep_window=cfg.rep_window,
                       top_k_max=cfg.top_k_max)
+    params = choose_params(x, pool, alpha_mean, SamplingParams.unstack(prev), has_prev, cfg,
+                           read_prefix=read_prefix)
+    cands = _filter(pool, params.rounded(), cfg)
+    tokens = draw_with(cands.logits, u, cands.index)
+    h, _ = entropy_varentropy(torch.log_softmax(cands.logits, dim=-1))
+    return tokens, comps, alpha_mean, params, h, window, count
+
+
+def choose_params(x: torch.Tensor, pool: Pool, alpha_mean: torch.Tensor,
+                  prev: SamplingParams | None, has_prev: torch.Tensor, cfg: SamplerConfig, *,
+                  read_prefix: bool = True) -> SamplingParams:
+    """Target entropy -> solver -> smoothing with the rows' previous parameters (not rounded)."""
     target = cfg.target_scale * alpha_mean
     if cfg.solver == "seed_adam":
         solved = solve_seed_adam(x, target, cfg)
     else:
         solved = solve_bisection(pool, target, cfg, read_prefix=read_prefix)
-    params = smooth(SamplingParams.unstack(prev), solved, cfg.param_smoothing_factor, has_prev)
-    cands = _filter(pool, params.rounded(), cfg)
-    tokens = draw_with(cands.logits, u, cands.index)
-    h, _ = entropy_varentropy(torch.log_softmax(cands.logits, dim=-1))
-    return tokens, comps, alpha_mean, params, h, window, count, params
+    return smooth(prev, solved, cfg.param_smoothing_factor, has_prev)
 
 
 @functools.cache
