@@ -67,14 +67,17 @@ def _rep_result(ctx: EvalContext, n: int) -> MetricResult:
     return MetricResult(value, used, ci, note, per)
 
 
-def _register_rep(n: int) -> None:
-    register_metric(f"rep_{n}", higher_is_better=False, aggregation="pooled",
-                    description=f"SimCTG rep-{n}: 100*(1 - unique/total {n}-grams), pooled")(
-        lambda ctx: _rep_result(ctx, n))
+def _register_orders(name: str, orders: Sequence[int], result, *, description: str,
+                     **meta) -> None:
+    """Register metric `name.format(n=n)` for each order n, computed by `result(ctx, n)`."""
+    for n in orders:
+        register_metric(name.format(n=n), description=description.format(n=n), **meta)(
+            lambda ctx, n=n: result(ctx, n))
 
 
-for _n in REP_ORDERS:
-    _register_rep(_n)
+_register_orders("rep_{n}", REP_ORDERS, _rep_result, higher_is_better=False,
+                 aggregation="pooled",
+                 description="SimCTG rep-{n}: 100*(1 - unique/total {n}-grams), pooled")
 
 
 @register_metric("diversity", higher_is_better=True, aggregation="pooled",
@@ -92,15 +95,14 @@ def _diversity(ctx: EvalContext) -> MetricResult:
     return MetricResult(value, used, ci, "" if value is not None else "no 4-grams", per)
 
 
-def _register_seq_rep(n: int) -> None:
-    register_metric(f"seq_rep_{n}", higher_is_better=False, aggregation="mean",
-                    description=f"Welleck seq-rep-{n}: 1 - unique/total {n}-grams per text")(
-        lambda ctx: mean_result(ctx, [rep.seq_rep_n(w, n) for w in ctx.words],
-                                undefined=f"have no {n}-gram"))
+def _seq_rep_result(ctx: EvalContext, n: int) -> MetricResult:
+    return mean_result(ctx, [rep.seq_rep_n(w, n) for w in ctx.words],
+                       undefined=f"have no {n}-gram")
 
 
-for _n in REP_ORDERS:
-    _register_seq_rep(_n)
+_register_orders("seq_rep_{n}", REP_ORDERS, _seq_rep_result, higher_is_better=False,
+                 aggregation="mean",
+                 description="Welleck seq-rep-{n}: 1 - unique/total {n}-grams per text")
 
 
 def _distinct_result(ctx: EvalContext, n: int) -> MetricResult:
@@ -113,14 +115,9 @@ def _distinct_result(ctx: EvalContext, n: int) -> MetricResult:
     return MetricResult(value, used, None, note, per)
 
 
-def _register_distinct(n: int) -> None:
-    register_metric(f"distinct_{n}", higher_is_better=True, aggregation="pooled",
-                    description=f"distinct-{n}: distinct {n}-grams over the whole set / total")(
-        lambda ctx: _distinct_result(ctx, n))
-
-
-for _n in DISTINCT_ORDERS:
-    _register_distinct(_n)
+_register_orders("distinct_{n}", DISTINCT_ORDERS, _distinct_result, higher_is_better=True,
+                 aggregation="pooled",
+                 description="distinct-{n}: distinct {n}-grams over the whole set / total")
 
 
 @register_metric("self_bleu", higher_is_better=False, aggregation="mean",
