@@ -11,6 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from alpha.registry import Registry
+
 AGGREGATIONS = {
     "mean": "mean of the defined per-prompt values",
     "pooled": "ratio of sums over prompts (per-prompt values are the same ratio on one prompt)",
@@ -60,7 +62,7 @@ class MetricSpec:
         return self.needs is not None and self.needs != "references"
 
 
-METRICS: dict[str, MetricSpec] = {}
+METRICS: Registry = Registry("evaluation.metrics")  # name -> MetricSpec
 
 
 def register_metric(name: str, *, higher_is_better: bool | None, aggregation: str,
@@ -73,9 +75,8 @@ def register_metric(name: str, *, higher_is_better: bool | None, aggregation: st
         raise ValueError(f"needs={needs!r} for metric {name!r}: choose one of {NEEDS}")
 
     def wrap(fn: Callable[[Any], MetricResult]) -> Callable[[Any], MetricResult]:
-        if name in METRICS and METRICS[name].fn is not fn:
-            raise ValueError(f"metric name {name!r} is registered twice")
-        METRICS[name] = MetricSpec(name, higher_is_better, aggregation, needs, fn, description)
+        METRICS.add(name, MetricSpec(name, higher_is_better, aggregation, needs, fn, description),
+                    same=lambda old, new: old.fn is new.fn)
         return fn
 
     return wrap
