@@ -6,8 +6,9 @@ rows are read through `datasets` (`load_dataset("json", ...)`).
 
 Bundled sets live in the repository's `data/` folder (see data/README.md):
 `heldout_passages` (prompt + reference), `open_prompts` (prompt only) and `arithmetic`
-(prompt + answer). Hub datasets and prompt templates are the runner's business; this module
-only knows local JSON Lines files.
+(prompt + answer). This module only knows local JSON Lines files and the split rule
+(`select_split`, shared with hub datasets); hub datasets are `alpha/data/hub.py`, a dataset
+option -> records (templates, limits) is `alpha/data/records.py`.
 
 >>> rows = load_prompts("arithmetic", answer_field="answer", split="dev", limit=2)
 >>> sorted(rows[0])
@@ -20,7 +21,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-DATA_DIR = Path(__file__).resolve().parents[1] / "data"
+DATA_DIR = Path(__file__).resolve().parents[2] / "data"
 BUNDLED = {
     "heldout_passages": "heldout_passages.jsonl",
     "open_prompts": "open_prompts.jsonl",
@@ -89,7 +90,7 @@ def validate_jsonl(path: str | Path, required: tuple[str, ...]) -> int:
 def select_split(n: int, split: str, dev_size: int) -> range:
     """Row positions of a split: train/all = every row, dev = the first `dev_size`, test = rest."""
     if split not in SPLITS:
-        raise ValueError(f"split={split!r} is unknown; choose one of {SPLITS}")
+        raise ValueError(f"dataset.split={split!r} is unknown; choose one of {SPLITS}")
     if dev_size < 0:
         raise ValueError(f"dev_size={dev_size} must be >= 0")
     if split == "dev":

@@ -1,0 +1,88 @@
+"""Hub datasets: `datasets.load_dataset` rows -> prompt records, failing fast offline.
+
+A hub `dataset/` option names `name` (+ `subset`, `hub_split`, `data_files`) and the field
+mapping; with `prefix_tokens` each paragraph is cut into a token prefix (the prompt) and the
+next `continuation_tokens` tokens (the reference). Rows are split with the same rule as the
+bundled sets (`alpha.data.prompts.select_split`), and each record keeps its position before
+the split as `index`, so a prompt keeps its generator seed whichever split it lands in.
+Knows nothing about Hydra or the runner: the caller gives plain dicts and a tokenizer factory.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+from alpha.data.prompts import select_split
+
+
+def datasets_offline() -> bool:
+    """HF_HUB_OFFLINE or HF_DATASETS_OFFLINE is set."""
+    from alpha.models import hub_offline
+
+    return hub_offline() or os.environ.get("HF_DATASETS_OFFLINE", "").upper() in ("1", "ON", "TRUE")
+
+
+def hub_rows(ds: dict) -> list[dict]:
+    """Rows of a hub dataset (`load_dataset(name, subset, split=hub_split)`), failing fast offline."""
+    import datasets
+
+    name, subset, split = ds["name"], ds.get("subset"), ds.get("hub_split", "test")
+    files = ds.get("data_files")  # for builders that read local files (json, csv, parquet, text)
+    try:
+        return list(datasets.load_dataset(name, subset, split=split, data_files=files))
+    except (OSError, ValueError) as err:  # ConnectionError is an OSError
+        if datasets_offline():
+            raise ValueError(f"dataset {name} is not available offline; set HF_HUB_OFFLINE=0 "
+                             "HF_DATASETS_OFFLINE=0 or use a bundled dataset") from err
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise ValueError(f"dataset {name} (subset={subset}, split={split}) could not be loaded: "
+                         f"{first}") from err
+
+
+def prefix_rows(rows: list[dict], field: str, tokenizer, prefix: int, cont: int) -> list[dict]:
+    """Paragraphs cut into a `prefix`-token prompt and the next `cont` tokens as reference
+    (headings, blank lines and paragraphs shorter than prefix + cont tokens are dropped)."""
+    out = []
+    for r in rows:
+        text = (r.get(field) or "").strip()
+        if not text or text.startswith("="):
+            continue
+        ids = tokenizer(text, add_special_tokens=False)["input_ids"]
+        if len(ids) >= prefix + cont:
+            out.append({"text": tokenizer.decode(ids[:prefix]),
+                        "reference": tokenizer.decode(ids[prefix:prefix + cont])})
+    return out
+
+
+def _field(row: dict, name: str | None, what: str, i: int, keys) -> Any:
+    if name is None:
+        return None
+    if name not in row:
+        raise ValueError(f"dataset row {i} has no field {name!r} (dataset.{what}_field); "
+                         f"its fields are {sorted(keys)}; set dataset.{what}_field to one of them")
+    return row[name]
+
+
+def hub_records(ds: dict, *, limit: int | None, tokenizer_fn: Callable | None = None) -> list[dict]:
+    """Prompt records of a hub dataset option: field mapping, token prefixes, split, limit.
+
+    `tokenizer_fn()` gives the tokenizer that cuts `prefix_tokens` prefixes (called only then).
+    """
+    rows = hub_rows(ds)
+    ref_field = ds.get("reference_field")
+    if ds.get("prefix_tokens"):
+        rows = prefix_rows(rows, ds["prompt_field"], tokenizer_fn(), int(ds["prefix_tokens"]),
+                           int(ds.get("continuation_tokens") or 0))
+        ref_field = "reference"
+        if ds["prompt_field"] != "text":
+            rows = [{**r, ds["prompt_field"]: r["text"]} for r in rows]
+    # index = position before the split (as for bundled sets), so a prompt keeps its seed
+    keep = select_split(len(rows), ds.get("split", "all"), int(ds.get("dev_size", 50)))
+    keep = keep[:limit] if limit is not None else keep
+    return [{"index": i, "prompt": str(_field(rows[i], ds["prompt_field"], "prompt", i, rows[i])),
+             "reference": _field(rows[i], ref_field, "reference", i, rows[i]),
+             "answer": _field(rows[i], ds.get("answer_field"), "answer", i, rows[i]),
+             "fields": rows[i]}
+            for i in keep]
