@@ -1,4 +1,4 @@
-"""Every metrics/<name> folder loads offline with evaluate.load(<local path>) and computes.
+"""Every alpha/evaluation/hf_evaluate/<name> folder loads offline with evaluate.load(<local path>) and computes.
 
 Values are checked against hand-computed numbers or the library's reference functions; the
 model-based modules run on a tiny saved model / the bundled MiniLM.
@@ -13,13 +13,15 @@ import pytest
 import torch
 from conftest import ROOT, make_tiny_model
 
+from alpha.evaluation.hf_evaluate import module_path
+
 MODULES = ["repetition", "distinct_n", "self_bleu", "zipf", "perplexity", "coherence",
            "mauve_score", "answer_accuracy"]
 
 
 def load(name):
     assert os.environ.get("HF_HUB_OFFLINE") == "1"
-    return evaluate.load(str(ROOT / "metrics" / name))
+    return evaluate.load(module_path(name))
 
 
 def test_text_modules_offline():
@@ -65,7 +67,8 @@ def test_embedding_modules_offline():
 
 
 def test_every_module_folder_is_tested_and_loads():
-    assert sorted(p.name for p in (ROOT / "metrics").iterdir() if p.is_dir()
+    folder = ROOT / "alpha" / "evaluation" / "hf_evaluate"
+    assert sorted(p.name for p in folder.iterdir() if p.is_dir()
                   and not p.name.startswith((".", "_"))) == sorted(MODULES)
     for name in MODULES:
         assert isinstance(load(name), evaluate.Metric)

@@ -1,7 +1,7 @@
 """distinct-1..4 as an `evaluate` module (corpus variant: distinct n-grams of the whole set /
 total n-grams, whitespace tokens; Li et al. 2016).
 
-    >>> evaluate.load("./metrics/distinct_n").compute(predictions=["a b a b", "a c"])["distinct_1"]
+    >>> evaluate.load("alpha/evaluation/hf_evaluate/distinct_n").compute(predictions=["a b a b", "a c"])["distinct_1"]
     0.5
 
 A thin wrapper over `alpha.evaluation.evaluate_records`; definitions in docs/metrics.md.

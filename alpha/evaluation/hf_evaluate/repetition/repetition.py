@@ -1,7 +1,7 @@
 """Repetition metrics as an `evaluate` module: SimCTG rep-2/3/4 and diversity, Welleck seq-rep-n.
 
     >>> import evaluate
-    >>> rep = evaluate.load("./metrics/repetition")   # a local path: works offline
+    >>> rep = evaluate.load("alpha/evaluation/hf_evaluate/repetition")   # a local path: works offline
     >>> rep.compute(predictions=["a b a b a", "c d e f"])["rep_2"]
     28.57...
 

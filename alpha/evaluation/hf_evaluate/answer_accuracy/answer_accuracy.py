@@ -1,7 +1,7 @@
 """Task accuracy as an `evaluate` module: the answer extracted from each generation (the number
 after GSM8K's '####', else the last number) matched exactly against the normalised reference.
 
-    >>> evaluate.load("./metrics/answer_accuracy").compute(
+    >>> evaluate.load("alpha/evaluation/hf_evaluate/answer_accuracy").compute(
     ...     predictions=["so it is 72"], references=["... #### 72"])
     {'accuracy': 1.0, 'n': 1, 'note': ''}
 """

@@ -1,7 +1,7 @@
 """Zipf coefficient as an `evaluate` module: minus the least-squares slope of log count on
 log rank over the top_n most frequent whitespace tokens (Holtzman et al. 2020).
 
-    >>> evaluate.load("./metrics/zipf").compute(predictions=["the cat the dog the end"])
+    >>> evaluate.load("alpha/evaluation/hf_evaluate/zipf").compute(predictions=["the cat the dog the end"])
 """
 
 import datasets

@@ -2,7 +2,7 @@
 featurises with gpt2-large): features from the bundled all-MiniLM-L6-v2 (or a
 sentence-transformers folder), then `mauve.compute_mauve(p_features=..., q_features=...)`.
 
-    >>> evaluate.load("./metrics/mauve_score").compute(predictions=gens, references=refs)
+    >>> evaluate.load("alpha/evaluation/hf_evaluate/mauve_score").compute(predictions=gens, references=refs)
 """
 
 import datasets

@@ -3,7 +3,7 @@
 BLEU of each generation against all the others (sacrebleu statistics, whitespace tokens, floor
 smoothing 0.1 = nltk method1, effective order), averaged; 0-1 scale; None below 2 texts.
 
-    >>> evaluate.load("./metrics/self_bleu").compute(predictions=["a b c d", "a b c d"])
+    >>> evaluate.load("alpha/evaluation/hf_evaluate/self_bleu").compute(predictions=["a b c d", "a b c d"])
     {'self_bleu': 1.0, 'n': 2, 'note': '...'}
 """
 
