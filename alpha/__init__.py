@@ -1,19 +1,22 @@
 """AlphaSampler: entropy- and attention-adaptive sampling for causal language models.
 
 The library is torch + transformers only (no Hydra, no W&B: `tests/test_imports.py` checks).
-Each module owner adds its public names below and to `__all__`.
+`import alpha` loads the sampling core and the engine; the evaluation stack (`alpha.evaluation`,
+sacrebleu and friends), prompt data (`alpha.data`, `datasets`) and the runner
+(`alpha.runner`, which alone may import Hydra/OmegaConf/W&B) load on first use of one of
+their names below (PEP 562 module `__getattr__`). Each module owner adds its public names
+below and to `__all__`.
 """
+
+from importlib import import_module
+from typing import TYPE_CHECKING
 
 from alpha.attention_capture import AttentionCapture
 from alpha.checkpoint import check_checkpoint
 from alpha.config import SamplerConfig
-from alpha.data import load_prompts
-from alpha.evaluation import EvalReport, available_metrics, evaluate_records
-from alpha.experiment import ExperimentResult, ExperimentSpec, run_experiment
 from alpha.filtering import apply_sampling_params, draw
 from alpha.generation import GenerationResult, generate
 from alpha.hf_processor import AlphaLogitsProcessor
-from alpha.loggers import LocalLogger, Logger, NullLogger
 from alpha.models import load_model_and_tokenizer
 from alpha.protocol import TRACE_KEYS, SamplerStep, TokenSampler
 from alpha.quickstart import generate_response
@@ -21,6 +24,38 @@ from alpha.registry import available_samplers, build_sampler, register_sampler
 from alpha.sampler import AdaptiveEntropixSampler, AlphaComponents, AlphaStep
 from alpha.solvers import SamplingParams
 from alpha.uncertainty import attention_entropy_varentropy, token_entropy_varentropy
+
+_LAZY = {  # name -> module that defines it, imported on first access
+    "load_prompts": "alpha.data",
+    "EvalReport": "alpha.evaluation",
+    "available_metrics": "alpha.evaluation",
+    "evaluate_records": "alpha.evaluation",
+    "ExperimentResult": "alpha.runner.experiment",
+    "ExperimentSpec": "alpha.runner.experiment",
+    "run_experiment": "alpha.runner.experiment",
+    "LocalLogger": "alpha.runner.loggers",
+    "Logger": "alpha.runner.loggers",
+    "NullLogger": "alpha.runner.loggers",
+}
+
+if TYPE_CHECKING:  # for type checkers and IDEs; at run time these come from __getattr__
+    from alpha.data import load_prompts
+    from alpha.evaluation import EvalReport, available_metrics, evaluate_records
+    from alpha.runner.experiment import ExperimentResult, ExperimentSpec, run_experiment
+    from alpha.runner.loggers import LocalLogger, Logger, NullLogger
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        value = getattr(import_module(_LAZY[name]), name)
+        globals()[name] = value  # later lookups skip this function
+        return value
+    raise AttributeError(f"module 'alpha' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __all__ = [
     "AlphaLogitsProcessor",

@@ -30,10 +30,21 @@ def hub_offline() -> bool:
     return any(f.strip().upper() in ("1", "ON", "YES", "TRUE") for f in flags)
 
 
-def resolve_device(device: str) -> torch.device:
-    """`auto` -> cuda when available, else cpu; `cpu`/`cuda` as asked (cuda must exist)."""
+def check_device(device: str) -> None:
+    """ValueError unless `device` is auto, cpu, cuda or cuda:N (the one check of the setting)."""
     if device not in DEVICES and not str(device).startswith("cuda:"):
         raise ValueError(f"device={device!r} is unknown; use one of {list(DEVICES)} or cuda:N")
+
+
+def check_dtype(dtype: str) -> None:
+    """ValueError unless `dtype` is auto or a key of DTYPES (the one check of the setting)."""
+    if dtype != "auto" and dtype not in DTYPES:
+        raise ValueError(f"dtype={dtype!r} is unknown; use auto or one of {list(DTYPES)}")
+
+
+def resolve_device(device: str) -> torch.device:
+    """`auto` -> cuda when available, else cpu; `cpu`/`cuda` as asked (cuda must exist)."""
+    check_device(device)
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if str(device).startswith("cuda") and not torch.cuda.is_available():
@@ -43,12 +54,11 @@ def resolve_device(device: str) -> torch.device:
 
 def resolve_dtype(dtype: str, device: torch.device) -> torch.dtype:
     """`auto` -> float32 on CPU, bfloat16 on a GPU that supports it (float16 otherwise)."""
+    check_dtype(dtype)
     if dtype == "auto":
         if device.type != "cuda":
             return torch.float32
         return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    if dtype not in DTYPES:
-        raise ValueError(f"dtype={dtype!r} is unknown; use auto or one of {list(DTYPES)}")
     return DTYPES[dtype]
 
 

@@ -26,7 +26,6 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 
 def run_once(logger: list[str], extra: list[str], out: Path) -> float:
@@ -69,8 +68,8 @@ def in_process(run_dir: Path, tmp: Path) -> tuple[float, float, float, float]:
     """(null blocking s, wandb blocking s, wandb background s, the run's wall_time_s)."""
     import yaml
 
-    from alpha.loggers import NullLogger
-    from harness.wandb_logger import WandbLogger
+    from alpha.runner.loggers import NullLogger
+    from alpha.runner.wandb_logger import WandbLogger
 
     records = [json.loads(x) for x in (run_dir / "generations.jsonl").read_text().splitlines()]
     metrics = json.loads((run_dir / "metrics.json").read_text())

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import random
-import sys
 import time
 from pathlib import Path
 
@@ -121,7 +120,6 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--device", default="cpu")
     args = parser.parse_args(argv)
-    sys.path.insert(0, str(ROOT))
     print(f"torch {torch.__version__}, threads {torch.get_num_threads()}")
     bench_text(args.n, args.words)
     bench_perplexity(args.ppl_rows, args.batch_size, args.repeats, args.device)

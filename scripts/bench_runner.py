@@ -35,7 +35,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
 
     from alpha import build_sampler, generate, load_model_and_tokenizer, load_prompts
-    from alpha.experiment import ExperimentSpec, run_experiment
+    from alpha.runner.experiment import ExperimentSpec, run_experiment
 
     torch.manual_seed(0)
     model, tok = load_model_and_tokenizer(args.model, device="cpu")

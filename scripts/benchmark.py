@@ -43,7 +43,6 @@ from transformers import (  # noqa: E402
 )
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 import alpha  # noqa: E402
 from alpha.attention_capture import AttentionCapture  # noqa: E402

@@ -19,13 +19,11 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "scripts"))
+from train_tiny_lm import read_works  # a sibling script: scripts/ is on the path when run
 
-from train_tiny_lm import read_works  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 OPEN_PROMPTS_TXT = ROOT / "scripts" / "open_prompts.txt"
 

@@ -13,11 +13,8 @@ table.md and table.csv in its results_dir (default: out_dir). See docs/baselines
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from harness.tuning import load_config, make_plan, run_study  # noqa: E402
+from alpha.runner.tuning import load_config, make_plan, run_study
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -53,7 +53,7 @@ def test_compile_refuses_seed_adam():
 
 
 def test_compile_sampler_setting_is_checked():
-    import harness.config as hc
+    import alpha.runner.config as hc
 
     with pytest.raises(ValueError, match="compile_sampler=true but sampler 'top_p'"):
         hc.build_sampler({"name": "top_p", "top_p": 0.9}, compile=True)

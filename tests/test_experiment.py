@@ -16,7 +16,9 @@ import pytest
 import torch
 
 from alpha import build_sampler
-from alpha.experiment import (
+from alpha.generation import generate
+from alpha.models import load_model_and_tokenizer
+from alpha.runner.experiment import (
     ExperimentSpec,
     _normalise,
     append_rows,
@@ -26,8 +28,6 @@ from alpha.experiment import (
     read_finished,
     run_experiment,
 )
-from alpha.generation import generate
-from alpha.models import load_model_and_tokenizer
 from tests.conftest import make_tiny_model
 
 EVAL = {"metrics": ["distinct_2", "rep_2"], "options": {"bootstrap_samples": 0}, "headline": "distinct_2"}
@@ -81,7 +81,7 @@ def test_oom_halves_the_batch_and_gives_the_same_rows(engine, caplog):
         return run(batch)
 
     got: list[dict] = []
-    with caplog.at_level(logging.WARNING, logger="alpha.experiment"):
+    with caplog.at_level(logging.WARNING, logger="alpha.runner.experiment"):
         final = generate_with_backoff(flaky, records, 4, got.extend)
     assert final == 2 and calls == [4, 2, 2]  # 4 -> OOM -> 2, kept for the next batch
     assert "out of memory" in caplog.text and "batch_size=2" in caplog.text
@@ -180,7 +180,7 @@ def test_folder_of_another_config_is_refused_then_forced(tmp_path):
 
 def test_a_retrained_checkpoint_at_the_same_path_is_not_resumed(tmp_path):
     """The fingerprint signs the local model files: rewriting the weights changes it."""
-    from harness.config import fingerprint
+    from alpha.runner.config import fingerprint
 
     folder = tmp_path / "ckpt"
     folder.mkdir()

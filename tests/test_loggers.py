@@ -7,10 +7,11 @@ from __future__ import annotations
 import csv
 import json
 import warnings
+from pathlib import Path
 
 import pytest
 
-from alpha.loggers import LocalLogger, NullLogger, flatten_summary, prompt_rows, trace_rows
+from alpha.runner.loggers import LocalLogger, NullLogger, flatten_summary, prompt_rows, trace_rows
 
 
 def _records():
@@ -115,3 +116,21 @@ def test_failure_is_a_warning_not_an_exception(tmp_path):
         logger.log_records(_records())  # never started: warns, does not raise
         logger.finish(status="failed")
     assert len(caught) == 2 and all("the run goes on" in str(w.message) for w in caught)
+
+
+def test_each_logger_option_builds_its_logger_by_name():
+    """conf/logger/<option>.yaml -> the runner's make_logger -> the logger class the option
+    documents (docs/tracking.md), with no warning (a misspelt key would fall back to NullLogger)."""
+    from omegaconf import OmegaConf
+
+    from alpha.runner.config import make_logger
+    from alpha.runner.wandb_logger import WandbLogger
+
+    conf = Path(__file__).resolve().parents[1] / "conf" / "logger"
+    expected = {"none": NullLogger, "local": LocalLogger, "wandb": WandbLogger}
+    assert sorted(p.stem for p in conf.glob("*.yaml")) == sorted(expected)
+    for option, cls in expected.items():
+        cfg = OmegaConf.to_container(OmegaConf.load(conf / f"{option}.yaml"), resolve=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            assert type(make_logger(cfg)) is cls, option

@@ -1,4 +1,4 @@
-"""scripts/plot_traces.py on synthetic run folders: PNGs written, non-empty and decodable;
+"""plot_traces (alpha/runner/plots.py, behind scripts/plot_traces.py) on synthetic run folders: PNGs written, non-empty and decodable;
 plotted line data equal to the traces in generations.jsonl; sweep points equal to
 statistics.mean/stdev of the runs' metrics.json; the HTML view's text equals the tokenizer's own
 decode of the token ids. Bad inputs tried: a folder without generations.jsonl, a malformed
@@ -7,11 +7,9 @@ metric no run has."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
 import statistics
-import sys
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -19,13 +17,9 @@ import matplotlib.image as mpimg
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "scripts"))
-_spec = importlib.util.spec_from_file_location("plot_traces", ROOT / "scripts/plot_traces.py")
-pt = importlib.util.module_from_spec(_spec)
-sys.modules["plot_traces"] = pt
-_spec.loader.exec_module(pt)
-
 from test_tables import VALUES, make_run  # noqa: E402
+
+from alpha.runner import plots as pt  # noqa: E402
 
 
 def _record(index, ids, steps):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,8 @@ MODEL_DIR = ROOT / "models" / "tiny-shakespeare"
 
 
 def _script(name: str):
+    if str(ROOT / "scripts") not in sys.path:  # scripts import their siblings, as when run
+        sys.path.insert(0, str(ROOT / "scripts"))
     spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)

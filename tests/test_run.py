@@ -202,7 +202,7 @@ def test_optuna_sweeper_tunes_a_sampler_parameter(ckpt, tmp_path):
 
 
 def test_undefined_headline_is_the_worst_value_for_sweepers():
-    from harness.config import sweeper_value
+    from alpha.runner.config import sweeper_value
 
     nan = float("nan")
     assert sweeper_value(0.5, {}, "x") == 0.5

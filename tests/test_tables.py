@@ -1,4 +1,4 @@
-"""scripts/make_tables.py on synthetic Hydra multirun folders. Numbers checked against
+"""make_tables (alpha/runner/tables.py, behind scripts/make_tables.py) on synthetic Hydra multirun folders. Numbers checked against
 `statistics.mean` / `statistics.stdev` of the values written into each run's metrics.json.
 Bad inputs tried: a failed run (no metrics.json), a partial run (status "partial"), invalid
 JSON, runs with different metric sets, an empty folder, a missing path, an unknown --metrics
@@ -6,7 +6,6 @@ name, --wandb without an API key and with a project W&B cannot find."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import statistics
 import sys
@@ -17,10 +16,7 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-_spec = importlib.util.spec_from_file_location("make_tables", ROOT / "scripts/make_tables.py")
-mt = importlib.util.module_from_spec(_spec)
-sys.modules["make_tables"] = mt  # dataclasses look their module up here
-_spec.loader.exec_module(mt)
+from alpha.runner import tables as mt  # noqa: E402
 
 
 def make_run(sweep: Path, num: int, overrides: dict, metrics: dict | None, status="complete",

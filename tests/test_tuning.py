@@ -7,7 +7,7 @@ range, a log range with low <= 0 and a search_space key that is not a sampler pa
 The smoke study (tiny random model saved to a folder, debug config, 2 trials, 2 seeds) is
 checked against the run folders read independently: the winner is the best trial by the
 objective in its metrics.json, the test runs used the winner's parameters, and the table's
-mean/std equal `statistics.mean/stdev` over the seeds; then scripts/make_tables.py runs on it.
+mean/std equal `statistics.mean/stdev` over the seeds; then make_tables (alpha/runner/tables.py) runs on it.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import pytest
 import yaml
 from conftest import ROOT, make_tiny_model
 
-from harness import tuning
+from alpha.runner import tables, tuning
 
 sys.path.insert(0, str(ROOT / "scripts"))
 import tune  # noqa: E402
@@ -123,7 +123,7 @@ def test_smoke_table_mean_std_match_runs(smoke_study):
 
 
 def test_make_tables_script_on_smoke_output(smoke_study, tmp_path):
-    make_tables = tuning.load_make_tables()
+    make_tables = tables
     argv = [str(smoke_study / "test"), "--by", "sampler.name", "--out", str(tmp_path / "t")]
     assert make_tables.main(argv) == 0
     assert "sampler.name=top_p" in (tmp_path / "t.md").read_text()

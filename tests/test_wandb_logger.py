@@ -13,7 +13,7 @@ import warnings
 
 import pytest
 
-from harness.wandb_logger import WandbLogger, resolve_mode, sweep_group
+from alpha.runner.wandb_logger import WandbLogger, resolve_mode, sweep_group
 
 RECORDS = [
     {"index": 0, "prompt": "To be", "text": " or not", "num_tokens": 2, "finish_reason": "length",

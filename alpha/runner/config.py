@@ -9,7 +9,6 @@ the model is loaded, so a bad value fails in a second, not after minutes of load
 from __future__ import annotations
 
 import hashlib
-import os
 import sys
 import warnings
 from dataclasses import dataclass
@@ -20,7 +19,8 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-ROOT = Path(__file__).resolve().parents[1]  # the repository root (conf/, models/, data/)
+from alpha.runner import ROOT
+
 # config values that decide the generations (run_config.json fingerprint; a folder with
 # other values is refused). batch_size, num_prompts, device, evaluation, logger are left out:
 # they do not change any prompt's text.
@@ -46,17 +46,17 @@ class RunSettings:
     compile_sampler: bool = False
 
     def __post_init__(self):
-        for name in ("seed", "batch_size", "max_new_tokens"):
-            v, lo = getattr(self, name), 0 if name == "seed" else 1
-            if isinstance(v, bool) or not isinstance(v, int) or v < lo:
-                raise ValueError(f"{name}={v!r} must be an integer >= {lo}")
+        # each rule lives once: counts in the run loop's check_counts (ExperimentSpec runs the
+        # same one), device and dtype in alpha.models (load_model_and_tokenizer runs the same)
+        from alpha.models import check_device, check_dtype
+        from alpha.runner.experiment import check_counts
+
+        check_counts(seed=self.seed, batch_size=self.batch_size, max_new_tokens=self.max_new_tokens)
         n = self.num_prompts
         if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 1):
             raise ValueError(f"num_prompts={n!r} must be null (all) or an integer >= 1")
-        if self.device not in ("auto", "cpu", "cuda") and not str(self.device).startswith("cuda:"):
-            raise ValueError(f"device={self.device!r} is unknown; use auto, cpu, cuda or cuda:N")
-        if self.dtype not in ("auto", "float32", "bfloat16", "float16"):
-            raise ValueError(f"dtype={self.dtype!r} is unknown; use auto, float32, bfloat16 or float16")
+        check_device(self.device)
+        check_dtype(self.dtype)
         t = self.cpu_threads
         if t is not None and (isinstance(t, bool) or not isinstance(t, int) or t < 1):
             raise ValueError(f"cpu_threads={t!r} must be null (torch's default) or an integer >= 1")
@@ -66,18 +66,6 @@ class RunSettings:
             self.capture = tuple(self.capture)
 
 
-def _dir_problem(path: str) -> str | None:
-    """Why `path` cannot be a run folder (created here if missing), or None when it can."""
-    try:
-        Path(path).mkdir(parents=True, exist_ok=True)
-        probe = Path(path) / ".write_test"
-        probe.write_text("ok")
-        probe.unlink()
-    except OSError as err:
-        return err.strerror or str(err)
-    return None
-
-
 class OutputDirCheck(Callback):
     """Hydra callback: refuse an unusable run/sweep folder in one line, before Hydra writes to it.
 
@@ -85,7 +73,9 @@ class OutputDirCheck(Callback):
     """
 
     def _check(self, path: str, key: str) -> None:
-        problem = _dir_problem(path)
+        from alpha.runner.experiment import dir_problem
+
+        problem = dir_problem(path)
         if problem:
             print(f"error: {key}={path!r} is not writable ({problem}); choose another folder "
                   f"with {key}=...", file=sys.stderr)
@@ -149,15 +139,14 @@ def model_kwargs(model: dict, run: RunSettings) -> dict:
 def build_sampler(sampler: dict, *, compile: bool = False):
     """Build the sampler of a `sampler/` option (name + flat params; `search_space` ignored);
     `compile` (the run's `compile_sampler`) turns on the sampler's compiled step."""
-    from alpha.registry import available_samplers
-    from alpha.registry import build_sampler as build
+    from alpha.registry import SAMPLERS
 
     params = {k: v for k, v in sampler.items() if k not in ("name", "search_space")}
     name = sampler.get("name")
     if not name:
-        raise ValueError(f"sampler.name is missing; choose one of {available_samplers()}")
+        raise ValueError(f"sampler.name is missing; choose one of {sorted(SAMPLERS.names())}")
     try:
-        built = build(name, **params)
+        built = SAMPLERS.build(name, **params)
     except TypeError as err:  # an unexpected keyword: a key this sampler does not take
         raise ValueError(f"sampler {name!r} rejects its parameters ({err}); remove or fix the "
                          "key (python run.py --cfg job shows the composed config)") from err
@@ -240,7 +229,7 @@ def _signature(path: Path, chunk: int = 1 << 20) -> str:
 
 def experiment_spec(c: dict, run: RunSettings):
     """The library's `ExperimentSpec` for this config."""
-    from alpha.experiment import ExperimentSpec
+    from alpha.runner.experiment import ExperimentSpec
 
     ev = c.get("evaluation") or {}
     return ExperimentSpec(
@@ -254,50 +243,26 @@ def experiment_spec(c: dict, run: RunSettings):
     )
 
 
-def dataset_limit(ds: dict, run: RunSettings) -> int | None:
-    """The smaller of dataset.limit and num_prompts (None when neither is set)."""
-    limits = [n for n in (ds.get("limit"), run.num_prompts) if n is not None]
-    return min(limits) if limits else None
-
-
 def dataset_kwargs(ds: dict, run: RunSettings) -> dict:
     """Keyword arguments of `alpha.data.load_prompts` from a bundled `dataset/` option."""
-    return dict(
-        path_or_name=resolve_path(str(ds["path"])) if ds.get("path") else None,
-        prompt_field=ds.get("prompt_field", "prompt"), reference_field=ds.get("reference_field"),
-        answer_field=ds.get("answer_field"), split=ds.get("split", "all"),
-        limit=dataset_limit(ds, run), dev_size=int(ds.get("dev_size", 50)),
-    )
+    from alpha.data.records import dataset_limit, prompt_kwargs
+
+    path = resolve_path(str(ds["path"])) if ds.get("path") else None
+    return prompt_kwargs(ds, path, dataset_limit(ds, run.num_prompts))
 
 
-def apply_template(records: list[dict], template: str | None) -> list[dict]:
-    """Format each prompt with `dataset.prompt_template` ({prompt} = the prompt field's text)."""
-    if not template or template == "{prompt}":
-        return records
-    out = []
-    for rec in records:
-        fields = {**rec.get("fields", {}), "prompt": rec["prompt"]}
-        try:
-            prompt = template.format(**fields)
-        except (KeyError, IndexError, ValueError) as err:
-            raise ValueError(f"dataset.prompt_template={template!r} cannot be filled ({err!r}); "
-                             f"it may use {sorted(fields)}") from err
-        out.append({**rec, "prompt": prompt})
-    return out
+def make_logger(logger_cfg: dict | None):
+    """Build the logger option by its `type` (LOGGERS registry); a logger that cannot start
+    warns and logs nothing."""
+    from alpha.runner.loggers import LOGGERS, NullLogger
 
-
-def make_logger(logger_cfg: Any):
-    """Instantiate the logger option's `_target_`; a logger that cannot start warns and logs nothing."""
-    from alpha.loggers import NullLogger
-
-    if not logger_cfg or not logger_cfg.get("_target_"):
+    if not logger_cfg or not logger_cfg.get("type"):
         return NullLogger()
-    from hydra.utils import instantiate
-
+    params = {k: v for k, v in logger_cfg.items() if k != "type"}
     try:
-        return instantiate(logger_cfg)
+        return LOGGERS.build(logger_cfg["type"], **params)
     except Exception as err:  # noqa: BLE001 - a logger must never cost the run
-        warnings.warn(f"logger {logger_cfg.get('_target_')} could not start ({err}); "
+        warnings.warn(f"logger {logger_cfg.get('type')} could not start ({err}); "
                       "logging nothing beyond the run folder", RuntimeWarning, stacklevel=2)
         return NullLogger()
 
@@ -333,86 +298,6 @@ def check_evaluation(ev: dict) -> None:
 # ------------------------------------------------------------------------------ prompts
 
 
-def _datasets_offline() -> bool:
-    from alpha.models import hub_offline
-
-    return hub_offline() or os.environ.get("HF_DATASETS_OFFLINE", "").upper() in ("1", "ON", "TRUE")
-
-
-def _hub_rows(ds: dict) -> list[dict]:
-    """Rows of a hub dataset (`load_dataset(name, subset, split=hub_split)`), failing fast offline."""
-    import datasets
-
-    name, subset, split = ds["name"], ds.get("subset"), ds.get("hub_split", "test")
-    files = ds.get("data_files")  # for builders that read local files (json, csv, parquet, text)
-    try:
-        return list(datasets.load_dataset(name, subset, split=split, data_files=files))
-    except (OSError, ValueError) as err:  # ConnectionError is an OSError
-        if _datasets_offline():
-            raise ValueError(f"dataset {name} is not available offline; set HF_HUB_OFFLINE=0 "
-                             "HF_DATASETS_OFFLINE=0 or use a bundled dataset") from err
-        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise ValueError(f"dataset {name} (subset={subset}, split={split}) could not be loaded: "
-                         f"{first}") from err
-
-
-def _prefix_rows(rows: list[dict], field: str, tokenizer, prefix: int, cont: int) -> list[dict]:
-    """Paragraphs cut into a `prefix`-token prompt and the next `cont` tokens as reference
-    (headings, blank lines and paragraphs shorter than prefix + cont tokens are dropped)."""
-    out = []
-    for r in rows:
-        text = (r.get(field) or "").strip()
-        if not text or text.startswith("="):
-            continue
-        ids = tokenizer(text, add_special_tokens=False)["input_ids"]
-        if len(ids) >= prefix + cont:
-            out.append({"text": tokenizer.decode(ids[:prefix]),
-                        "reference": tokenizer.decode(ids[prefix:prefix + cont])})
-    return out
-
-
-def _split(rows: list, split: str, dev_size: int) -> list:
-    if split == "all":
-        return rows
-    if split == "dev":
-        return rows[:dev_size]
-    if split == "test":
-        return rows[dev_size:]
-    raise ValueError(f"dataset.split={split!r} is unknown; use all, dev or test")
-
-
-def _field(row: dict, name: str | None, what: str, i: int, keys) -> Any:
-    if name is None:
-        return None
-    if name not in row:
-        raise ValueError(f"dataset row {i} has no field {name!r} (dataset.{what}_field); "
-                         f"its fields are {sorted(keys)}; set dataset.{what}_field to one of them")
-    return row[name]
-
-
-def hub_records(ds: dict, run: RunSettings, tokenizer_fn=None) -> list[dict]:
-    """Prompt records of a hub dataset option: field mapping, token prefixes, split, limit.
-
-    `tokenizer_fn()` gives the tokenizer that cuts `prefix_tokens` prefixes (called only then).
-    """
-    rows = _hub_rows(ds)
-    ref_field = ds.get("reference_field")
-    if ds.get("prefix_tokens"):
-        rows = _prefix_rows(rows, ds["prompt_field"], tokenizer_fn(), int(ds["prefix_tokens"]),
-                            int(ds.get("continuation_tokens") or 0))
-        ref_field = "reference"
-        if ds["prompt_field"] != "text":
-            rows = [{**r, ds["prompt_field"]: r["text"]} for r in rows]
-    # index = position before the split (as for bundled sets), so a prompt keeps its seed
-    pairs = _split(list(enumerate(rows)), ds.get("split", "all"), int(ds.get("dev_size", 50)))
-    limit = dataset_limit(ds, run)
-    pairs = pairs[:limit] if limit is not None else pairs
-    return [{"index": i, "prompt": str(_field(row, ds["prompt_field"], "prompt", i, row)),
-             "reference": _field(row, ref_field, "reference", i, row),
-             "answer": _field(row, ds.get("answer_field"), "answer", i, row), "fields": row}
-            for i, row in pairs]
-
-
 def _tokenizer(model: dict, run: RunSettings):
     from transformers import AutoTokenizer
 
@@ -426,21 +311,13 @@ def _tokenizer(model: dict, run: RunSettings):
 
 
 def load_records(ds: dict, run: RunSettings, model: dict | None = None) -> list[dict]:
-    """The prompt records of a `dataset/` option (bundled file or hub dataset), never empty."""
-    if ds.get("path"):
-        from alpha.data import load_prompts
+    """The prompt records of a `dataset/` option (`alpha.data.load_records`), its local path
+    resolved against the repository; `model` gives the tokenizer for hub token prefixes."""
+    from alpha.data import load_records as load
 
-        records = load_prompts(**dataset_kwargs(ds, run))
-    elif ds.get("name"):
-        records = hub_records(ds, run, lambda: _tokenizer(model or {}, run))
-    else:
-        raise ValueError("the dataset option has neither path (bundled file) nor name (hub id)")
-    records = [{k: v for k, v in r.items() if k != "fields"}
-               for r in apply_template(records, ds.get("prompt_template"))]
-    if not records:
-        raise ValueError(f"dataset gave no prompts after split={ds.get('split')!r}, "
-                         f"limit={ds.get('limit')}, num_prompts={run.num_prompts}; widen them")
-    return records
+    if ds.get("path"):
+        ds = {**ds, "path": resolve_path(str(ds["path"]))}
+    return load(ds, num_prompts=run.num_prompts, tokenizer_fn=lambda: _tokenizer(model or {}, run))
 
 
 def sweeper_value(value: float, metrics: dict, headline: str) -> float:

@@ -7,7 +7,7 @@ method's `search_space:` turned into Optuna sweep overrides, on the dev split, w
 each method's best trial from the trials' `metrics.json`, re-runs the winner on the test split
 with every seed (`run.py -m seed=0,1,2`), and writes the comparison table (per method: number of
 tuned hyperparameters, trials, dev objective, each test metric mean +/- std over seeds, tokens/s)
-with `scripts/make_tables.py`'s aggregation. A method without tunables gets one dev run.
+with `alpha/runner/tables.py`'s aggregation. A method without tunables gets one dev run.
 
 Everything that can be wrong in the tuning config is checked before the first run starts:
 unknown method, empty or invalid search range, an objective the evaluation config does not
@@ -18,7 +18,6 @@ This module knows Hydra/OmegaConf; the library (`alpha/`) does not.
 from __future__ import annotations
 
 import csv
-import importlib.util
 import json
 import math
 import subprocess
@@ -29,7 +28,8 @@ from pathlib import Path
 import yaml
 from omegaconf import OmegaConf
 
-ROOT = Path(__file__).resolve().parents[1]
+from alpha.runner import ROOT
+
 CONF = ROOT / "conf"
 SPLITS = ("all", "dev", "test")
 
@@ -203,7 +203,7 @@ def checksums(files: list[Path]) -> dict[str, str]:
 
 def make_plan(cfg: TuneConfig, conf: Path = CONF) -> Plan:
     """Validate everything (methods, ranges, objective, each sampler's defaults) up front."""
-    from harness.config import build_sampler, input_files
+    from alpha.runner.config import build_sampler, input_files
 
     spaces = {m: search_space(m, conf) for m in cfg.methods}
     direction = None
@@ -276,23 +276,14 @@ def best_trial(trials: list[dict], direction: str) -> dict:
     return max(scored, key=lambda t: (sign * t["objective"], -scored.index(t)))
 
 
-def load_make_tables():
-    """scripts/make_tables.py as a module (the shared aggregation of run folders)."""
-    spec = importlib.util.spec_from_file_location("make_tables", ROOT / "scripts" /
-                                                  "make_tables.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("make_tables", module)
-    spec.loader.exec_module(module)
-    return module
-
-
 def comparison_table(plan: Plan, winners: dict[str, dict], test_root: Path) -> tuple[str, list]:
     """Markdown + CSV rows: per method #tuned, trials, dev objective, test mean +/- std."""
-    mt = load_make_tables()
+    from alpha.runner import tables as mt
+
     table = mt.build_table(mt.find_runs([str(test_root)]), by=["sampler.name"])
     obj = plan.config.objective
     heads = ["method", "tuned", "trials", f"dev {obj}", "seeds"] + [
-        mt._header(table, m, " ↑", " ↓") for m in table.metrics]
+        mt.header(table, m, " ↑", " ↓") for m in table.metrics]
     lines = ["| " + " | ".join(heads) + " |", "|" + "---|" * len(heads)]
     rows = []
     for method, w in winners.items():

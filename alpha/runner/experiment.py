@@ -2,7 +2,7 @@
 
 Knows the run-folder formats of `docs/design.md`, the engine (`alpha.generate`), the evaluator
 (`alpha.evaluation.evaluate_records`) and the logger interface. Knows nothing about Hydra: the
-runner (`run.py` + `harness/config.py`) hands it plain values, a built sampler and a loaded model.
+runner glue (`run.py` + `alpha/runner/config.py`) hands it plain values, a built sampler and a loaded model.
 
 Robustness, by design:
 - each finished batch is appended to `generations.jsonl` and fsync'ed, so a crash loses at most
@@ -35,6 +35,14 @@ GENERATIONS = "generations.jsonl"
 METRICS = "metrics.json"
 RUN_CONFIG = "run_config.json"
 TIMING = "timing.jsonl"
+
+
+def check_counts(**values: Any) -> None:
+    """The one rule for seed (integer >= 0), batch_size and max_new_tokens (integers >= 1)."""
+    for name, v in values.items():
+        lo = 0 if name == "seed" else 1
+        if isinstance(v, bool) or not isinstance(v, int) or v < lo:
+            raise ValueError(f"{name}={v!r} must be an integer >= {lo}")
 
 
 @dataclass
@@ -70,12 +78,7 @@ class ExperimentSpec:
     progress: bool = True
 
     def __post_init__(self):
-        if not isinstance(self.batch_size, int) or self.batch_size < 1:
-            raise ValueError(f"batch_size={self.batch_size!r} must be an integer >= 1")
-        if not isinstance(self.max_new_tokens, int) or self.max_new_tokens < 1:
-            raise ValueError(f"max_new_tokens={self.max_new_tokens!r} must be an integer >= 1")
-        if not isinstance(self.seed, int) or self.seed < 0:
-            raise ValueError(f"seed={self.seed!r} must be an integer >= 0")
+        check_counts(seed=self.seed, batch_size=self.batch_size, max_new_tokens=self.max_new_tokens)
         if not self.evaluation.get("headline"):
             raise ValueError("evaluation.headline is missing; name the metric run.py returns")
         if self.evaluation["headline"] not in list(self.evaluation.get("metrics") or []):
@@ -99,19 +102,27 @@ class ExperimentResult:
 # ------------------------------------------------------------------------------ run folder
 
 
-def prepare_output_dir(spec: ExperimentSpec) -> Path:
-    """Create the folder, check it is writable, and check/record the config fingerprint."""
-    out = Path(spec.output_dir)
+def dir_problem(path: str | Path) -> str | None:
+    """Why `path` cannot be a run folder (created here if missing), or None when it can."""
     try:
-        out.mkdir(parents=True, exist_ok=True)
-        probe = out / ".write_test"
+        Path(path).mkdir(parents=True, exist_ok=True)
+        probe = Path(path) / ".write_test"
         probe.write_text("ok")
         probe.unlink()
     except OSError as err:
+        return err.strerror or str(err)
+    return None
+
+
+def prepare_output_dir(spec: ExperimentSpec) -> Path:
+    """Create the folder, check it is writable, and check/record the config fingerprint."""
+    out = Path(spec.output_dir)
+    problem = dir_problem(out)
+    if problem:
         raise ValueError(
-            f"output_dir={str(out)!r} is not writable ({err.strerror or err}); choose another "
+            f"output_dir={str(out)!r} is not writable ({problem}); choose another "
             "folder with hydra.run.dir=... (or hydra.sweep.dir=... for -m)"
-        ) from err
+        )
     _check_fingerprint(out, spec)
     return out
 
@@ -213,13 +224,9 @@ def append_rows(path: Path, rows: list[dict]) -> None:
 # ------------------------------------------------------------------------------ generation
 
 
-def _trace_row(traces: Any, i: int) -> dict:
-    """Per-step trace of sequence i as {name: [float, ...]} (lists of per-sequence dicts, or
-    a dict of per-sequence lists)."""
-    if traces is None:
-        return {}
-    item = traces[i] if isinstance(traces, list | tuple) else {k: v[i] for k, v in traces.items()}
-    return {k: [float(x) for x in (v.tolist() if hasattr(v, "tolist") else v)] for k, v in item.items()}
+def _trace_row(trace: dict) -> dict:
+    """One prompt's per-step trace as {name: [float, ...]} (GenerationResult.traces[i])."""
+    return {k: [float(x) for x in v] for k, v in trace.items()}
 
 
 def make_rows(records: list[dict], result: Any) -> list[dict]:
@@ -236,7 +243,7 @@ def make_rows(records: list[dict], result: Any) -> list[dict]:
             "token_ids": ids,
             "num_tokens": len(ids),
             "finish_reason": result.finish_reasons[i],
-            "trace": _trace_row(getattr(result, "traces", None), i),
+            "trace": _trace_row(result.traces[i]),
             "metrics": {},
         })
     return rows
@@ -361,7 +368,7 @@ def run_experiment(
         model, tokenizer: the generating model (eval mode, on its device).
         sampler: a `TokenSampler` (e.g. `alpha.build_sampler("alpha")`).
         records: prompts as dicts with "prompt" and optional "index", "reference", "answer".
-        logger: an `alpha.loggers.Logger` (None: log nothing beyond the run folder).
+        logger: an `alpha.runner.loggers.Logger` (None: log nothing beyond the run folder).
         oracle: optional `(model, tokenizer)` for oracle-based metrics.
         generate_fn: replaces the engine call (batch of records -> rows); for tests.
 
@@ -372,7 +379,7 @@ def run_experiment(
         ValueError: unwritable folder, folder of another config, no prompts, bad spec.
         KeyboardInterrupt: after saving what finished (metrics.json status "partial").
     """
-    from alpha.loggers import NullLogger
+    from alpha.runner.loggers import NullLogger
 
     records = _normalise(records)
     out = prepare_output_dir(spec)

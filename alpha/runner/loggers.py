@@ -1,10 +1,13 @@
 """Run loggers: where a finished run's records and metrics go besides the run folder.
 
 The runner writes `generations.jsonl` and `metrics.json` itself, first; a logger only copies
-them somewhere else (JSON Lines / CSV files here, Weights & Biases in `harness/wandb_logger.py`).
+them somewhere else (JSON Lines / CSV files here, Weights & Biases in `alpha/runner/wandb_logger.py`).
 This module knows the record and metrics formats of `docs/design.md` and nothing about Hydra,
 W&B, models or sampling. A logger never raises into the run: every method is guarded, and a
 failure becomes a `warnings.warn` naming the logger and the step that failed.
+
+Loggers are built by name from `conf/logger/*.yaml` (`type: none|local|wandb` + keyword
+parameters) through the `LOGGERS` registry; the W&B one is imported only when asked for.
 
 Interface (the runner calls, in order):
     start(config=..., run_dir=...) -> log_records(records) -> log_summary(metrics)
@@ -27,9 +30,12 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+from alpha.registry import Registry
+
 PARAM_KEYS = ("temperature", "top_k", "top_p", "rep_penalty", "candidate_size")
 ALPHA_KEYS = ("alpha", "alpha_mean", "h_tok", "vh_tok", "h_attn", "vh_attn")
 RECORD_COLUMNS = ("index", "prompt", "text", "num_tokens", "finish_reason")
+LOGGERS = Registry("logger.type")  # logger.type -> builder(**params) -> Logger
 
 
 def guarded(method: Callable) -> Callable:
@@ -70,6 +76,7 @@ class Logger:
         """End the run; `status` is "complete", "partial" or "failed"."""
 
 
+@LOGGERS.register("none")
 class NullLogger(Logger):
     """Records nothing: keeps the run loop free of `if logger:` branches."""
 
@@ -166,6 +173,7 @@ def _write_csv(path: Path, columns: list[str], rows: list[list]) -> None:
 # ---------------------------------------------------------------------------- local logger
 
 
+@LOGGERS.register("local")
 class LocalLogger(Logger):
     """Writes JSON Lines / CSV copies under `<run_dir>/<subdir>/` for users without W&B.
 
@@ -236,3 +244,10 @@ class LocalLogger(Logger):
     @guarded
     def finish(self, *, status: str = "complete") -> None:
         self._event("finish", status=status)
+
+
+@LOGGERS.register("wandb")
+def _wandb_logger(**params: Any) -> Logger:
+    from alpha.runner.wandb_logger import WandbLogger  # wandb itself loads in `start`
+
+    return WandbLogger(**params)

@@ -15,7 +15,7 @@ import re
 import threading
 from pathlib import Path
 
-from alpha.loggers import (
+from alpha.runner.loggers import (
     ALPHA_KEYS,
     PARAM_KEYS,
     Logger,
