@@ -10,6 +10,7 @@ stock SDPA attention unchanged and, only in the capture layer(s), also computes
 
 The matching mask function (`AttentionMaskInterface["alpha_sdpa"]`, the SDPA one) keeps the
 causal/padding mask: without it transformers silently builds no mask for an unknown name.
+Both are registered by `register_attention()` when a capture is first installed, not at import.
 
 Models whose attention does not route through the interface (or that refuse the switch) fall
 back to eager attention with `output_attentions=True` and a warning (`AttentionCapture.mode`).
@@ -23,11 +24,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import torch
-from transformers import AttentionInterface
-from transformers.integrations.sdpa_attention import sdpa_attention_forward
-from transformers.masking_utils import AttentionMaskInterface, sdpa_mask
 
 IMPL_NAME = "alpha_sdpa"
+_SDPA: list = []  # [transformers' sdpa_attention_forward], set by register_attention()
 Capture = str | int | tuple  # "last" | layer index | ("mean_last", N)
 
 
@@ -82,15 +81,23 @@ class CaptureStore:
 
 def capture_sdpa_attention(module, query, key, value, attention_mask, scaling=None, **kwargs):
     """SDPA attention that also records the last query's probabilities in capture layers."""
-    out = sdpa_attention_forward(module, query, key, value, attention_mask, scaling=scaling, **kwargs)
+    out = _SDPA[0](module, query, key, value, attention_mask, scaling=scaling, **kwargs)
     store = getattr(module, "_alpha_capture", None)
     if store is not None and getattr(module, "layer_idx", None) in store.layers:
         store.rows[module.layer_idx] = last_query_probs(query, key, attention_mask, scaling)
     return out
 
 
-AttentionInterface.register(IMPL_NAME, capture_sdpa_attention)
-AttentionMaskInterface.register(IMPL_NAME, sdpa_mask)
+def register_attention() -> None:
+    """Register `"alpha_sdpa"` in transformers' attention and mask interfaces (idempotent)."""
+    from transformers import AttentionInterface
+    from transformers.integrations.sdpa_attention import sdpa_attention_forward
+    from transformers.masking_utils import AttentionMaskInterface, sdpa_mask
+
+    _SDPA[:] = [sdpa_attention_forward]
+    if AttentionInterface._global_mapping.get(IMPL_NAME) is not capture_sdpa_attention:
+        AttentionInterface.register(IMPL_NAME, capture_sdpa_attention)
+        AttentionMaskInterface.register(IMPL_NAME, sdpa_mask)
 
 
 def num_layers(model) -> int:
@@ -162,6 +169,7 @@ class AttentionCapture:
 
     def install(self) -> None:
         """Install the capture (probing that it works) or fall back to eager."""
+        register_attention()
         self._modules = _attention_modules(self.model)
         for m in self._modules:
             m._alpha_capture = self.store
