@@ -73,13 +73,3 @@ def make_tiny_model(
     model.generation_config.pad_token_id = 1
     return model.eval()
 
-
-@pytest.fixture(params=["qwen2", "llama", "gpt2"])
-def tiny_model(request):
-    """Each of the three architectures in turn (random weights, float32, eval mode)."""
-    return make_tiny_model(request.param)
-
-
-@pytest.fixture(scope="session")
-def tiny_qwen2():
-    return make_tiny_model("qwen2")

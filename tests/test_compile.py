@@ -6,6 +6,8 @@ and rows finishing at EOS at different steps (rows dropped mid-batch), so the co
 sees every shape change the engine makes; two configs in turn share the compiled step. Bad
 inputs tried: compile with solver=seed_adam, and compile_sampler=true for a sampler without a
 compiled step.
+The CPU comparison is marked `slow` (one torch.compile of the step, 30-90 s on 2 cores); the
+GPU one runs under `-m gpu`; the setting checks run by default.
 """
 
 import pytest
@@ -21,7 +23,8 @@ PROMPTS = ["Hello there", "Once upon a time in a land far away", "x", "The cat s
 
 
 @pytest.mark.parametrize("device", [
-    "cpu",
+    # on CPU the one compile of the process costs 30-90 s on 2 cores: `pytest -m slow` runs it
+    pytest.param("cpu", marks=pytest.mark.slow),
     pytest.param("cuda", marks=[pytest.mark.gpu, pytest.mark.skipif(
         not torch.cuda.is_available(), reason="needs CUDA")]),
 ])

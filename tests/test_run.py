@@ -220,35 +220,66 @@ def _one_error_line(res: subprocess.CompletedProcess) -> str:
     return lines[0]
 
 
-def test_typo_key_and_unknown_option_are_one_line_errors():
+def run_cli(monkeypatch, capsys, *args: str) -> subprocess.CompletedProcess:
+    """`python run.py ARGS` in this process (run.py executed as __main__ by runpy): exit code
+    and captured output in a CompletedProcess, like `run_py`, without a new interpreter."""
+    import logging
+    import runpy
+
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level  # Hydra's job logging reconfigures the root
+    GlobalHydra.instance().clear()
+    monkeypatch.delenv("HYDRA_FULL_ERROR", raising=False)  # restored after the test
+    for key, value in _env().items():
+        if key in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "WANDB_MODE"):
+            monkeypatch.setenv(key, value)
+    monkeypatch.setattr(sys, "argv", [str(ROOT / "run.py"), *args])
+    capsys.readouterr()
+    code = 0
+    try:
+        runpy.run_path(str(ROOT / "run.py"), run_name="__main__")
+    except SystemExit as err:
+        code = err.code
+    finally:
+        GlobalHydra.instance().clear()
+        for handler in root.handlers:
+            if handler not in handlers:
+                handler.close()
+        root.handlers[:], root.level = handlers, level
+    out, err = capsys.readouterr()
+    return subprocess.CompletedProcess(args, code, out, err)
+
+
+def test_typo_key_and_unknown_option_are_one_line_errors(monkeypatch, capsys):
     """Hydra's own composition errors (typo'd key, unknown option, bad override syntax) are
     folded into one `error:` line, exit 2; no traceback."""
-    res = run_py("debug=default", "sampler.base_tmp=0.3")
+    res = run_cli(monkeypatch, capsys, "debug=default", "sampler.base_tmp=0.3")
     assert res.returncode == 2 and "Traceback" not in res.stderr
     assert _one_error_line(res) == (
         "error: Could not override 'sampler.base_tmp'; Key 'base_tmp' is not in struct; "
         "To append to your config use +sampler.base_tmp=0.3")
-    res = run_py("debug=default", "sampler=alpah")
+    res = run_cli(monkeypatch, capsys, "debug=default", "sampler=alpah")
     assert res.returncode == 2 and "Traceback" not in res.stderr
     line = _one_error_line(res)
     assert line.startswith("error: In 'config': Could not find 'sampler/alpah'; Available "
                            "options in 'sampler': alpha, alpha_seed, ")
     assert "search path" not in line
     assert res.stderr.strip() == line  # nothing but the one line
-    res = run_py("debug=default", "seed=[1,2")
+    res = run_cli(monkeypatch, capsys, "debug=default", "seed=[1,2")
     assert res.returncode == 2 and _one_error_line(res).startswith("error: no viable alternative")
 
 
-def test_out_of_range_value_exits_2_with_one_line(tmp_path):
-    res = run_py("debug=default", "sampler.temp_min=2", f"hydra.run.dir={tmp_path / 'r'}")
+def test_out_of_range_value_exits_2_with_one_line(tmp_path, monkeypatch, capsys):
+    res = run_cli(monkeypatch, capsys, "debug=default", "sampler.temp_min=2",
+                  f"hydra.run.dir={tmp_path / 'r'}")
     assert res.returncode == 2
     assert _one_error_line(res).startswith("error: temp_min=2")
     assert not (tmp_path / "r" / "generations.jsonl").exists()
 
 
-def test_unwritable_run_dir_exits_2_with_one_line(tmp_path):
+def test_unwritable_run_dir_exits_2_with_one_line(tmp_path, monkeypatch, capsys):
     (tmp_path / "file").write_text("x")
-    res = run_py("debug=default", f"hydra.run.dir={tmp_path / 'file' / 'run'}")
+    res = run_cli(monkeypatch, capsys, "debug=default", f"hydra.run.dir={tmp_path / 'file' / 'run'}")
     assert res.returncode == 2
     assert "is not writable" in _one_error_line(res)
 
