@@ -2,10 +2,11 @@
 
 The library is torch + transformers only (no Hydra, no W&B: `tests/test_imports.py` checks).
 `import alpha` loads the sampling core and the engine; the evaluation stack (`alpha.evaluation`,
-sacrebleu and friends), prompt data (`alpha.data`, `datasets`) and the runner
-(`alpha.runner`, which alone may import Hydra/OmegaConf/W&B) load on first use of one of
-their names below (PEP 562 module `__getattr__`). Each module owner adds its public names
-below and to `__all__`.
+sacrebleu and friends) and prompt data (`alpha.data`, `datasets`) load on first use of one of
+their names below (PEP 562 module `__getattr__`). The runner (`alpha.runner`: run loop,
+loggers, Hydra glue; the only part allowed Hydra/OmegaConf/W&B) is not exported here: run.py,
+scripts and tests import it by name. Each module owner adds its public names below and to
+`__all__`.
 """
 
 from importlib import import_module
@@ -30,19 +31,11 @@ _LAZY = {  # name -> module that defines it, imported on first access
     "EvalReport": "alpha.evaluation",
     "available_metrics": "alpha.evaluation",
     "evaluate_records": "alpha.evaluation",
-    "ExperimentResult": "alpha.runner.experiment",
-    "ExperimentSpec": "alpha.runner.experiment",
-    "run_experiment": "alpha.runner.experiment",
-    "LocalLogger": "alpha.runner.loggers",
-    "Logger": "alpha.runner.loggers",
-    "NullLogger": "alpha.runner.loggers",
 }
 
 if TYPE_CHECKING:  # for type checkers and IDEs; at run time these come from __getattr__
     from alpha.data import load_prompts
     from alpha.evaluation import EvalReport, available_metrics, evaluate_records
-    from alpha.runner.experiment import ExperimentResult, ExperimentSpec, run_experiment
-    from alpha.runner.loggers import LocalLogger, Logger, NullLogger
 
 
 def __getattr__(name: str):
@@ -72,9 +65,6 @@ __all__ = [
     "GenerationResult",
     "generate",
     "generate_response",
-    "LocalLogger",
-    "Logger",
-    "NullLogger",
     "TRACE_KEYS",
     "SamplerStep",
     "TokenSampler",
@@ -86,8 +76,5 @@ __all__ = [
     "EvalReport",
     "available_metrics",
     "evaluate_records",
-    "ExperimentResult",
-    "ExperimentSpec",
     "load_model_and_tokenizer",
-    "run_experiment",
 ]
