@@ -59,12 +59,22 @@ def ckpt(tmp_path_factory) -> str:
 
 
 @pytest.fixture(scope="module")
-def full_run_result(ckpt, tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
-    """An uninterrupted debug run (4 prompts, batch 1) everything else is compared with."""
-    out = tmp_path_factory.mktemp("full") / "run"
-    res = run_py(*FAST, "batch_size=1", "num_prompts=8", f"model.path={ckpt}",
-                 f"hydra.run.dir={out}")
+def sweep_result(ckpt, tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
+    """One `run.py -m` process with two jobs (alpha_window_size=1,5; 8 prompts, batch 1): the
+    multirun test reads both folders, and the window-5 job (the default config) is the
+    uninterrupted run everything else is compared with."""
+    sweep = tmp_path_factory.mktemp("sweep") / "sweep"
+    res = run_py("-m", *FAST, "batch_size=1", "num_prompts=8", "sampler.alpha_window_size=1,5",
+                 f"model.path={ckpt}", f"hydra.sweep.dir={sweep}")
     assert res.returncode == 0, res.stderr[-3000:]
+    return sweep, res
+
+
+@pytest.fixture(scope="module")
+def full_run_result(sweep_result) -> tuple[Path, subprocess.CompletedProcess]:
+    """The uninterrupted debug run (8 prompts, batch 1, default sampler): the sweep's window-5 job."""
+    sweep, res = sweep_result
+    (out,) = [d for d in sweep.iterdir() if d.name.endswith("sampler.alpha_window_size=5")]
     return out, res
 
 
@@ -156,11 +166,8 @@ def test_ctrl_c_exits_130_and_keeps_finished_prompts(ckpt, tmp_path):
     assert metrics["status"] == "partial" and metrics["n_prompts"] == len(rows(gen)) >= 1
 
 
-def test_multirun_makes_one_folder_per_value(ckpt, tmp_path):
-    sweep = tmp_path / "sweep"
-    res = run_py("-m", *FAST, "num_prompts=2", "sampler.alpha_window_size=1,5",
-                 f"model.path={ckpt}", f"hydra.sweep.dir={sweep}")
-    assert res.returncode == 0, res.stderr[-2000:]
+def test_multirun_makes_one_folder_per_value(sweep_result):
+    sweep, res = sweep_result
     dirs = sorted(p.name for p in sweep.iterdir() if p.is_dir() and not p.name.startswith("."))
     assert len(dirs) == 2  # named by job number and overrides
     for i, (d, w) in enumerate(zip(dirs, (1, 5), strict=True)):
