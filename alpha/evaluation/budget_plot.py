@@ -20,18 +20,23 @@ def plot_budget_curves(curves: dict[str, BudgetCurve], path: str | Path, *,
 
     if not curves:
         raise ValueError("no budget curves to plot; give at least one method's trials")
-    fig, ax = plt.subplots(figsize=(6.4, 4.2))
-    for method, c in curves.items():
+    from matplotlib.ticker import MaxNLocator
+
+    fig, ax = plt.subplots(figsize=(7.2, 4.2))
+    colors = plt.get_cmap("tab20" if len(curves) > 10 else "tab10").colors
+    for k, (method, c) in enumerate(curves.items()):
         label = method + (f" ({c.dropped} failed)" if c.dropped else "")
-        (line,) = ax.plot(c.n, c.expected, marker="o" if c.trials == 1 else None, ms=4,
-                          label=label)
+        color, style = colors[k % len(colors)], ("-", "--", ":")[k // len(colors) % 3]
+        ax.plot(c.n, c.expected, style, color=color, marker="o" if c.trials == 1 else None,
+                ms=4, label=label)
         if c.lo is not None:
-            ax.fill_between(c.n, c.lo, c.hi, color=line.get_color(), alpha=0.15, lw=0)
+            ax.fill_between(c.n, c.lo, c.hi, color=color, alpha=0.12, lw=0)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("N (tuning trials drawn at random)")
     ax.set_ylabel(f"expected best {metric} of N")
     ax.set_title(title or f"Budget curves: expected best {metric} vs trials")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, ncol=2)
+    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
     fig.tight_layout()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
