@@ -10,9 +10,9 @@ replacement, the best one is the i-th smallest s_(i) with probability C(i-1, N-1
 exactly, with no sampling. The band is a percentile bootstrap over trials (resample the T
 trials with replacement, seeded, recompute the curve): it shows the resampling spread, and
 at N = T it ends at the observed best (no resample beats it), so read it as a band, not a
-calibrated interval. Failed trials (NaN / None) are dropped
-and counted, never imputed. The curve is only an honest "random draw" reading when the trials
-were themselves drawn at random (random search), not chosen adaptively (TPE).
+calibrated interval. Failed trials (NaN / None) are dropped and counted, never imputed. The
+curve is only an honest "random draw" reading when the trials were themselves drawn at random
+(random search), not chosen adaptively (TPE).
 """
 
 from __future__ import annotations
