@@ -4,7 +4,14 @@ The library is torch + transformers only (no Hydra, no W&B: `tests/test_imports.
 Each module owner adds its public names below and to `__all__`.
 """
 
-from alpha.attention_capture import AttentionCapture
+import sys as _sys
+
+from alpha.threads import configure_threads
+
+if "torch" not in _sys.modules:  # alpha loads torch first: passive OpenMP waits (docs/threads.md)
+    configure_threads()
+
+from alpha.attention_capture import AttentionCapture  # noqa: E402
 from alpha.checkpoint import check_checkpoint
 from alpha.config import SamplerConfig
 from alpha.data import load_prompts
