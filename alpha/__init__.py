@@ -62,4 +62,5 @@ __all__ = [
     "ExperimentSpec",
     "load_model_and_tokenizer",
     "run_experiment",
+    "configure_threads",
 ]
