@@ -32,6 +32,11 @@ from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+ROOT = Path(__file__).resolve().parents[1]
+
+import alpha  # noqa: E402  first: it sets the CPU thread policy before torch loads (docs/threads.md)
+
+# isort: split
 import torch  # noqa: E402
 from transformers import (  # noqa: E402
     AutoConfig,
@@ -42,9 +47,6 @@ from transformers import (  # noqa: E402
     TopPLogitsWarper,
 )
 
-ROOT = Path(__file__).resolve().parents[1]
-
-import alpha  # noqa: E402
 from alpha.attention_capture import AttentionCapture  # noqa: E402
 from alpha.protocol import SamplerStep  # noqa: E402
 from alpha.sampler import AdaptiveEntropixSampler  # noqa: E402

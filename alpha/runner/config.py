@@ -59,7 +59,7 @@ class RunSettings:
         check_dtype(self.dtype)
         t = self.cpu_threads
         if t is not None and (isinstance(t, bool) or not isinstance(t, int) or t < 1):
-            raise ValueError(f"cpu_threads={t!r} must be null (torch's default) or an integer >= 1")
+            raise ValueError(f"cpu_threads={t!r} must be null (OMP_NUM_THREADS or the cores available) or an integer >= 1")
         if not isinstance(self.compile_sampler, bool):
             raise ValueError(f"compile_sampler={self.compile_sampler!r} must be true or false")
         if isinstance(self.capture, list):  # YAML has no tuples: [mean_last, 2] -> ("mean_last", 2)

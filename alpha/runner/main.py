@@ -41,13 +41,11 @@ def run(cfg: DictConfig) -> float:
     """Validate everything cheap first (settings, sampler, prompts), then load and run."""
     from alpha.models import load_model_and_tokenizer
     from alpha.runner.experiment import prepare_output_dir, run_experiment
+    from alpha.threads import configure_threads
 
     c = hc.to_plain(cfg)
     settings = hc.settings(c)
-    if settings.cpu_threads:
-        import torch
-
-        torch.set_num_threads(settings.cpu_threads)
+    configure_threads(settings.cpu_threads)  # null: OMP_NUM_THREADS or the cores available
     sampler = hc.build_sampler(c["sampler"], compile=settings.compile_sampler)
     spec = hc.experiment_spec(c, settings)
     hc.check_evaluation(c["evaluation"])
