@@ -58,7 +58,7 @@ def test_task_file_is_the_harness_gsm8k_cot():
 def runs(tmp_path_factory):
     """One harness run per sampler on 4 docs, with traces."""
     out = {}
-    for sampler in ("alpha", "top_p"):
+    for sampler in ("alpha", "top_p", "greedy"):
         trace = tmp_path_factory.mktemp(sampler) / "traces.jsonl"
         res = lm_eval.simple_evaluate(
             model="alpha", tasks=[TASK], limit=4, task_manager=_task_manager(),
@@ -66,7 +66,22 @@ def runs(tmp_path_factory):
                        f"seed=3,trace_path={trace}" + (",sampler.top_p=0.8" * (sampler == "top_p")),
             gen_kwargs=f"max_gen_toks={MAX_GEN}", log_samples=True, verbosity="ERROR")
         out[sampler] = (res, trace)
+    out["hf"] = (lm_eval.simple_evaluate(
+        model="hf", model_args=f"pretrained={TINY_MODEL_DIR},device=cpu,batch_size=4",
+        tasks=[TASK], limit=4, task_manager=_task_manager(), gen_kwargs=f"max_gen_toks={MAX_GEN}",
+        log_samples=True, verbosity="ERROR"), None)
     return out
+
+
+def _texts(res):
+    return [s["resps"][0][0] for s in res["samples"][TASK] if s["filter"] == "strict-match"]
+
+
+def test_greedy_sampler_equals_the_harness_hf_backend(runs):
+    """sampler=greedy through our engine gives the texts of the harness's own `--model hf`
+    (transformers' generate, greedy as the task says), stops and lengths included."""
+    ours, theirs = _texts(runs["greedy"][0]), _texts(runs["hf"][0])
+    assert ours == theirs and any(t.strip() for t in ours)
 
 
 @pytest.mark.parametrize("sampler", ["alpha", "top_p"])
