@@ -132,7 +132,7 @@ WRITTEN = [
     (4, "The last meal is 60 - 40 = 20 cups.\n#### 20", 0, 1, 1),
     (5, "So 8 * 5 + 8 * 3 = 64. The answer is 64...", 0, 0, 1),
     (6, "Together 20 + 80 + 160 = 260. The answer is 260", 0, 1, 1),
-    (7, "She restarts after 80 GB. The answer is 100.", 0, 0, 0),
+    (7, "She restarts after 80 GB.\n#### 160\nThat took 2 hours.", 0, 0, 1),
 ]
 
 
@@ -162,7 +162,8 @@ def test_scoring_agreement_on_written_generations():
     for doc_id, _, strict, flexible, ours in WRITTEN:
         assert (rows[doc_id]["strict-match_correct"], rows[doc_id]["flexible-extract_correct"],
                 rows[doc_id]["ours_correct"]) == (strict, flexible, ours), doc_id
-    assert result["differ"]["flexible-extract"] == [1, 5]  # "3.00", "64..."
+    assert result["differ"]["flexible-extract"] == [1, 5, 7]  # "3.00", "64...", "#### 160"
+    assert result["differ"]["strict-match"] == [1, 2, 3, 4, 5, 6, 7]
 
 
 def test_conflicting_gen_kwargs_is_one_line():
