@@ -1,11 +1,13 @@
-"""Entropy and varentropy, in bits, of next-token logits and of attention rows (batched).
+"""Entropy and varentropy of next-token logits and of attention rows (batched; bits unless asked).
 
     H  = -sum_i p_i log2 p_i                 (entropy)
     VH =  sum_i p_i (-log2 p_i - H)^2        (varentropy: variance of the surprisal)
 
 Normalised forms divide by log2 N and (log2 N)^2, N the number of outcomes (the vocabulary, or a
 row's real key positions), so uniform -> 1 for entropy. Zero-probability outcomes contribute
-nothing. This module knows nothing about samplers or models; everything is float32.
+nothing. `entropy_varentropy` is the one helper (bits or nats, any distribution);
+`token_entropy_varentropy` is its full-vocabulary fast path for logits (in place, fewer
+passes). This module knows nothing about samplers or models.
 """
 
 from __future__ import annotations
@@ -46,18 +48,28 @@ def sanitize_logits(logits: torch.Tensor) -> torch.Tensor:
     return x
 
 
-def entropy_varentropy(logp: torch.Tensor, dim: int = -1) -> tuple[torch.Tensor, torch.Tensor]:
-    """Entropy and varentropy in bits from natural-log probabilities (-inf allowed).
+def entropy_varentropy(logp: torch.Tensor, dim: int = -1, *,
+                       unit: str = "bits") -> tuple[torch.Tensor, torch.Tensor]:
+    """Entropy and varentropy from natural-log probabilities (-inf allowed): the one helper.
 
     Args:
         logp: `(..., N)` log-probabilities (natural log) summing to 1 over `dim` (or all -inf
             for an empty distribution, which gives 0, 0).
+        unit: "bits" (log base 2) or "nats" (natural log).
 
     Returns:
-        `(H, VH)`, each `(...)`: bits and bits^2.
+        `(H, VH)`, each `(...)`: bits and bits^2, or nats and nats^2.
+
+    >>> h, _ = entropy_varentropy(torch.full((4,), 0.25).log(), unit="nats")
+    >>> round(float(h), 6) == round(math.log(4), 6)
+    True
     """
+    if unit not in ("bits", "nats"):
+        raise ValueError(f"unit={unit!r} is unknown; choose 'bits' or 'nats'")
     p = logp.exp()
-    surprisal = torch.where(p > 0, -logp, 0.0) / LN2  # bits, 0 where p == 0
+    surprisal = torch.where(p > 0, -logp, 0.0)  # nats, 0 where p == 0
+    if unit == "bits":
+        surprisal = surprisal / LN2
     h = (p * surprisal).sum(dim)
     vh = (p * (surprisal - h.unsqueeze(dim)) ** 2).sum(dim)
     return h, vh
