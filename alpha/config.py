@@ -11,17 +11,20 @@ from __future__ import annotations
 import warnings
 from dataclasses import asdict, dataclass, fields
 
+from alpha.protocol import PARAM_NAMES
+
 SOLVERS = ("bisection", "seed_adam")
 ATTENTION_MODES = ("mean_heads", "per_head")
 
-# (param name, min field, max field, absolute allowed interval, integer?)
-BOUNDS = (
-    ("temperature", "temp_min", "temp_max", (0.0, float("inf")), False),
-    ("top_k", "top_k_min", "top_k_max", (1, float("inf")), True),
-    ("top_p", "top_p_min", "top_p_max", (0.0, 1.0), False),
-    ("rep_penalty", "rep_penalty_min", "rep_penalty_max", (0.0, float("inf")), False),
-    ("candidate_size", "candidate_size_min", "candidate_size_max", (1, float("inf")), True),
+_BOUND_FIELDS = (  # (min field, max field, absolute allowed interval, integer?)
+    ("temp_min", "temp_max", (0.0, float("inf")), False),
+    ("top_k_min", "top_k_max", (1, float("inf")), True),
+    ("top_p_min", "top_p_max", (0.0, 1.0), False),
+    ("rep_penalty_min", "rep_penalty_max", (0.0, float("inf")), False),
+    ("candidate_size_min", "candidate_size_max", (1, float("inf")), True),
 )
+# (param name, min field, max field, allowed interval, integer?) in PARAM_NAMES order
+BOUNDS = tuple((name, *f) for name, f in zip(PARAM_NAMES, _BOUND_FIELDS, strict=True))
 
 
 @dataclass

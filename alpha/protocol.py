@@ -29,6 +29,9 @@ class SamplerStep:
     trace: dict[str, torch.Tensor] = field(default_factory=dict)
 
 
+# The five sampling parameters, in this order everywhere (configs, solvers, traces, tables).
+PARAM_NAMES = ("temperature", "top_k", "top_p", "rep_penalty", "candidate_size")
+
 # Names the adaptive sampler records each step; baselines record the subset that applies.
 TRACE_KEYS = (
     "alpha",  # raw alpha of this step
@@ -37,11 +40,7 @@ TRACE_KEYS = (
     "vh_tok",  # normalised token varentropy
     "h_attn",  # normalised attention entropy
     "vh_attn",  # normalised attention varentropy
-    "temperature",
-    "top_k",
-    "top_p",
-    "rep_penalty",
-    "candidate_size",
+    *PARAM_NAMES,
     "final_entropy",  # normalised entropy (bits / log2 V) of the distribution drawn from
 )
 

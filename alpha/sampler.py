@@ -68,12 +68,10 @@ class AlphaStep:
     final_entropy: torch.Tensor
 
     def trace(self) -> dict[str, torch.Tensor]:
-        c, p = self.components, self.params
+        c = self.components
         return {"alpha": c.alpha, "alpha_mean": self.alpha_mean, "h_tok": c.h_tok,
                 "vh_tok": c.vh_tok, "h_attn": c.h_attn, "vh_attn": c.vh_attn,
-                "temperature": p.temperature, "top_k": p.top_k, "top_p": p.top_p,
-                "rep_penalty": p.rep_penalty, "candidate_size": p.candidate_size,
-                "final_entropy": self.final_entropy}
+                **self.params.as_kwargs(), "final_entropy": self.final_entropy}
 
 
 class AdaptiveEntropixSampler:

@@ -40,11 +40,10 @@ from dataclasses import dataclass, fields
 
 import torch
 
-from alpha.config import SamplerConfig
+from alpha.config import BOUNDS, SamplerConfig
 from alpha.filtering import NEG_INF, keep_mask
+from alpha.protocol import PARAM_NAMES
 from alpha.uncertainty import LN2, entropy_varentropy
-
-PARAM_NAMES = ("temperature", "top_k", "top_p", "rep_penalty", "candidate_size")
 
 
 @dataclass
@@ -77,21 +76,18 @@ class SamplingParams:
 
 
 def smooth(prev: SamplingParams | None, new: SamplingParams, factor: float,
-           has_prev: torch.Tensor | None = None) -> SamplingParams:
+           has_prev: torch.Tensor) -> SamplingParams:
     """Exponential smoothing: factor * prev + (1 - factor) * new (rows without prev: new)."""
     if prev is None or factor == 0.0:
         return new
     out = factor * prev.stack() + (1.0 - factor) * new.stack()  # (B, 5)
-    if has_prev is not None:
-        out = torch.where(has_prev[:, None], out, new.stack())
-    return SamplingParams.unstack(out)
+    return SamplingParams.unstack(torch.where(has_prev[:, None], out, new.stack()))
 
 
 def _bounds(cfg: SamplerConfig, device) -> tuple[torch.Tensor, torch.Tensor]:
-    lo = torch.tensor([cfg.temp_min, cfg.top_k_min, cfg.top_p_min, cfg.rep_penalty_min,
-                       cfg.candidate_size_min], dtype=torch.float32, device=device)
-    hi = torch.tensor([cfg.temp_max, cfg.top_k_max, cfg.top_p_max, cfg.rep_penalty_max,
-                       cfg.candidate_size_max], dtype=torch.float32, device=device)
+    """`(5,)` lower and upper bounds in PARAM_NAMES order."""
+    lo = torch.tensor([getattr(cfg, b[1]) for b in BOUNDS], dtype=torch.float32, device=device)
+    hi = torch.tensor([getattr(cfg, b[2]) for b in BOUNDS], dtype=torch.float32, device=device)
     return lo, hi
 
 
