@@ -145,7 +145,7 @@ def test_smoothing_is_exponential_and_first_step_takes_new():
     out = smooth(prev, new, 0.8, has_prev=torch.tensor([True, False]))
     for name in ("temperature", "top_k", "top_p", "rep_penalty", "candidate_size"):
         torch.testing.assert_close(getattr(out, name), torch.tensor([0.8, 4.0]))
-    assert smooth(None, new, 0.8) is new
+    assert smooth(None, new, 0.8, torch.tensor([True, False])) is new
 
 
 def test_grid_entropy_equals_measured_entropy_and_is_monotone():
