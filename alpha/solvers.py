@@ -29,7 +29,8 @@ Two solvers, picked by `SamplerConfig.solver`:
 
 Entropies here are computed on a candidate pool: the raw top (top_k_max + rep_window) logits
 plus the recently seen tokens, which provably contains the top top_k_max tokens after any
-penalty. This module knows the config's bounds and nothing about alpha or models.
+penalty. `choose_params` is the whole choice: target -> solver -> smoothing. This module
+knows the config and nothing about how alpha is computed, or about models.
 """
 
 from __future__ import annotations
@@ -371,3 +372,15 @@ def solve_seed_adam(x: torch.Tensor, target: torch.Tensor, cfg: SamplerConfig) -
     out = SamplingParams.unstack(p)
     return SamplingParams(out.temperature, out.top_k.floor(), out.top_p, out.rep_penalty,
                           out.candidate_size.floor())
+
+
+def choose_params(x: torch.Tensor, pool: Pool, alpha_mean: torch.Tensor,
+                  prev: SamplingParams | None, has_prev: torch.Tensor, cfg: SamplerConfig, *,
+                  read_prefix: bool = True) -> SamplingParams:
+    """Target entropy -> solver -> smoothing with the rows' previous parameters (not rounded)."""
+    target = cfg.target_scale * alpha_mean
+    if cfg.solver == "seed_adam":
+        solved = solve_seed_adam(x, target, cfg)
+    else:
+        solved = solve_bisection(pool, target, cfg, read_prefix=read_prefix)
+    return smooth(prev, solved, cfg.param_smoothing_factor, has_prev)

@@ -13,6 +13,7 @@ passes). This module knows nothing about samplers or models.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import torch
 
@@ -146,3 +147,46 @@ def normalised_token_terms(logits: torch.Tensor) -> tuple[torch.Tensor, torch.Te
     h, vh = token_entropy_varentropy(logits)
     log_v = math.log2(max(logits.shape[-1], 2))
     return h / log_v, vh / log_v**2
+
+
+# ---- alpha: the sampler's combined uncertainty, and its moving average
+
+
+@dataclass
+class AlphaComponents:
+    """alpha and its four normalised terms, each `(B,)` float32."""
+
+    alpha: torch.Tensor
+    h_tok: torch.Tensor
+    vh_tok: torch.Tensor
+    h_attn: torch.Tensor
+    vh_attn: torch.Tensor
+
+
+def alpha_terms(x: torch.Tensor, attention: torch.Tensor | None, key_mask: torch.Tensor | None,
+                weights: tuple[float, float, float, float], mode: str) -> AlphaComponents:
+    """alpha = w1 H_tok + w2 VH_tok + w3 H_attn + w4 VH_attn (normalised terms), `(B,)` each.
+
+    Args:
+        x: `(B, V)` sanitised logits. attention: `(B, H, S)` or None (attention terms 0).
+        key_mask: `(B, S)` bool, True at real keys (None: all real).
+        weights: the four weights in that order. mode: `attention_entropy_varentropy`'s mode.
+    """
+    h_tok, vh_tok = normalised_token_terms(x)
+    if attention is None:
+        h_attn, vh_attn = torch.zeros_like(h_tok), torch.zeros_like(h_tok)
+    else:
+        h_attn, vh_attn = attention_entropy_varentropy(attention, key_mask, mode=mode)
+    w = weights
+    alpha = w[0] * h_tok + w[1] * vh_tok + w[2] * h_attn + w[3] * vh_attn
+    return AlphaComponents(alpha, h_tok, vh_tok, h_attn, vh_attn)
+
+
+def push_window(window: torch.Tensor, count: torch.Tensor, alpha: torch.Tensor
+                ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Push `(B,)` alpha into `(B, W)` windows; the new window, count and moving average."""
+    w = window.shape[1]
+    window = torch.cat([window[:, 1:], alpha.float()[:, None]], dim=1)
+    count = (count + 1).clamp(max=w)
+    valid = torch.arange(w, device=alpha.device) >= (w - count)[:, None]  # (B, W)
+    return window, count, (window * valid).sum(1) / count
