@@ -20,7 +20,13 @@ import torch
 
 from alpha.protocol import check_attention, check_ids, check_logits
 from alpha.solvers import SamplingParams, build_pool, choose_params
-from alpha.uncertainty import AlphaComponents, alpha_terms, push_window, sanitize_logits
+from alpha.uncertainty import (
+    AlphaComponents,
+    alpha_terms,
+    push_total,
+    push_window,
+    sanitize_logits,
+)
 
 
 class OriginalMethods:
@@ -44,9 +50,11 @@ class OriginalMethods:
                            self.config.weights(), self.config.attention_mode)
 
     def update_alpha_window(self, alpha: torch.Tensor) -> torch.Tensor:
-        """Push `(B,)` alpha into each row's window; return the rows' moving averages `(B,)`."""
+        """Push `(B,)` alpha into each row's window (and its running average, which
+        `find_optimal_parameters` reads); return the rows' moving averages `(B,)`."""
         self._ensure_state(alpha.shape[0], alpha.device)
         self._window, self._count, mean = push_window(self._window, self._count, alpha)
+        self._total, self._steps, _ = push_total(self._total, self._steps, alpha)
         return mean
 
     def find_optimal_parameters(
@@ -58,6 +66,8 @@ class OriginalMethods:
         Args:
             logits: `(B, V)`; input_ids: `(B, T)`; alpha_mean: `(B,)`.
             input_mask: `(B, T)` bool, False at padding.
+            The bisection solver's "average uncertainty" is the row's average of the alphas
+            pushed with `update_alpha_window` (none pushed: alpha_mean itself, the base).
 
         Returns:
             The parameters to use this step (rounded, smoothed); the row state is updated.
@@ -67,8 +77,9 @@ class OriginalMethods:
         pool = build_pool(x, check_ids(input_ids, x.shape[0]).to(x.device), input_mask=input_mask,
                           rep_window=cfg.rep_window, top_k_max=cfg.top_k_max)
         self._ensure_state(x.shape[0], x.device)
-        params = choose_params(x, pool, alpha_mean.float().to(x.device), self._prev,
-                               self._has_prev, cfg)
+        mean = alpha_mean.float().to(x.device)
+        ref = torch.where(self._steps > 0, self._total / self._steps.clamp(min=1), mean)
+        params, _ = choose_params(x, pool, mean, ref, self._prev, self._has_prev, cfg)
         self._prev = params
         self._has_prev = torch.ones_like(self._has_prev)
         return params.rounded()

@@ -26,6 +26,7 @@ from alpha.uncertainty import (
     AlphaComponents,
     alpha_terms,
     entropy_varentropy,
+    push_total,
     push_window,
     sanitize_logits,
 )
@@ -109,6 +110,8 @@ class AdaptiveEntropixSampler(OriginalMethods):
         self._batch = batch_size
         self._window = torch.zeros(batch_size, w)  # (B, W) most recent last
         self._count = torch.zeros(batch_size, dtype=torch.long)  # (B,)
+        self._total = torch.zeros(batch_size)  # (B,) sum of every alpha of the row so far
+        self._steps = torch.zeros(batch_size, dtype=torch.long)  # (B,) steps of the row so far
         self._prev: SamplingParams | None = None
         self._has_prev = torch.zeros(batch_size, dtype=torch.bool)
 
@@ -118,6 +121,7 @@ class AdaptiveEntropixSampler(OriginalMethods):
             return
         index = torch.as_tensor(index, dtype=torch.long).to(self._window.device)
         self._window, self._count = self._window[index], self._count[index]
+        self._total, self._steps = self._total[index], self._steps[index]
         self._has_prev = self._has_prev[index]
         self._prev = self._prev.select(index) if self._prev is not None else None
         self._batch = int(index.numel())
@@ -130,6 +134,7 @@ class AdaptiveEntropixSampler(OriginalMethods):
                              f"{self._batch}; call reset({batch}) or select_rows(index) first")
         if self._window.device != torch.device(device):
             self._window, self._count = self._window.to(device), self._count.to(device)
+            self._total, self._steps = self._total.to(device), self._steps.to(device)
             self._has_prev = self._has_prev.to(device)
 
     def sample(self, logits: torch.Tensor, input_ids: torch.Tensor, *,
@@ -167,14 +172,16 @@ class AdaptiveEntropixSampler(OriginalMethods):
         u = uniforms(b, generators, x.device)  # the rows' only random numbers this step
         w = cfg.rep_window
         args = [x, input_ids[:, -w:], None if input_mask is None else input_mask[:, -w:],
-                attention, key_mask, self._window, self._count, prev, self._has_prev, u]
+                attention, key_mask, self._window, self._count, self._total, self._steps, prev,
+                self._has_prev, u]
         if self.compiled:  # one memory layout per input: no recompiles for strides
             args = [a if a is None else a.contiguous() for a in args]
         out = self._step_fn(*args, cfg, read_prefix=not self.compiled)
-        tokens, comps, alpha_mean, self._prev, h, self._window, self._count = out
+        tokens, comps, alpha_mean, target, self._prev, h, state = out
+        self._window, self._count, self._total, self._steps = state
         self._has_prev = torch.ones_like(self._has_prev)
-        return AlphaStep(tokens, comps, alpha_mean, cfg.target_scale * alpha_mean,
-                         self._prev.rounded(), h / math.log2(max(v, 2)))
+        return AlphaStep(tokens, comps, alpha_mean, target, self._prev.rounded(),
+                         h / math.log2(max(v, 2)))
 
     def step(self, logits: torch.Tensor, input_ids: torch.Tensor, *,
              attention: torch.Tensor | None = None, key_mask: torch.Tensor | None = None,
@@ -187,31 +194,34 @@ class AdaptiveEntropixSampler(OriginalMethods):
 
 def adaptive_step(x: torch.Tensor, ids: torch.Tensor, ids_mask: torch.Tensor | None,
                   attention: torch.Tensor | None, key_mask: torch.Tensor | None,
-                  window: torch.Tensor, count: torch.Tensor, prev: torch.Tensor,
-                  has_prev: torch.Tensor, u: torch.Tensor, cfg: SamplerConfig, *,
-                  read_prefix: bool = True):
+                  window: torch.Tensor, count: torch.Tensor, total: torch.Tensor,
+                  steps: torch.Tensor, prev: torch.Tensor, has_prev: torch.Tensor,
+                  u: torch.Tensor, cfg: SamplerConfig, *, read_prefix: bool = True):
     """One step for every row as a function of tensors only (no state, no host sync apart from
     the solver's optional prefix read), so it can run eagerly or as one compiled graph.
 
     Args:
         x: `(B, V)` sanitised float32 logits. ids, ids_mask: the last rep_window tokens and
-            which are real. attention, key_mask: as `sample`. window, count, prev (`(B, 5)`
-            stacked parameters), has_prev: the rows' state. u: `(B,)` uniforms for the draw.
+            which are real. attention, key_mask: as `sample`. window, count, total, steps,
+            prev (`(B, 5)` stacked parameters), has_prev: the rows' state. u: `(B,)` uniforms
+            for the draw.
 
     Returns:
-        tokens, components, alpha_mean, params (smoothed, not rounded: the rows' next
-        previous parameters), entropy of the drawn distribution (bits), new window and count.
+        tokens, components, alpha_mean, target, params (smoothed, not rounded: the rows' next
+        previous parameters), entropy of the drawn distribution (bits), and the new
+        (window, count, total, steps).
     """
     comps = alpha_terms(x, attention, key_mask, cfg.weights(), cfg.attention_mode)
     window, count, alpha_mean = push_window(window, count, comps.alpha)
+    total, steps, alpha_ref = push_total(total, steps, comps.alpha)
     pool = build_pool(x, ids, input_mask=ids_mask, rep_window=cfg.rep_window,
                       top_k_max=cfg.top_k_max)
-    params = choose_params(x, pool, alpha_mean, SamplingParams.unstack(prev), has_prev, cfg,
-                           read_prefix=read_prefix)
+    params, target = choose_params(x, pool, alpha_mean, alpha_ref, SamplingParams.unstack(prev),
+                                   has_prev, cfg, read_prefix=read_prefix)
     cands = _filter(pool, params.rounded(), cfg)
     tokens = draw_with(cands.logits, u, cands.index)
     h, _ = entropy_varentropy(torch.log_softmax(cands.logits, dim=-1))
-    return tokens, comps, alpha_mean, params, h, window, count
+    return tokens, comps, alpha_mean, target, params, h, (window, count, total, steps)
 
 
 @functools.cache

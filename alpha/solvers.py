@@ -92,10 +92,54 @@ def _bounds(cfg: SamplerConfig, device) -> tuple[torch.Tensor, torch.Tensor]:
     return lo, hi
 
 
-def penalty_schedule(target: torch.Tensor, cfg: SamplerConfig) -> torch.Tensor:
-    """Repetition penalty `(B,)`: rep_penalty_max at target 0, rep_penalty_min at target_scale."""
-    u = (target / cfg.target_scale).clamp(0.0, 1.0)
-    return cfg.rep_penalty_max - (cfg.rep_penalty_max - cfg.rep_penalty_min) * u
+def base_point(cfg: SamplerConfig, device=None) -> torch.Tensor:
+    """`(5,)` the `base_*` values in PARAM_NAMES order, clamped into the bounds (the defaults'
+    base_rep_penalty 1.0 becomes rep_penalty_min 1.1)."""
+    lo, hi = _bounds(cfg, device)
+    base = torch.tensor([cfg.base_temp, cfg.base_top_k, cfg.base_top_p, cfg.base_rep_penalty,
+                         cfg.base_candidate_size], dtype=torch.float32, device=device)
+    return torch.minimum(torch.maximum(base, lo), hi)
+
+
+def penalty_schedule(target: torch.Tensor, h_base: torch.Tensor,
+                     cfg: SamplerConfig) -> torch.Tensor:
+    """Repetition penalty `(B,)`: the base penalty at target = h_base, moving linearly to
+    rep_penalty_max as the target falls to 0 and to rep_penalty_min as it rises to 1 (a
+    confident step gets a stronger penalty). Both `(B,)` normalised entropies."""
+    pen = base_point(cfg, target.device)[3]
+    d = target - h_base
+    down = (-d / h_base.clamp_min(1e-12)).clamp(0.0, 1.0)  # (B,) share of the way to 0
+    up = (d / (1.0 - h_base).clamp_min(1e-12)).clamp(0.0, 1.0)  # share of the way to 1
+    return pen + down * (cfg.rep_penalty_max - pen) + up * (cfg.rep_penalty_min - pen)
+
+
+def path_params(s: torch.Tensor, penalty: torch.Tensor, cfg: SamplerConfig) -> SamplingParams:
+    """The point s in [-1, 1] of the path through the base values: s = 0 is the base point,
+    s = 1 the permissive corner (every upper bound), s = -1 the restrictive one (every lower
+    bound), each of temperature, top_k, top_p and candidate_size linear in s on each half (top_k
+    and candidate_size rounded). `s`, `penalty`: `(N,)` -> `(N,)` parameters."""
+    lo, hi = _bounds(cfg, s.device)
+    base = base_point(cfg, s.device)
+    up, down = s.clamp(min=0.0)[:, None], (-s).clamp(min=0.0)[:, None]  # (N, 1)
+    p = torch.minimum(torch.maximum(base + up * (hi - base) + down * (lo - base), lo), hi)
+    return SamplingParams(p[:, 0], p[:, 1].round(), p[:, 2], penalty, p[:, 4].round())
+
+
+def base_entropy(pool: Pool, cfg: SamplerConfig) -> torch.Tensor:
+    """`(B,)` normalised entropy (bits / log2 V) of this step's distribution filtered with the
+    base values (`base_point`), by HF's rules on the pool."""
+    b = pool.logits.shape[0]
+    base = SamplingParams.unstack(base_point(cfg, pool.logits.device).expand(b, 5))
+    vals, _ = pool.top(base.rep_penalty, cfg.top_k_max)  # (B, K)
+    return filtered_entropy(vals / base.temperature[:, None], base.rounded()) / pool.log2_vocab
+
+
+def base_target(h_base: torch.Tensor, alpha_mean: torch.Tensor, alpha_ref: torch.Tensor,
+                cfg: SamplerConfig) -> torch.Tensor:
+    """The bisection solver's target `(B,)`: h_base + target_scale * (alpha_mean - alpha_ref),
+    clamped to [0, 1]: the base values' entropy at average uncertainty (alpha's moving average
+    equal to the row's average so far), moved up or down by how far uncertainty is above it."""
+    return (h_base + cfg.target_scale * (alpha_mean - alpha_ref)).clamp(0.0, 1.0)
 
 
 @dataclass
@@ -280,59 +324,92 @@ def fixed_size_entropy(vals: torch.Tensor, m: torch.Tensor, cfg: SamplerConfig,
     return entropy
 
 
-def solve_bisection(pool: Pool, target: torch.Tensor, cfg: SamplerConfig, *,
-                    read_prefix: bool = True) -> SamplingParams:
-    """The correct solver (module docstring): smallest set size, then temperature.
+def _path_entropy(vals: torch.Tensor, s: torch.Tensor, penalty: torch.Tensor,
+                  cfg: SamplerConfig) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Entropy (bits), kept-set size and temperature of the path points `s` `(B, G)` on the
+    rows' penalised candidates `vals` `(B, K)`; each `(B, G)`. HF's rules (`keep_mask`)."""
+    b, g = s.shape
+    p = path_params(s.reshape(-1), penalty.repeat_interleave(g), cfg)
+    z = vals.repeat_interleave(g, dim=0) / p.temperature[:, None]  # (B * G, K)
+    keep = keep_mask(z, p.top_k, p.top_p, p.candidate_size)
+    h, _ = entropy_varentropy(torch.log_softmax(torch.where(keep, z, NEG_INF), dim=-1))
+    return h.view(b, g), keep.sum(-1).view(b, g), p.temperature.view(b, g)
 
-    Every m in [1, m_max] is scored at temp_max in one batched pass; temperature is then
-    searched 16 points at a time (each round shrinks the bracket 17x), so a step costs a few
-    dozen tensor ops whatever the batch size.
+
+def _bisect(lo: torch.Tensor, hi: torch.Tensor, goal: torch.Tensor,
+            h: Callable[[torch.Tensor], torch.Tensor], rounds: int, x0: torch.Tensor,
+            grid: int = 16) -> tuple[torch.Tensor, torch.Tensor]:
+    """Bracket `(B,)` [lo, hi] around where the non-decreasing `h` `(B, G) -> (B, G)` crosses
+    `goal` `(B,)`, the crossing nearest `x0` `(B,)` where h is flat at the goal (the bracket
+    collapses onto x0 when h(x0) equals the goal, to a relative 1e-6). `grid` points a round, each round shrinks
+    the bracket (grid + 1) times."""
+    tol = (1e-6 * (1.0 + goal.abs()))[:, None]  # (B, 1) rounding between entropy routes
+    at_or_above = h(x0[:, None]) >= goal[:, None] - tol  # (B, 1) search the flat part's top
+    frac = torch.arange(1, grid + 1, device=lo.device) / (grid + 1)  # (G,)
+    pair = torch.arange(2, device=lo.device)
+    for _ in range(rounds):
+        xs = lo[:, None] + (hi - lo)[:, None] * frac  # (B, G)
+        hx = h(xs)
+        j = torch.where(at_or_above, hx <= goal[:, None] + tol, hx < goal[:, None]).sum(1)
+        pts = torch.cat([lo[:, None], xs, hi[:, None]], dim=1)  # (B, G + 2)
+        lo, hi = pts.gather(1, j[:, None] + pair).unbind(1)
+    cap = at_or_above[:, 0]  # h(x0) >= goal: the crossing is at or below x0
+    return torch.where(cap, lo.clamp(max=x0), lo), torch.where(cap, hi.clamp(max=x0), hi)
+
+
+def solve_bisection(pool: Pool, target: torch.Tensor, cfg: SamplerConfig, *,
+                    h_base: torch.Tensor | None = None,
+                    read_prefix: bool = True) -> SamplingParams:
+    """The correct solver (module docstring): the kept set from the path through the base
+    values, then the temperature that hits the target with that set.
 
     Args:
         pool: from `build_pool`.
         target: `(B,)` target normalised entropy.
+        h_base: `(B,)` `base_entropy(pool, cfg)` when the caller has it (None: computed).
         read_prefix: on CPU, read the largest chosen set size from the tensor (one host read)
             so the temperature rounds skip the unused prefix; False always uses the full
             prefix (same values; what a compiled step needs: no data-dependent shapes).
 
     Returns:
         `(B,)` parameters; their filtered entropy is within the search precision of the target
-        when any setting inside the bounds reaches it, else the nearest reachable value.
+        when the path's sets reach it, else the nearest reachable value.
     """
     b = target.shape[0]
-    pen = penalty_schedule(target, cfg)
+    if h_base is None:
+        h_base = base_entropy(pool, cfg)
+    pen = penalty_schedule(target, h_base, cfg)
     vals, _ = pool.top(pen, cfg.top_k_max)  # (B, K) penalised, descending
     goal = target * pool.log2_vocab  # bits
-    m_hi = min(cfg.candidate_size_max, cfg.top_k_max, vals.shape[1])
-    ms = torch.arange(1, m_hi + 1, device=vals.device).expand(b, m_hi)  # (B, M)
-    h_m = grid_entropy(vals.double(), ms,
-                       torch.full((b, 1), cfg.temp_max, device=vals.device), cfg, m_hi)
-    ok = h_m >= goal[:, None]  # non-decreasing in m
-    m = torch.where(ok.any(1), ok.float().argmax(1) + 1, m_hi)  # smallest m reaching the goal
-    grid, t_lo = 16, torch.full_like(target, cfg.temp_min)
-    t_hi = torch.full_like(target, cfg.temp_max)
-    frac = torch.arange(1, grid + 1, device=vals.device) / (grid + 1)  # (G,)
-    goal_c, pair = goal[:, None], torch.arange(2, device=vals.device)
-    # The rounds read only the prefix up to the largest chosen m. On CPU that is worth one host
-    # read; on an accelerator the read would stall the queue, and the full prefix is cheap.
-    # Either way the values are the same (nothing past the prefix is read).
-    m_top = (int(m.max()) if b else 1) if read_prefix and vals.device.type == "cpu" else m_hi
-    h_t = fixed_size_entropy(vals, m, cfg, m_top)
-    for _ in range(math.ceil(cfg.solver_iters / math.log2(grid + 1))):
-        ts = t_lo[:, None] + (t_hi - t_lo)[:, None] * frac  # (B, G)
-        j = (h_t(ts) < goal_c).sum(1)  # points below the goal
-        pts = torch.cat([t_lo[:, None], ts, t_hi[:, None]], dim=1)  # (B, G + 2)
-        t_lo, t_hi = pts.gather(1, j[:, None] + pair).unbind(1)  # H non-decreasing in T
-    t_max = torch.full_like(target, cfg.temp_max)
-    options = [(m, t_hi), (m, t_lo), ((m - 1).clamp(min=1), t_max)]  # last: across a gap
-    # The three options scored in one pass: rows [option 0 | option 1 | option 2].
-    vals3 = vals.repeat(3, 1)  # (3B, K)
-    p3 = set_params(vals3, torch.cat([mm for mm, _ in options]),
-                    torch.cat([tt for _, tt in options]), pen.repeat(3), cfg)
-    err = (filtered_entropy(vals3 / p3.temperature[:, None], p3).view(3, b)
-           - goal).abs().T  # (B, 3) honest: HF's rules on the candidates
-    best = err.argmin(dim=1)
-    stacked = p3.stack().view(3, b, 5)
+    rounds = math.ceil(cfg.solver_iters / math.log2(17))
+    # 1. the path: the bracket [s_lo, s_hi] where its entropy crosses the goal (nearest the
+    # base point s = 0), and the kept set and temperature on each side
+    s_lo, s_hi = _bisect(torch.full_like(target, -1.0), torch.ones_like(target), goal,
+                         lambda s: _path_entropy(vals, s, pen, cfg)[0], rounds,
+                         torch.zeros_like(target))
+    _, kept, t_path = _path_entropy(vals, torch.stack([s_lo, s_hi], 1), pen, cfg)  # (B, 2)
+    # 2. temperature for the set on each side of the crossing (rows [s_lo sets | s_hi sets]),
+    # the solution nearest the path's temperature where several hit the goal
+    m2, t_path2 = torch.cat([kept[:, 0], kept[:, 1]]), torch.cat([t_path[:, 0], t_path[:, 1]])
+    vals2, goal2 = vals.repeat(2, 1), goal.repeat(2)
+    m_top = (int(m2.max()) if b else 1) if read_prefix and vals.device.type == "cpu" \
+        else min(cfg.top_k_max, vals.shape[1])
+    t_lo, t_hi = _bisect(torch.full_like(goal2, cfg.temp_min),
+                         torch.full_like(goal2, cfg.temp_max), goal2,
+                         fixed_size_entropy(vals2, m2, cfg, m_top), rounds, t_path2)
+    # 3. six options scored honestly (HF's rules): rows [path at s_lo | path at s_hi | m2 at
+    # t_hi | m2 at t_lo]; the nearest entropy wins, ties go to the path's own points, then to
+    # the temperature nearest the path's
+    n_opt = 6
+    path = path_params(torch.cat([s_lo, s_hi]), pen.repeat(2), cfg)
+    sets = set_params(vals.repeat(4, 1), m2.repeat(2), torch.cat([t_hi, t_lo]), pen.repeat(4),
+                      cfg)
+    p6 = SamplingParams.unstack(torch.cat([path.stack(), sets.stack()]))  # (6B,)
+    z6 = vals.repeat(n_opt, 1) / p6.temperature[:, None]
+    err = (filtered_entropy(z6, p6).view(n_opt, b) - goal).abs()
+    off = (p6.temperature - t_path2.repeat(3)).abs().view(n_opt, b)
+    best = (err / pool.log2_vocab + 1e-5 * off).argmin(dim=0)  # (B,) first of equals
+    stacked = p6.stack().view(n_opt, b, 5)
     return SamplingParams.unstack(stacked[best, torch.arange(b, device=best.device)])
 
 
@@ -375,12 +452,24 @@ def solve_seed_adam(x: torch.Tensor, target: torch.Tensor, cfg: SamplerConfig) -
 
 
 def choose_params(x: torch.Tensor, pool: Pool, alpha_mean: torch.Tensor,
-                  prev: SamplingParams | None, has_prev: torch.Tensor, cfg: SamplerConfig, *,
-                  read_prefix: bool = True) -> SamplingParams:
-    """Target entropy -> solver -> smoothing with the rows' previous parameters (not rounded)."""
-    target = cfg.target_scale * alpha_mean
+                  alpha_ref: torch.Tensor, prev: SamplingParams | None, has_prev: torch.Tensor,
+                  cfg: SamplerConfig, *, read_prefix: bool = True,
+                  ) -> tuple[SamplingParams, torch.Tensor]:
+    """Target entropy -> solver -> smoothing with the rows' previous parameters.
+
+    Args:
+        alpha_mean: `(B,)` alpha's moving average; alpha_ref: `(B,)` the row's average alpha
+            so far (bisection's "average uncertainty"; seed_adam does not read it).
+
+    Returns:
+        The parameters (smoothed, not rounded) and the target `(B,)`: seed_adam's is the
+        original's target_scale * alpha_mean; bisection's is `base_target`.
+    """
     if cfg.solver == "seed_adam":
+        target = cfg.target_scale * alpha_mean
         solved = solve_seed_adam(x, target, cfg)
     else:
-        solved = solve_bisection(pool, target, cfg, read_prefix=read_prefix)
-    return smooth(prev, solved, cfg.param_smoothing_factor, has_prev)
+        h_base = base_entropy(pool, cfg)
+        target = base_target(h_base, alpha_mean, alpha_ref, cfg)
+        solved = solve_bisection(pool, target, cfg, h_base=h_base, read_prefix=read_prefix)
+    return smooth(prev, solved, cfg.param_smoothing_factor, has_prev), target

@@ -190,3 +190,12 @@ def push_window(window: torch.Tensor, count: torch.Tensor, alpha: torch.Tensor
     count = (count + 1).clamp(max=w)
     valid = torch.arange(w, device=alpha.device) >= (w - count)[:, None]  # (B, W)
     return window, count, (window * valid).sum(1) / count
+
+
+def push_total(total: torch.Tensor, steps: torch.Tensor, alpha: torch.Tensor
+               ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Add `(B,)` alpha to the rows' running sums; the new sum, step count and average alpha
+    of every step so far (the bisection solver's "average uncertainty")."""
+    total = total + alpha.float()
+    steps = steps + 1
+    return total, steps, total / steps
