@@ -4,23 +4,24 @@ Two solvers, picked by `SamplerConfig.solver`:
 
 - `bisection` (correct). Every setting of top-k, top-p and pool size keeps a prefix of the
   sorted (penalised) candidates, so any setting in the bounds is one kept-set size m at one
-  temperature T, and its entropy H(m, T) is what matters. The monotone path is through (m, T):
-      H(m, T) never decreases in T (a softmax flattens as T rises) and
-      H(m, T) never decreases in m (adding a token less probable than every kept one adds
-      entropy),
-  so a binary search finds the smallest m with H(m, temp_max) >= target (the smallest set that
-  can reach it: no needless tail), then bisection on T in [temp_min, temp_max] (`solver_iters`
-  steps; H is continuous in T for a fixed set) hits the target. If the target lies in the gap
-  between H(m - 1, temp_max) and H(m, temp_min) the nearer side is returned; above
-  H(m_max, temp_max) the most permissive corner. All five parameters then follow (m, T):
-      temperature = T; candidate_size = m and top_k = m (clamped to their bounds);
-      top_p = mass of the top m - 1 + half the m-th token's probability (clamped), so each of
-      the three set filters alone would cut at m (top_k = top_k_max where top_p_max < 1
-      cannot cut at m, so top-p acts on the widest distribution);
-      rep_penalty = rep_penalty_max - (rep_penalty_max - rep_penalty_min) * target /
-      target_scale (clamped): a confident model (low target) gets the strongest penalty.
-  The penalty is fixed before the search, so the landscape is monotone. Vectorised over rows:
-  no Python loop over sequences; no host sync on an accelerator (one host read a step on CPU).
+  temperature T, and its entropy H(m, T) never decreases in T (a softmax flattens as T rises)
+  nor in m (adding a token less probable than every kept one adds entropy). The target is
+  `base_target`: the entropy of the `base_*` values at this step, moved by alpha's deviation
+  from the row's average. The search follows a path through the base values: s in [-1, 1],
+  s = 0 the base point, s = +-1 the permissive / restrictive corners, temperature, top_k,
+  top_p and candidate_size linear in s on each half (`path_params`); along it T rises and the
+  kept set only grows, so the entropy never decreases in s. 1. bisection on s brackets the
+  crossing of the target (the one nearest s = 0 where the entropy is flat there: the target
+  H_base gives the base values exactly); 2. for the kept set on each side of the crossing,
+  bisection on T in [temp_min, temp_max] (prefix sums, `fixed_size_entropy`) hits the target;
+  3. the two path points and the four (set, T) ends are re-scored with HF's rules, the nearest
+  entropy wins (ties: the path points, then the temperature nearest the path's). A (set, T)
+  answer is expressed as `set_params`: top_k = candidate_size = m (clamped), top_p = mass of
+  the top m - 1 + half the m-th token's probability (clamped), so each of the three set
+  filters alone would cut at m. The penalty (`penalty_schedule`) is fixed before the search:
+  the base penalty at the base entropy, stronger for a lower target, weaker for a higher one.
+  Vectorised over rows: no Python loop over sequences; no host sync on an accelerator (one host
+  read a step on CPU).
 - `seed_adam` (the original, for ablations). Parameters are lo + (hi - lo) * sigmoid(theta)
   with theta started at the `base_*` values (as if they were logits), Adam on the squared error
   of the filtered entropy, at most `opt_max_iters` steps, a row stops once its loss <
@@ -274,38 +275,14 @@ def _size_terms(m: torch.Tensor, cfg: SamplerConfig, last: int):
                                                         cfg.candidate_size_max)
 
 
-def grid_entropy(vals: torch.Tensor, m: torch.Tensor, t: torch.Tensor,
-                 cfg: SamplerConfig, m_max: int | None = None) -> torch.Tensor:
-    """Entropy (bits) `(B, N)` of `set_params(m, t)` for N (m, t) pairs per row at once.
+def fixed_size_entropy(vals: torch.Tensor, m: torch.Tensor, cfg: SamplerConfig,
+                       m_max: int) -> Callable[[torch.Tensor], torch.Tensor]:
+    """Entropy (bits) of `set_params(m, T)` for one set size per row, as a function of T.
 
     Uses prefix sums of p and p ln p over the sorted candidates: the renormalised top-n set has
     entropy ln S_n - C_n / S_n. The kept count follows `set_params` and HF's top-p rule (the
-    top-p count is a `searchsorted` on the prefix masses).
-
-    Args:
-        vals: `(B, K)` penalised logits, descending. m: `(B, N)` long set sizes.
-        t: `(B, N)` temperatures, one per (row, pair), or `(B, 1)`: one shared by the N sizes.
-        m_max: an upper bound of `m` (None: read from `m`, a host sync on GPU).
-    """
-    b, n_pairs = m.shape
-    nt = t.shape[1]
-    g = n_pairs // nt  # sizes grouped by their temperature: everything below is (B, Nt, g)
-    if m_max is None:
-        m_max = int(m.max()) if m.numel() else 1
-    sc = _prefix_sums(_log_weights(vals, m_max, cfg), t)  # (2, B, Nt, K')
-    at4, real4, k0, size = _size_terms(m.view(b, nt, g), cfg, sc.shape[-1] - 1)
-    s4 = torch.where(real4, sc[0].gather(-1, at4), 0.0).split(g, dim=-1)
-    return _kept_entropy(sc, s4, k0, size, cfg).view(b, n_pairs)
-
-
-def fixed_size_entropy(vals: torch.Tensor, m: torch.Tensor, cfg: SamplerConfig,
-                       m_max: int) -> Callable[[torch.Tensor], torch.Tensor]:
-    """`grid_entropy` for one set size per row, as a function of temperatures.
-
-    The solver's temperature rounds keep each row's m fixed, so everything that depends only on
-    m (the gather positions, the top-k and pool caps) is computed here once; the returned
-    function does the per-temperature part with the same helpers, so its values equal
-    `grid_entropy(vals, m[:, None].expand(B, G), ts, cfg, m_max)` exactly.
+    top-p count is a `searchsorted` on the prefix masses). Everything that depends only on m
+    (the gather positions, the top-k and pool caps) is computed here once.
 
     Args:
         vals: `(B, K)` penalised logits, descending. m: `(B,)` long set sizes, <= m_max.

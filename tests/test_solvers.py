@@ -157,26 +157,31 @@ def test_smoothing_is_exponential_and_first_step_takes_new():
     assert smooth(None, new, 0.8, torch.tensor([True, False])) is new
 
 
-def test_grid_entropy_equals_measured_entropy_and_is_monotone():
-    from alpha.solvers import grid_entropy, set_params
+@pytest.mark.parametrize("kw", [dict(top_p_max=0.95, candidate_size_min=3), dict(),
+                                dict(top_p_max=0.9),
+                                dict(top_k_min=20, candidate_size_min=8, top_p_min=0.6)])
+def test_fixed_size_entropy_equals_measured_entropy_and_is_monotone(kw):
+    """The solver's prefix-sum entropy of `set_params(m, T)` vs HF's chain + scipy."""
+    from alpha.solvers import fixed_size_entropy, set_params
 
-    cfg = SamplerConfig(top_p_max=0.95, candidate_size_min=3)
+    cfg = SamplerConfig(**kw)
     logits, ids, g = case(7, b=6, v=1500, scale=2.0)
     pen = torch.full((6,), 1.25)
     pool = build_pool(logits, ids, input_mask=None, rep_window=128, top_k_max=200)
     vals, _ = pool.top(pen, 200)
     m = torch.randint(1, 101, (6, 4), generator=g)
     t = 0.1 + 0.9 * torch.rand(6, 4, generator=g)
-    fast = grid_entropy(vals, m, t, cfg) / math.log2(1500)
     for j in range(4):
+        fast = fixed_size_entropy(vals, m[:, j], cfg, 100)(t[:, j:j + 1])[:, 0] / math.log2(1500)
         p = set_params(vals, m[:, j], t[:, j], pen, cfg)
-        torch.testing.assert_close(fast[:, j].double(), measured_entropy(logits, ids, p),
+        torch.testing.assert_close(fast.double(), measured_entropy(logits, ids, p),
                                    atol=1e-5, rtol=0)
-    ms = torch.arange(1, 101).expand(6, 100)
-    h_m = grid_entropy(vals, ms, torch.full((6, 1), 0.6), cfg)
+    ms = torch.arange(1, 101).repeat(6)  # (600,) every size for every row
+    h_m = fixed_size_entropy(vals.repeat_interleave(100, 0), ms, cfg, 100)(
+        torch.full((600, 1), 0.6)).view(6, 100)
     assert (h_m.diff(dim=1) >= -1e-5).all()  # non-decreasing in the set size
     ts = torch.linspace(0.1, 1.0, 50).expand(6, 50)
-    h_t = grid_entropy(vals, torch.full((6, 50), 40), ts, cfg)
+    h_t = fixed_size_entropy(vals, torch.full((6,), 40), cfg, 40)(ts)
     assert (h_t.diff(dim=1) >= -1e-5).all()  # non-decreasing in temperature
 
 
@@ -206,22 +211,6 @@ def test_pool_holds_hf_penalised_top_k(v, window, k, penalty):
         assert torch.isneginf(vals[i, n:]).all()  # a vocabulary below k: -inf padding
         torch.testing.assert_close(ref[0, idx[i, :n]], vals[i, :n])  # ids carry their values
         assert idx[i, :n].unique().numel() == n
-
-
-@pytest.mark.parametrize("kw", [dict(), dict(top_p_max=0.9), dict(top_k_min=20, candidate_size_min=8,
-                                                                    top_p_min=0.6)])
-def test_fixed_size_entropy_equals_grid_entropy(kw):
-    """The solver's per-round shortcut gives grid_entropy's values exactly (same arithmetic)."""
-    from alpha.solvers import fixed_size_entropy, grid_entropy
-
-    cfg = SamplerConfig(**kw)
-    logits, ids, g = case(11, b=8, v=1500, scale=2.5)
-    pool = build_pool(logits, ids, input_mask=None, rep_window=128, top_k_max=cfg.top_k_max)
-    vals, _ = pool.top(torch.full((8,), 1.2), cfg.top_k_max)
-    m = torch.randint(1, 101, (8,), generator=g)
-    ts = 0.1 + 0.9 * torch.rand(8, 16, generator=g)
-    ref = grid_entropy(vals.double(), m[:, None].expand(8, 16), ts, cfg, int(m.max()))
-    assert torch.equal(fixed_size_entropy(vals, m, cfg, int(m.max()))(ts), ref)
 
 
 # ---------------------------------------------------------------- base values (bisection)
