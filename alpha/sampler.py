@@ -1,10 +1,12 @@
 """`AdaptiveEntropixSampler`: the adaptive sampler, batched, registered as "alpha"/"alpha_seed".
 
 One step per row: alpha from token and attention uncertainty -> moving average over the row's
-window -> target entropy = target_scale * mean alpha -> solver picks the five parameters ->
-exponential smoothing with the row's previous parameters -> filtering (equal to HF's chain)
--> draw with the row's generator. The sampler keeps per-row state (alpha window, last
-parameters); the engine calls `reset` / `select_rows`. It knows nothing about models or caches.
+window (and the row's average alpha so far) -> target entropy (bisection: the base values'
+entropy moved by target_scale * (mean alpha - average alpha); seed_adam: target_scale * mean
+alpha) -> solver picks the five parameters -> exponential smoothing with the row's previous
+parameters -> filtering (equal to HF's chain) -> draw with the row's generator. The sampler
+keeps per-row state (alpha window, alpha total and step count, last parameters); the engine
+calls `reset` / `select_rows`. It knows nothing about models or caches.
 """
 
 from __future__ import annotations
