@@ -385,7 +385,10 @@ def solve_bisection(pool: Pool, target: torch.Tensor, cfg: SamplerConfig, *,
     z6 = vals.repeat(n_opt, 1) / p6.temperature[:, None]
     err = (filtered_entropy(z6, p6).view(n_opt, b) - goal).abs()
     off = (p6.temperature - t_path2.repeat(3)).abs().view(n_opt, b)
-    best = (err / pool.log2_vocab + 1e-5 * off).argmin(dim=0)  # (B,) first of equals
+    err = err / pool.log2_vocab  # normalised
+    # a hit is a hit: errors below 1e-5 count as 0, so rounding (eager vs compiled) cannot
+    # flip the choice between a path point and an equivalent (set, T) option
+    best = (torch.where(err < 1e-5, 0.0, err) + 1e-5 * off).argmin(dim=0)  # (B,) first of equals
     stacked = p6.stack().view(n_opt, b, 5)
     return SamplingParams.unstack(stacked[best, torch.arange(b, device=best.device)])
 
