@@ -6,7 +6,8 @@ checksums and counts were measured on the downloaded files (see docs/cards/). Pa
 downloaded, never installed: several declare heavy dependencies (vllm, llama-cpp, old sympy).
 
 `read_records(name)` turns a dataset file into plain dicts with the fields the card names:
-`text` (prompt or passage), optionally `answer` (numeric target as a string) and `reference`.
+`text` (prompt or passage), optionally `answer` (numeric target as a string) and `reference`;
+`read_rows(name)` gives the file's own rows (e.g. GSM8K's question/answer, as on the hub).
 """
 
 from __future__ import annotations
@@ -142,8 +143,9 @@ def _record(row: dict, card: Card) -> dict:
     return rec
 
 
-def read_records(name: str, path: Path | None = None, cache: Path | None = None) -> list[dict]:
-    """The records of dataset `name` (fetched into the cache if needed, or read from `path`)."""
+def read_rows(name: str, path: Path | None = None, cache: Path | None = None) -> list[dict]:
+    """The rows of dataset `name` as the file has them (after the card's filter), fetched into
+    the cache if needed or read from `path`. GSM8K rows have the hub's fields (question, answer)."""
     src, card = get_source(name), CARDS[name]
     if src.kind != "dataset":
         raise ValueError(f"{name} is a {src.kind}, not a dataset")
@@ -152,4 +154,10 @@ def read_records(name: str, path: Path | None = None, cache: Path | None = None)
         rows = json.load(f) if card.fmt == "json" else [json.loads(ln) for ln in f if ln.strip()]
     if card.where:
         rows = [r for r in rows if r.get(card.where[0]) == card.where[1]]
-    return [_record(r, card) for r in rows]
+    return rows
+
+
+def read_records(name: str, path: Path | None = None, cache: Path | None = None) -> list[dict]:
+    """The records of dataset `name`: dicts with `text` and, as the card says, `answer`
+    (a number as a string) and `reference`."""
+    return [_record(r, CARDS[name]) for r in read_rows(name, path, cache)]

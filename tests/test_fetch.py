@@ -24,7 +24,7 @@ import torch
 from conftest import ASSETS, make_tiny_model
 
 from alpha import fetch as F
-from alpha.sources import CARDS, SOURCES, get_source, read_records
+from alpha.sources import CARDS, SOURCES, get_source, read_records, read_rows
 
 gguf = pytest.importorskip("gguf")
 
@@ -334,6 +334,7 @@ def test_read_records_maps_fields_per_card(tmp_path):
     g = tmp_path / "g.jsonl"
     g.write_text(json.dumps({"question": "Q?", "answer": "so 3+4=7\n#### 1,007"}) + "\n")
     assert read_records("gsm8k", g)[0]["answer"] == "1,007"
+    assert read_rows("gsm8k", g) == [{"question": "Q?", "answer": "so 3+4=7\n#### 1,007"}]
     s = tmp_path / "s.jsonl"
     s.write_text(json.dumps({"Body": "Tom has 3 apples", "Question": "How many?", "Answer": 3.0}) + "\n")
     assert read_records("svamp", s)[0]["text"] == "Tom has 3 apples. How many?"
