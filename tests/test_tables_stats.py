@@ -87,3 +87,48 @@ def test_statistics_bad_input(sweep, capsys):
     make_run(sweep / "multirun", 9, "alpha", 1, indices=(0, 1, 2))  # 3 of the 4 prompts
     assert mt.main([root, "--reference", "top_p"]) == 2
     assert "different prompts" in capsys.readouterr().err
+
+
+TUNER_TRIALS = (  # what alpha/runner/tuning.py writes: the objective's name/direction per trial
+    "method,trial,objective,metric,direction,optuna_sampler,optuna_seed,tuned,params\n"
+    "a,0,1,perplexity,minimize,random,0,2,{}\na,1,3,perplexity,minimize,random,0,2,{}\n"
+    "a,2,2,perplexity,minimize,random,0,2,{}\n"
+    "greedy,0,0.5,perplexity,minimize,none (no tunables),,0,{}\n"
+    "c,0,4,perplexity,minimize,tpe,0,1,{}\nc,1,5,perplexity,minimize,tpe,0,1,{}\n")
+
+
+def test_budget_curves_read_objective_and_direction_from_trials(sweep, capsys):
+    (sweep / "tuner.csv").write_text(TUNER_TRIALS)
+    out = sweep / "res" / "t"
+    args = [str(sweep / "multirun"), "--trials", str(sweep / "tuner.csv"), "--out", str(out)]
+    assert mt.main(args) == 0  # no --objective: perplexity, minimize, from the file
+    text = capsys.readouterr().out
+    curves = pd.read_csv(out.with_name("t_budget.csv"))
+    # a: [1, 3, 2], lower is better -> best of 1 = 2, of 2 = (1 + 1 + 2) / 3, of 3 = 1
+    assert curves[curves.method == "a"].expected.tolist() == pytest.approx([2, 4 / 3, 1])
+    assert "E[best of 1] perplexity" in text and "direction: minimize" in text
+    assert "greedy: no tunables, 1 trial: the curve is a single point" in text
+    assert "c (tpe): trials not drawn by random search" in text
+    assert "a (random)" not in text
+    # --objective renames; its own direction applies (mauve: higher is better) -> 2, 8/3, 3
+    assert mt.main(args + ["--objective", "mauve"]) == 0
+    assert "renames the trials' metric 'perplexity'" in capsys.readouterr().out
+    a = pd.read_csv(out.with_name("t_budget.csv")).query("method == 'a'")
+    assert a.expected.tolist() == pytest.approx([2, 8 / 3, 3])
+    assert mt.main(args + ["--objective", "mauve", "--direction", "minimize"]) == 0
+    a = pd.read_csv(out.with_name("t_budget.csv")).query("method == 'a'")
+    assert a.expected.tolist() == pytest.approx([2, 4 / 3, 1])
+
+
+def test_statistics_more_bad_input(sweep, capsys):
+    root = str(sweep / "multirun")
+    (sweep / "mixed.csv").write_text(TUNER_TRIALS + "d,0,1,mauve,maximize,random,0,1,{}\n")
+    assert mt.main([root, "--trials", str(sweep / "mixed.csv"), "--out", str(sweep / "t")]) == 2
+    assert "mixes metrics ['mauve', 'perplexity']" in capsys.readouterr().err
+    assert mt.main([root, "--reference", "top_p", "--diff-metrics", "coherense"]) == 2
+    err = capsys.readouterr().err
+    assert "--diff-metrics names ['coherense'], which no run has" in err and "\n" not in err.strip()
+    single = sweep / "single"
+    make_run(single, 0, "top_p", 0)
+    assert mt.main([str(single), "--reference", "top_p"]) == 2
+    assert "is the only configuration" in capsys.readouterr().err

@@ -411,6 +411,14 @@ def difference_table(runs: list[Run], reference: str, metrics: list[str],
 
     groups = run_groups(runs, by)
     ref = _pick(reference, list(groups))
+    if len(groups) < 2:
+        raise ValueError(f"--reference {reference!r}: {ref} is the only configuration; "
+                         f"nothing to compare it with")
+    found = {m for group in groups.values() for r in group for m in r.metrics}
+    unknown = [m for m in metrics if m not in found]
+    if unknown:
+        raise ValueError(f"--diff-metrics names {unknown}, which no run has; available: "
+                         f"{sorted(found)}")
     simctg = bool(_flatten(groups[ref][0].config).get("evaluation.options.simctg_compat"))
     rows = {label: [read_generations(r) for r in group] for label, group in groups.items()}
     return ref, difference_records(rows, ref, metrics, simctg_compat=simctg, seed=0)
@@ -446,22 +454,69 @@ def diff_outputs(records: list[dict], reference: str) -> tuple[str, str]:
     return "\n".join(md) + "\n", "\n".join(tex) + "\n"
 
 
-def budget_curves(trials: str, objective: str | None, direction: str | None) -> dict:
-    """{method: BudgetCurve} of the tuner's trials.csv (direction from the objective metric)."""
+TPE_STARTUP = 10  # hydra-optuna-sweeper's TPESampler n_startup_trials: random draws before TPE
+
+
+def trials_meta(path: str) -> dict:
+    """What the tuner (alpha/runner/tuning.py) writes beside each score in trials.csv: the
+    objective's name and direction, per method the Optuna sampler and the number of tunables.
+    Columns an older trials.csv lacks are left out; a file mixing studies raises."""
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    meta: dict = {}
+    for column, key in (("metric", "metric"), ("direction", "direction")):
+        values = sorted({v for v in frame.get(column, []) if v})
+        if len(values) > 1:
+            raise ValueError(f"{path} mixes {column}s {values}; give the trials.csv of one study")
+        if values:
+            meta[key] = values[0]
+    if meta.get("direction") not in (None, "maximize", "minimize"):
+        raise ValueError(f"{path}: direction={meta['direction']!r}; expected maximize or minimize")
+    for column in ("optuna_sampler", "tuned"):
+        if column in frame:
+            meta[column] = dict(zip(frame["method"], frame[column], strict=True))
+    return meta
+
+
+def budget_curves(trials: str, objective: str | None,
+                  direction: str | None) -> tuple[dict, str, list[str]]:
+    """({method: BudgetCurve}, objective label, notes) of the tuner's trials.csv.
+
+    The objective's name and direction come from the file (the tuner writes them);
+    --objective renames it and --direction overrides the direction. An older trials.csv
+    without them: direction from the --objective metric's own higher_is_better."""
     from alpha.evaluation import METRICS, budget
 
+    scores = budget.read_trials(trials)
+    meta = trials_meta(trials)
+    notes = []
+    label = objective or meta.get("metric")
+    if objective and meta.get("metric") not in (None, objective):
+        notes.append(f"--objective {objective!r} renames the trials' metric "
+                     f"{meta['metric']!r}")
+    if direction is None and label == meta.get("metric"):
+        direction = meta.get("direction")
     if direction is None:
-        spec = METRICS.get(objective or "")
+        spec = METRICS.get(label or "")
         if spec is None or spec.higher_is_better is None:
-            raise ValueError(f"--objective {objective!r} has no known direction; pass "
+            raise ValueError(f"--objective {label!r} has no known direction; pass "
                              f"--direction maximize or --direction minimize")
         direction = "maximize" if spec.higher_is_better else "minimize"
-    scores = budget.read_trials(trials)
-    return {m: budget.budget_curve(s, higher_is_better=direction == "maximize", seed=0)
-            for m, s in scores.items()}
+    curves = {m: budget.budget_curve(s, higher_is_better=direction == "maximize", seed=0)
+              for m, s in scores.items()}
+    tuned, drawn = meta.get("tuned", {}), meta.get("optuna_sampler", {})
+    fixed = [m for m in curves if tuned.get(m) == "0"]
+    if fixed:
+        notes.append(f"{', '.join(fixed)}: no tunables, 1 trial: the curve is a single point")
+    adaptive = [m for m in curves if m not in fixed and drawn.get(m, "random") != "random"]
+    if adaptive:
+        notes.append(f"{', '.join(f'{m} ({drawn[m]})' for m in adaptive)}: trials not drawn "
+                     f"by random search (TPE draws its first {TPE_STARTUP} at random, then "
+                     f"adaptively); the curve reads them as random draws")
+    notes.append(f"direction: {direction}")
+    return curves, label or "objective", notes
 
 
-def budget_markdown(curves: dict, objective: str) -> str:
+def budget_markdown(curves: dict, objective: str, notes: list[str] = ()) -> str:
     """Per method: trials, failed, E[best of 1] and E[best of T] with bootstrap bands."""
     def cell(c, k):
         band = "" if c.lo is None else f" [{_fmt(c.lo[k])}, {_fmt(c.hi[k])}]"
@@ -474,11 +529,12 @@ def budget_markdown(curves: dict, objective: str) -> str:
     lines += ["", "Exact expected best of N trials drawn without replacement (order "
               "statistics); bands: 95% bootstrap over trials (1000 resamples, seed 0). Only "
               "an honest random-draw reading when the trials were drawn by random search."]
+    lines += [f"- {n}" for n in notes]
     return "\n".join(lines) + "\n"
 
 
 def write_statistics(out: str | None, diff: tuple | None, curves: dict | None,
-                     objective: str) -> str:
+                     objective: str, notes: list[str] = ()) -> str:
     """Write OUT_diff.md/.tex/.csv and OUT_budget.png/.csv; return their Markdown."""
     from alpha.evaluation.budget import curve_records
     from alpha.evaluation.budget_plot import plot_budget_curves
@@ -496,7 +552,7 @@ def write_statistics(out: str | None, diff: tuple | None, curves: dict | None,
             base.with_name(base.name + "_diff.tex").write_text(tex)
             pd.DataFrame(records).to_csv(base.with_name(base.name + "_diff.csv"), index=False)
     if curves:
-        text += "\n" + budget_markdown(curves, objective)
+        text += "\n" + budget_markdown(curves, objective, notes)
         pd.DataFrame(curve_records(curves)).to_csv(base.with_name(base.name + "_budget.csv"),
                                                    index=False)
         plot_budget_curves(curves, base.with_name(base.name + "_budget.png"), metric=objective)
@@ -522,9 +578,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--trials", help="the tuner's trials.csv: budget curves, "
                         "OUT_budget.png/.csv (needs --out)")
     parser.add_argument("--objective", help="with --trials: the metric the trials scored "
-                        "(label and direction)")
+                        "(default: trials.csv's metric column, written by the tuner)")
     parser.add_argument("--direction", choices=("maximize", "minimize"),
-                        help="with --trials: override the objective's direction")
+                        help="with --trials: override the direction (default: trials.csv's, "
+                        "else the objective metric's own)")
     args = parser.parse_args(argv)
     try:
         if bool(args.paths) == bool(args.wandb):
@@ -537,8 +594,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.reference:
             wanted = _split(args.diff_metrics) or [m for m in table.metrics if m not in COST]
             diff = difference_table(runs, args.reference, wanted, by=_split(args.by))
-        curves = (budget_curves(args.trials, args.objective, args.direction)
-                  if args.trials else None)
+        curves, objective, notes = (budget_curves(args.trials, args.objective, args.direction)
+                                    if args.trials else (None, args.objective, []))
     except ValueError as err:
         print(f"make_tables: {err}", file=sys.stderr)
         return 2
@@ -546,6 +603,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"make_tables: skipped {source}: {problem}", file=sys.stderr)
     print(write_outputs(table, args.out))
     if diff or curves:
-        print(write_statistics(args.out, diff, curves, args.objective or "objective"))
+        print(write_statistics(args.out, diff, curves, objective or "objective", notes))
     return 0
 
