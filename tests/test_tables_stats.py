@@ -72,7 +72,8 @@ def test_difference_table_and_budget_curves(sweep, capsys):
     b = curves[curves.method == "b"].iloc[0]
     assert (b.expected, b.trials, b.dropped) == (0.5, 1, 1)
     assert out.with_name("table_budget.png").read_bytes()[:4] == b"\x89PNG"
-    assert "E[best of 1] mauve" in capsys.readouterr().out
+    text = capsys.readouterr().out
+    assert "E[best of 1] mauve" in text and "does not say how the trials were drawn" in text
 
 
 def test_statistics_bad_input(sweep, capsys):
@@ -109,7 +110,7 @@ def test_budget_curves_read_objective_and_direction_from_trials(sweep, capsys):
     assert "E[best of 1] perplexity" in text and "direction: minimize" in text
     assert "greedy: no tunables, 1 trial: the curve is a single point" in text
     assert "c (tpe): trials not drawn by random search" in text
-    assert "a (random)" not in text
+    assert "a (random)" not in text and "does not say how" not in text
     # --objective renames; its own direction applies (mauve: higher is better) -> 2, 8/3, 3
     assert mt.main(args + ["--objective", "mauve"]) == 0
     assert "renames the trials' metric 'perplexity'" in capsys.readouterr().out

@@ -508,6 +508,9 @@ def budget_curves(trials: str, objective: str | None,
     if fixed:
         notes.append(f"{', '.join(fixed)}: no tunables, 1 trial: the curve is a single point")
     adaptive = [m for m in curves if m not in fixed and drawn.get(m, "random") != "random"]
+    if "optuna_sampler" not in meta:
+        notes.append("this trials.csv does not say how the trials were drawn (written before "
+                     "the tuner recorded it): random search is assumed, not known")
     if adaptive:
         notes.append(f"{', '.join(f'{m} ({drawn[m]})' for m in adaptive)}: trials not drawn "
                      f"by random search (TPE draws its first {TPE_STARTUP} at random, then "
