@@ -108,7 +108,7 @@ def test_no_tunables_say_one_trial(tmp_path):
                for m, n in (("greedy", 1), ("top_p", 3))}
     md, _ = tuning.comparison_table(plan, winners, tmp_path / "test")
     assert "no tunables, so 1 trial each (budget curve = a single point): greedy\n" in md
-    assert "drawn by Optuna's random sampler (seed 0)" in md
+    assert "drawn by Optuna's random seed 0 sampler" in md
 
 
 @pytest.fixture(scope="module")
@@ -192,6 +192,7 @@ def test_smoke_trials_are_seeded_random_draws(smoke_study):
     for params in drawn:
         for key, dist in dists.items():
             assert dist.low <= params[key] <= dist.high
+    assert "drawn by Optuna's random seed 5 sampler" in (smoke_study / "table.md").read_text()
     rows = _csv(smoke_study / "trials.csv")
     assert len(rows) == 2
     for row in rows:

@@ -334,9 +334,11 @@ def comparison_table(plan: Plan, winners: dict[str, dict], test_root: Path) -> t
         lines.append("| " + " | ".join(cells) + " |")
         rows.append(row)
     c = plan.config
+    drawn = sorted({w.get("drawn_by", f"{c.sampler} seed {c.sampler_seed}")
+                    for w in winners.values() if w["tuned"]}) or ["-"]
     lines += ["", f"Dev: best of the trials by {obj} ({plan.direction}), drawn by Optuna's "
-              f"{c.sampler} sampler (seed {c.sampler_seed}); test: mean ± sample std over seeds "
-              f"{c.seeds}. Winners' parameters: winners.yaml; every trial: trials.csv."]
+              f"{' / '.join(drawn)} sampler; test: mean ± sample std over seeds {c.seeds}. "
+              f"Winners' parameters: winners.yaml; every trial: trials.csv."]
     fixed = [m for m, w in winners.items() if not w["tuned"]]
     if fixed:
         lines.append(f"- no tunables, so 1 trial each (budget curve = a single point): "
@@ -390,7 +392,8 @@ def tune_method(plan: Plan, method: str, out: Path, *, echo=print) -> tuple[dict
              "params": json.dumps(t["params"])} for t in trials]
     best = best_trial(trials, plan.direction)
     winner = {"params": best["params"], "objective": best["objective"], "trials": len(trials),
-              "tuned": len(space), "trial": best["trial"]}
+              "tuned": len(space), "trial": best["trial"],
+              "drawn_by": f"{drawn_by} seed {drawn_seed}" if space else "none (no tunables)"}
     if not _complete(test_dir, len(c.seeds)):
         echo(f"[tune] {method}: winner {best['params']} on {c.test_split}, seeds {c.seeds}")
         _call(test_command(plan, method, best["params"], test_dir), log)
