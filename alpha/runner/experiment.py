@@ -142,6 +142,26 @@ def config_diff(old: dict, new: dict) -> list[str]:
     return sorted(k for k in set(a) | set(b) if a.get(k, "<missing>") != b.get(k, "<missing>"))
 
 
+def describe_diff(diff: list[str], shown: int = 5) -> str:
+    """Differing keys for a message: config keys first (e.g. model.path), then the local file
+    signatures (`files.*`, which follow from them) summarised as one count."""
+    keys = [k for k in diff if not k.startswith("files.")]
+    files = [k for k in diff if k.startswith("files.")]
+    parts = keys[:shown] + (["..."] if len(keys) > shown else [])
+    if files:
+        more = f" and {len(files) - 2} more local files" if len(files) > 2 else ""
+        parts.append(", ".join(files[:2]) + more)
+    return ", ".join(parts)
+
+
+def _has_rows(path: Path) -> bool:
+    """generations.jsonl exists and holds at least one non-blank line."""
+    if not path.exists():
+        return False
+    with open(path, "rb") as f:
+        return any(line.strip() for line in f)
+
+
 def _set_aside(out: Path) -> None:
     """Rename this folder's results to `*.old-N` (force=true keeps them, out of the way)."""
     n = 1
@@ -161,15 +181,17 @@ def _check_fingerprint(out: Path, spec: ExperimentSpec) -> None:
         diff = config_diff(old, fingerprint)
         if not diff:
             return
-        if not spec.force:
-            shown = ", ".join(diff[:5]) + (", ..." if len(diff) > 5 else "")
+        if not _has_rows(out / GENERATIONS):  # a failed start: nothing to keep, reuse the folder
+            log.info("%s holds no generations; recording this run's config over the old one", out)
+        elif not spec.force:
             raise ValueError(
                 f"output_dir={str(out)!r} holds results of a different config (differs in: "
-                f"{shown}); use another folder (hydra.run.dir=...) or add force=true to set "
-                "them aside as *.old-N"
+                f"{describe_diff(diff)}); use another folder (hydra.run.dir=...) or add "
+                "force=true to set them aside as *.old-N"
             )
-        _set_aside(out)
-    elif (out / GENERATIONS).exists() and (out / GENERATIONS).stat().st_size > 0:
+        else:
+            _set_aside(out)
+    elif _has_rows(out / GENERATIONS):
         if not spec.force:
             raise ValueError(
                 f"output_dir={str(out)!r} holds a generations.jsonl without run_config.json, so "
@@ -379,9 +401,16 @@ def run_experiment(
         ValueError: unwritable folder, folder of another config, no prompts, bad spec.
         KeyboardInterrupt: after saving what finished (metrics.json status "partial").
     """
-    from alpha.runner.loggers import NullLogger
+    from alpha.runner.lock import run_folder_lock
 
     records = _normalise(records)
+    with run_folder_lock(spec.output_dir):  # one run per folder (a second one fails in one line)
+        return _run(spec, model, tokenizer, sampler, records, logger, oracle, generate_fn)
+
+
+def _run(spec, model, tokenizer, sampler, records, logger, oracle, generate_fn) -> ExperimentResult:
+    from alpha.runner.loggers import NullLogger
+
     out = prepare_output_dir(spec)
     logger = logger or NullLogger()
     gen_path, timing_path = out / GENERATIONS, out / TIMING

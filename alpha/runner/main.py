@@ -10,12 +10,14 @@ with Hydra's multi-line composition errors turned into one `error: ...` line (ex
 from __future__ import annotations
 
 import os
+import shlex
 import sys
 from collections.abc import Callable
 
 from omegaconf import DictConfig
 
 from alpha.runner import config as hc
+from alpha.runner import preflight
 
 
 def summary_table(result) -> None:
@@ -41,6 +43,7 @@ def run(cfg: DictConfig) -> float:
     """Validate everything cheap first (settings, sampler, prompts), then load and run."""
     from alpha.models import load_model_and_tokenizer
     from alpha.runner.experiment import prepare_output_dir, run_experiment
+    from alpha.runner.lock import run_folder_lock
 
     c = hc.to_plain(cfg)
     settings = hc.settings(c)
@@ -48,18 +51,52 @@ def run(cfg: DictConfig) -> float:
         import torch
 
         torch.set_num_threads(settings.cpu_threads)
+    preflight.check_device(settings.device)  # before any hub access
     sampler = hc.build_sampler(c["sampler"], compile=settings.compile_sampler)
+    hc.check_evaluation(c["evaluation"])  # unknown metric names first, then the headline rule
     spec = hc.experiment_spec(c, settings)
-    hc.check_evaluation(c["evaluation"])
     oracle_kw = hc.oracle_kwargs(c, settings)
+    model_kw = hc.model_kwargs(c["model"], settings)
+    preflight.check_hub(model_kw, c["dataset"], oracle_kw)  # one connect, not minutes of retries
+    preflight.check_model_config(model_kw, max_new_tokens=settings.max_new_tokens,
+                                 capture=settings.capture,
+                                 needs_attention=bool(getattr(sampler, "needs_attention", False)))
+    logger = hc.make_logger(c.get("logger"))  # a bad logger setting fails here, in one line
     records = hc.load_records(c["dataset"], settings, c["model"])
-    prepare_output_dir(spec)  # unwritable folder / another config's results: fail before loading
-    model, tokenizer = load_model_and_tokenizer(**hc.model_kwargs(c["model"], settings))
-    oracle = load_model_and_tokenizer(**oracle_kw) if oracle_kw else None
-    result = run_experiment(spec, model=model, tokenizer=tokenizer, sampler=sampler,
-                            records=records, logger=hc.make_logger(c.get("logger")), oracle=oracle)
+    with run_folder_lock(spec.output_dir):  # a second run in this folder: one line, exit 2
+        prepare_output_dir(spec)  # unwritable / another config's results: fail before loading
+        model, tokenizer = load_model_and_tokenizer(**model_kw)
+        oracle = load_model_and_tokenizer(**oracle_kw) if oracle_kw else None
+        result = run_experiment(spec, model=model, tokenizer=tokenizer, sampler=sampler,
+                                records=records, logger=logger, oracle=oracle)
     summary_table(result)
     return hc.sweeper_value(result.value, result.metrics, result.headline)
+
+
+def hydra_quote(value: str) -> str:
+    """`value` as a double-quoted Hydra override value (`=`, `,`, spaces, brackets stay text)."""
+    import re
+
+    # Hydra's quoted strings: backslashes are literal except a run right before a quote or the
+    # end, which is doubled; a quote is escaped
+    text = re.sub(r'(\\+)(?="|$)', lambda m: m.group(1) * 2, str(value))
+    return '"' + text.replace('"', '\\"') + '"'
+
+
+def resume_command(output_dir: str, overrides: list[str] | None = None) -> str:
+    """The shell command that resumes a run in `output_dir`, safe to paste: every override is
+    shell-quoted and the folder is Hydra-quoted (run folder names hold `=` and `,`).
+    `overrides` default to the command line of this Hydra run (without hydra.run.dir)."""
+    if overrides is None:
+        try:
+            from hydra.core.hydra_config import HydraConfig
+
+            overrides = list(HydraConfig.get().overrides.task)
+        except ValueError:  # not inside a Hydra run (the runner called as a function)
+            overrides = []
+    keep = [o for o in overrides if not o.lstrip("+~").startswith(("hydra.run.dir=", "output_dir="))]
+    args = [*keep, f"hydra.run.dir={hydra_quote(output_dir)}"]
+    return "python run.py " + " ".join(shlex.quote(a) for a in args)
 
 
 def run_or_exit(cfg: DictConfig) -> float:
@@ -70,8 +107,8 @@ def run_or_exit(cfg: DictConfig) -> float:
         print(f"error: {err}", file=sys.stderr)
         sys.exit(2)
     except KeyboardInterrupt:
-        print(f"interrupted: finished batches are kept in {cfg.output_dir}; re-run with "
-              f"hydra.run.dir={cfg.output_dir} to resume", file=sys.stderr)
+        print(f"interrupted: finished batches are kept in {cfg.output_dir}; resume with: "
+              f"{resume_command(cfg.output_dir)}", file=sys.stderr)
         sys.exit(130)
 
 
