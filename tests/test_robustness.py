@@ -121,3 +121,190 @@ def test_lock_is_reentrant_in_one_process_and_released(tmp_path):
         assert probe.returncode == 1 and f"pid {os.getpid()}" in probe.stderr
     acquire(tmp_path)  # released above: free again
     release(tmp_path)
+
+
+# ------------------------------------------------------------------------ 4. hub waits, devices
+
+
+@pytest.fixture
+def online(monkeypatch, tmp_path):
+    """Hub offline flags cleared, an empty HF cache, model loading forbidden (the checks must
+    fail before it), and a record of every reachability check."""
+    import alpha.models
+    from alpha.runner import preflight
+
+    for key in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf-cache"))
+    calls = []
+    real = preflight.unreachable
+
+    def spy(url, timeout=preflight.TIMEOUT_S):
+        calls.append(url)
+        return real(url, timeout)
+
+    def no_load(*a, **k):
+        raise AssertionError("a model was loaded before the start-up checks failed")
+
+    monkeypatch.setattr(preflight, "unreachable", spy)
+    monkeypatch.setattr(alpha.models, "load_model_and_tokenizer", no_load)
+    return calls
+
+
+@pytest.mark.parametrize(("overrides", "part"), [
+    (["model=qwen0.5b"], "model.path=Qwen/Qwen2.5-0.5B-Instruct"),
+    (["dataset=gsm8k"], "dataset.name=openai/gsm8k"),
+    (["evaluation=full"], "evaluation.oracle=Qwen/Qwen2.5-1.5B-Instruct"),
+])
+def test_unreachable_hub_is_one_check_before_loading(overrides, part, online, monkeypatch,
+                                                     tmp_path):
+    monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{_closed_port()}")
+    cfg = _cfg("debug=default", f"output_dir={tmp_path / 'r'}", *overrides)
+    with pytest.raises(ValueError, match=rf"^{part} need the Hugging Face hub, but "
+                                         r"http://127.0.0.1:\d+ is unreachable \(.*HF_HUB_OFFLINE=1"):
+        _run_module().run(cfg)
+    assert len(online) == 1  # one connect, nothing loaded (no_load)
+
+
+def test_silent_hub_fails_within_the_probe_timeout(online, monkeypatch, tmp_path):
+    """A server that accepts connections and never answers (a blackhole behind a middlebox):
+    the probe gives up after its timeout instead of the hub client's 28-55 s of retries."""
+    from alpha.runner import preflight
+
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(4)  # the kernel accepts connects; nobody ever reads or answers
+        url = f"https://127.0.0.1:{silent.getsockname()[1]}"
+        monkeypatch.setenv("HF_ENDPOINT", url)
+        monkeypatch.setattr(preflight.check_hub, "__defaults__", (0.5,))
+        cfg = _cfg("debug=default", f"output_dir={tmp_path / 'r'}", "model=qwen0.5b")
+        t0 = time.monotonic()
+        with pytest.raises(ValueError, match=rf"{url} is unreachable \(no answer within 0.5 s\)"):
+            _run_module().run(cfg)
+    assert time.monotonic() - t0 < 15  # a generous functional bound, not a performance one
+    assert len(online) == 1
+
+
+def test_local_model_and_bundled_data_never_touch_the_network(online, monkeypatch, tmp_path):
+    from alpha.runner.config import model_kwargs, settings
+    from alpha.runner.preflight import hub_parts
+
+    c = _plain("debug=default")
+    assert hub_parts(model_kwargs(c["model"], settings(c)), c["dataset"], None) == []
+
+
+def _plain(*overrides):
+    from omegaconf import OmegaConf
+
+    cfg = _cfg(*overrides, "output_dir=unused")
+    return OmegaConf.to_container(cfg, resolve=True)
+
+
+def test_unreachable_hub_in_a_subprocess_is_one_line_and_exit_2(tmp_path):
+    env = {k: v for k, v in _env().items()
+           if k not in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE")}
+    env.update(HF_ENDPOINT=f"http://127.0.0.1:{_closed_port()}", HF_HUB_CACHE=str(tmp_path / "c"))
+    res = subprocess.run([sys.executable, str(ROOT / "run.py"), "debug=default", "model=qwen0.5b",
+                          f"hydra.run.dir={tmp_path / 'r'}"], cwd=ROOT, env=env,
+                         capture_output=True, text=True, timeout=120)
+    assert res.returncode == 2
+    assert "need the Hugging Face hub" in _one_error_line(res)
+    assert res.stderr.strip() == _one_error_line(res)  # no retry noise
+
+
+def test_cuda_on_a_cpu_machine_is_reported_before_the_hub(online, monkeypatch, tmp_path):
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    cfg = _cfg("debug=default", f"output_dir={tmp_path / 'r'}", "model=qwen0.5b", "device=cuda")
+    with pytest.raises(ValueError, match=r"^device='cuda' but no CUDA device is visible"):
+        _run_module().run(cfg)
+    assert online == []
+
+
+# ------------------------------------------------------------------------ 9. early, short errors
+
+
+@pytest.mark.parametrize(("overrides", "needle"), [
+    (["max_new_tokens=512"], r"^max_new_tokens=512 does not fit model.path=.*tiny-shakespeare: "
+                             r"its context is 512 tokens"),
+    (["capture=7"], r"^capture=7 is out of range for a 4-layer model"),
+    (["evaluation.metrics=[diversity,fluency]"], r"unknown metric\(s\) \['fluency'\]"),
+    (["evaluation.headline=fluency"], r"^evaluation.headline='fluency' is an unknown metric"),
+    (["logger=wandb", "logger.mode=foo"], r"^logger.mode='foo' is unknown"),
+])
+def test_bad_settings_fail_before_the_model_loads(overrides, needle, online, monkeypatch, tmp_path):
+    cfg = _cfg("debug=default", f"output_dir={tmp_path / 'r'}", *overrides)
+    with pytest.raises(ValueError, match=needle):
+        _run_module().run(cfg)
+
+
+def test_logger_mode_typo_exits_2(tmp_path, monkeypatch, capsys):
+    res = run_cli(monkeypatch, capsys, "debug=default", "logger=wandb", "logger.mode=foo",
+                  f"hydra.run.dir={tmp_path / 'r'}")
+    assert res.returncode == 2 and "logger.mode='foo' is unknown" in _one_error_line(res)
+
+
+def test_unreachable_wandb_goes_offline_with_one_line(monkeypatch, capsys):
+    from alpha.runner.config import make_logger
+
+    monkeypatch.setenv("WANDB_API_KEY", "x" * 40)
+    monkeypatch.delenv("WANDB_MODE", raising=False)
+    monkeypatch.setenv("WANDB_BASE_URL", f"http://127.0.0.1:{_closed_port()}")
+    logger = make_logger({"type": "wandb", "mode": "auto"})
+    assert logger.mode == "offline"
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("W&B is unreachable (http://127.0.0.1:")
+
+
+def test_sigterm_keeps_finished_prompts_says_how_to_resume_and_exits_143(tmp_path):
+    out = tmp_path / "run"
+    cmd = [sys.executable, str(ROOT / "run.py"), "debug=default", "batch_size=1",
+           "num_prompts=40", f"hydra.run.dir={out}"]
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=_env(), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    gen = out / "generations.jsonl"
+    deadline = time.time() + 240
+    while proc.poll() is None and time.time() < deadline and not (
+            gen.exists() and gen.read_text().count("\n") >= 1):
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 143, err[-2000:]
+    (line,) = [x for x in err.splitlines() if x.startswith("terminated")]
+    assert "Traceback" not in err and f"kept in {out}; resume with: python run.py" in line
+    metrics = json.loads((out / "metrics.json").read_text())
+    kept = [json.loads(x) for x in gen.read_text().splitlines()]
+    assert metrics["status"] == "partial" and metrics["n_prompts"] == len(kept) >= 1
+
+
+def test_full_disk_is_one_line_saying_what_was_kept(tmp_path, monkeypatch, capsys):
+    """ENOSPC on the second batch's append (fault injected at the write): one line naming the
+    file and the kept prompts, exit 1; the first batch is intact."""
+    import errno
+
+    from alpha.runner import experiment
+    from alpha.runner.main import run_or_exit
+
+    real, calls = experiment.append_rows, []
+
+    def append(path, rows):
+        if Path(path).name == "generations.jsonl":
+            calls.append(path)
+            if len(calls) == 2:
+                raise OSError(errno.ENOSPC, "No space left on device", str(path))
+        real(path, rows)
+
+    monkeypatch.setattr(experiment, "append_rows", append)
+    out = tmp_path / "run"
+    cfg = _cfg("debug=default", "batch_size=1", "max_new_tokens=4", f"output_dir={out}")
+    with pytest.raises(SystemExit) as exit_:
+        run_or_exit(cfg)
+    assert exit_.value.code == 1
+    stderr = capsys.readouterr().err
+    err = [x for x in stderr.splitlines() if x.startswith("error")]
+    assert "Traceback" not in stderr and len(err) == 1 and err[0].startswith(
+        f"error: no space left on the device while writing {out / 'generations.jsonl'}; "
+        f"1 finished prompts are kept in {out}/generations.jsonl")
+    assert len((out / "generations.jsonl").read_text().splitlines()) == 1
+    assert json.loads((out / "metrics.json").read_text())["status"] == "failed"

@@ -204,10 +204,14 @@ def _check_fingerprint(out: Path, spec: ExperimentSpec) -> None:
 
 def _write_atomic(path: Path, text: str) -> None:
     tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
+    try:
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+    except OSError:
+        tmp.unlink(missing_ok=True)  # the old file stays as it was
+        raise
     os.replace(tmp, path)
 
 
@@ -432,11 +436,18 @@ def _run(spec, model, tokenizer, sampler, records, logger, oracle, generate_fn) 
         generate_with_backoff(run_batch, todo, spec.batch_size, save)
     except BaseException as err:
         bar.close()
+        try:  # what the file holds (a signal may land between the append and `done`)
+            done.update(read_finished(gen_path))
+        except (OSError, ValueError):
+            pass
         n = sum(1 for r in records if r["index"] in done)
         status = "partial" if isinstance(err, KeyboardInterrupt) else "failed"
-        _write_atomic(out / METRICS, json.dumps({"status": status, "n_prompts": n,
-                                                 "n_total": len(records), "headline": None,
-                                                 "metrics": {}}, indent=2) + "\n")
+        try:
+            _write_atomic(out / METRICS, json.dumps({"status": status, "n_prompts": n,
+                                                     "n_total": len(records), "headline": None,
+                                                     "metrics": {}}, indent=2) + "\n")
+        except OSError as write_err:  # e.g. the disk that stopped the run is still full
+            log.warning("could not write %s (%s)", out / METRICS, write_err.strerror or write_err)
         logger.finish(status=status)
         raise
     bar.close()

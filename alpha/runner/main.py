@@ -99,17 +99,56 @@ def resume_command(output_dir: str, overrides: list[str] | None = None) -> str:
     return "python run.py " + " ".join(shlex.quote(a) for a in args)
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (a scheduler's stop, `kill`), handled like Ctrl-C: finished batches are kept and
+    metrics.json says "partial"."""
+
+
+def _terminate(signum, frame):
+    raise Terminated()
+
+
+def _rows_in(output_dir: str) -> int:
+    from alpha.runner.experiment import GENERATIONS
+
+    try:
+        with open(os.path.join(output_dir, GENERATIONS), "rb") as f:
+            return sum(1 for line in f if line.strip())
+    except OSError:
+        return 0
+
+
 def run_or_exit(cfg: DictConfig) -> float:
-    """`run`, with a ValueError as one `error:` line (exit 2) and Ctrl-C as exit 130."""
+    """`run`, with a ValueError as one `error:` line (exit 2), Ctrl-C as exit 130, SIGTERM as
+    exit 143 (both keep the finished batches and say how to resume) and a full disk as one line
+    (exit 1) saying what was kept."""
+    import errno
+    import signal
+    import threading
+
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _terminate) if main_thread else None
     try:
         return run(cfg)
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         sys.exit(2)
-    except KeyboardInterrupt:
-        print(f"interrupted: finished batches are kept in {cfg.output_dir}; resume with: "
+    except KeyboardInterrupt as err:
+        what = "terminated (SIGTERM)" if isinstance(err, Terminated) else "interrupted"
+        print(f"{what}: finished batches are kept in {cfg.output_dir}; resume with: "
               f"{resume_command(cfg.output_dir)}", file=sys.stderr)
-        sys.exit(130)
+        sys.exit(143 if isinstance(err, Terminated) else 130)
+    except OSError as err:
+        if err.errno != errno.ENOSPC:
+            raise
+        print(f"error: no space left on the device while writing {err.filename or cfg.output_dir}; "
+              f"{_rows_in(cfg.output_dir)} finished prompts are kept in {cfg.output_dir}/"
+              f"generations.jsonl; free some space and resume with: "
+              f"{resume_command(cfg.output_dir)}", file=sys.stderr)
+        sys.exit(1)
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGTERM, previous)
 
 
 def fold_hydra_errors(main: Callable[[], object]) -> None:
