@@ -308,3 +308,48 @@ def test_full_disk_is_one_line_saying_what_was_kept(tmp_path, monkeypatch, capsy
         f"1 finished prompts are kept in {out}/generations.jsonl")
     assert len((out / "generations.jsonl").read_text().splitlines()) == 1
     assert json.loads((out / "metrics.json").read_text())["status"] == "failed"
+
+
+def test_non_utf8_data_names_file_and_line(tmp_path):
+    from alpha.data import load_prompts
+
+    path = tmp_path / "p.jsonl"
+    path.write_bytes(b'{"prompt": "fine"}\n{"prompt": "caf\xe9"}\n')
+    with pytest.raises(ValueError, match=rf"^{path}:2: not UTF-8 \(byte 0xe9 at column 16\)"):
+        load_prompts(path)
+
+
+def test_empty_prompt_is_reported_by_file_line_before_loading(tmp_path, online, monkeypatch):
+    data = tmp_path / "p.jsonl"
+    data.write_text('{"prompt": "a", "reference": "r"}\n\n{"prompt": " ", "reference": "r"}\n')
+    cfg = _cfg("debug=default", f"output_dir={tmp_path / 'r'}", f"dataset.path={data}")
+    with pytest.raises(ValueError, match=rf"^{data}:3: field 'prompt' is empty"):
+        _run_module().run(cfg)  # online's no_load: nothing loaded
+
+
+def test_empty_hub_prompt_is_reported_by_dataset_row():
+    from alpha.data.records import DATASET_SOURCES, load_records
+
+    @DATASET_SOURCES.register("rows_for_test")
+    def _rows(ds, *, limit, tokenizer_fn=None):
+        return [{"index": i, "prompt": p} for i, p in enumerate(["a", "b", "c", ""])]
+
+    try:
+        with pytest.raises(ValueError, match=r"^dataset row 3 has an empty prompt"):
+            load_records({"rows_for_test": True})
+    finally:
+        DATASET_SOURCES.pop("rows_for_test", None)
+
+
+# ------------------------------------------------------------------------ 10. start-up noise
+
+
+def test_local_prompt_file_shows_no_generating_split_bar(tmp_path, capfd):
+    from alpha.data import load_prompts
+
+    path = tmp_path / "fresh.jsonl"  # not in the datasets cache: the split would be generated
+    path.write_text("".join(json.dumps({"prompt": f"p{i}"}) + "\n" for i in range(5)))
+    capfd.readouterr()
+    assert [r["prompt"] for r in load_prompts(path)] == [f"p{i}" for i in range(5)]
+    out, err = capfd.readouterr()
+    assert "Generating" not in out + err
