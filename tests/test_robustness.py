@@ -353,3 +353,31 @@ def test_local_prompt_file_shows_no_generating_split_bar(tmp_path, capfd):
     assert [r["prompt"] for r in load_prompts(path)] == [f"p{i}" for i in range(5)]
     out, err = capfd.readouterr()
     assert "Generating" not in out + err
+
+
+def test_slurm_launcher_without_srun_is_one_line(tmp_path, monkeypatch, capsys):
+    import shutil
+
+    monkeypatch.setenv("PATH", str(Path(sys.executable).parent))  # python, but no srun/sbatch
+    assert shutil.which("srun") is None
+    res = run_cli(monkeypatch, capsys, "-m", "hydra/launcher=slurm", "debug=default", "seed=0,1",
+                  f"hydra.sweep.dir={tmp_path / 's'}")
+    assert res.returncode == 2
+    assert "hydra/launcher=slurm needs a SLURM cluster (no `srun` on PATH)" in _one_error_line(res)
+    assert "Traceback" not in res.stderr
+
+
+def test_gpu_benchmark_on_a_cpu_machine_is_one_line(monkeypatch):
+    import importlib.util
+
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    spec = importlib.util.spec_from_file_location("benchmark", ROOT / "scripts" / "benchmark.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    config = next((ROOT / "scripts" / "configs").glob("*.json"))
+    with pytest.raises(SystemExit) as exit_:
+        bench.main(["--config", str(config), "--device", "cuda"])
+    assert str(exit_.value.code).startswith("error: --device cuda but no CUDA device is visible")
+    assert "\n" not in str(exit_.value.code)

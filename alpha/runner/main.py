@@ -167,3 +167,10 @@ def fold_hydra_errors(main: Callable[[], object]) -> None:
     except (HydraException, OmegaConfBaseException) as err:
         print(f"error: {hc.one_line(err)}", file=sys.stderr)
         sys.exit(2)
+    except RuntimeError as err:
+        if '"srun"' not in str(err):  # submitit's SLURM executor, off a SLURM cluster
+            raise
+        print("error: hydra/launcher=slurm needs a SLURM cluster (no `srun` on PATH); run the "
+              "sweep on the cluster's login node, or here with hydra/launcher=joblib or "
+              "hydra/launcher=submitit_local", file=sys.stderr)
+        sys.exit(2)
