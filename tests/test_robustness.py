@@ -381,3 +381,55 @@ def test_gpu_benchmark_on_a_cpu_machine_is_one_line(monkeypatch):
         bench.main(["--config", str(config), "--device", "cuda"])
     assert str(exit_.value.code).startswith("error: --device cuda but no CUDA device is visible")
     assert "\n" not in str(exit_.value.code)
+
+
+def test_long_prompt_that_is_truncated_gives_no_token_indices_line(tiny_tokenizer):
+    import copy
+    import logging
+
+    from alpha.generation import encode_prompts
+
+    seen: list[str] = []
+    handler = logging.Handler()
+    handler.emit = lambda record: seen.append(record.getMessage())
+    hf = logging.getLogger("transformers")  # transformers' root logger (does not propagate)
+    hf.addHandler(handler)
+    try:
+        tok = copy.deepcopy(tiny_tokenizer)
+        tok.model_max_length = 8
+        with pytest.warns(UserWarning, match=r"keeping its last 6"):  # the runner's own warning
+            (ids,) = encode_prompts(tok, ["word " * 40], max_prompt_tokens=6)
+        assert len(ids) == 6
+        assert not any("Token indices sequence length" in m for m in seen)
+        fresh = copy.deepcopy(tiny_tokenizer)  # the reference: transformers does say it
+        fresh.model_max_length = 8
+        fresh("word " * 40)
+        assert any("Token indices sequence length" in m for m in seen)
+    finally:
+        hf.removeHandler(handler)
+
+
+def test_run_output_has_no_loading_bars_empty_rows_or_wrapped_path(tmp_path, monkeypatch, capsys):
+    out = tmp_path / ("a-long-folder-name-" * 6) / "run,sampler.base_temp=0.3"
+    from alpha.runner.main import hydra_quote
+
+    res = run_cli(monkeypatch, capsys, "debug=default", "max_new_tokens=4",
+                  f"hydra.run.dir={hydra_quote(str(out))}")
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert "Loading weights" not in res.stderr + res.stdout
+    assert f"outputs: {out}\n" in res.stdout  # whole, on its own line
+    metrics = json.loads((out / "metrics.json").read_text())["metrics"]
+    assert metrics["accuracy"]["mean"] is None
+    assert "│ accuracy" not in res.stdout and "no values: accuracy (" in res.stdout
+
+
+def test_offline_wandb_run_says_where_it_went_and_how_to_upload(tmp_path, capsys):
+    from alpha.runner.wandb_logger import WandbLogger
+
+    logger = WandbLogger(project="alpha-test", mode="offline", log_artifact=False)
+    logger.start(config={"seed": 0}, run_dir=str(tmp_path))
+    logger.log_summary({"diversity": {"mean": 1.0, "n": 1}})
+    logger.finish(status="complete")
+    (folder,) = tmp_path.glob("wandb/offline-run-*")
+    lines = [x for x in capsys.readouterr().err.splitlines() if x.startswith("W&B")]
+    assert lines == [f"W&B offline run saved in {folder}; upload it with: wandb sync {folder}"]

@@ -21,22 +21,44 @@ from alpha.runner import preflight
 
 
 def summary_table(result) -> None:
-    """Print the run's metrics as a small rich table (headline first)."""
+    """Print the run's metrics as a small rich table (headline first); metrics without values
+    for this run (e.g. accuracy on a dataset without answers) are named below it, not as empty
+    rows, and the run folder is printed whole on its own line (rich would wrap it in a title)."""
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title=f"{result.n_prompts} prompts -> {result.output_dir}")
+    table = Table(title=f"{result.n_prompts} prompts")
     for col in ("metric", "mean", "95% CI", "n"):
         table.add_column(col, justify="left" if col == "metric" else "right")
     names = [result.headline] + sorted(k for k in result.metrics if k != result.headline)
+    empty = []
     for name in names:
         m = result.metrics.get(name) or {}
         mean, ci = m.get("mean"), m.get("ci95")
+        if mean is None and not m.get("n") and name != result.headline:
+            empty.append(name)
+            continue
         arrow = {True: " ↑", False: " ↓"}.get(m.get("higher_is_better"), "")
         label = f"[bold]{name}{arrow}[/bold]" if name == result.headline else name + arrow
         table.add_row(label, "-" if mean is None else f"{mean:.4g}",
                       f"[{ci[0]:.3g}, {ci[1]:.3g}]" if ci else "-", str(m.get("n", "")))
     Console(stderr=False).print(table)
+    for name in empty:
+        note = (result.metrics.get(name) or {}).get("note")
+        print(f"no values: {name}" + (f" ({note})" if note else ""))
+    print(f"outputs: {result.output_dir}")
+
+
+def _quiet_loading() -> None:
+    """No "Loading weights" bars (one per model, also for the evaluation's scoring models): the
+    runner logs each model it loads; hub downloads keep their own progress bars."""
+    from huggingface_hub.utils import are_progress_bars_disabled, enable_progress_bars
+    from transformers.utils import logging as hf_logging
+
+    hub_bars = not are_progress_bars_disabled()
+    hf_logging.disable_progress_bar()  # also turns off the hub's download bars...
+    if hub_bars:
+        enable_progress_bars()  # ...which stay as they were
 
 
 def run(cfg: DictConfig) -> float:
@@ -65,6 +87,7 @@ def run(cfg: DictConfig) -> float:
     records = hc.load_records(c["dataset"], settings, c["model"])
     with run_folder_lock(spec.output_dir):  # a second run in this folder: one line, exit 2
         prepare_output_dir(spec)  # unwritable / another config's results: fail before loading
+        _quiet_loading()
         model, tokenizer = load_model_and_tokenizer(**model_kw)
         oracle = load_model_and_tokenizer(**oracle_kw) if oracle_kw else None
         result = run_experiment(spec, model=model, tokenizer=tokenizer, sampler=sampler,
