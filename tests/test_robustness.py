@@ -433,3 +433,17 @@ def test_offline_wandb_run_says_where_it_went_and_how_to_upload(tmp_path, capsys
     (folder,) = tmp_path.glob("wandb/offline-run-*")
     lines = [x for x in capsys.readouterr().err.splitlines() if x.startswith("W&B")]
     assert lines == [f"W&B offline run saved in {folder}; upload it with: wandb sync {folder}"]
+
+
+@pytest.mark.parametrize("through_runner", [False, True])
+def test_alembic_plugin_lines_are_silenced_on_the_runner_path(through_runner):
+    """The Optuna sweeper imports alembic under Hydra's INFO logging; the plain import shows
+    the 'setup plugin alembic...' lines (the reference), the runner's entry point does not."""
+    call = ("from alpha.runner.main import fold_hydra_errors; "
+            "fold_hydra_errors(lambda: __import__('alembic.autogenerate'))" if through_runner
+            else "__import__('alembic.autogenerate')")
+    res = subprocess.run([sys.executable, "-c", "import logging; "
+                          "logging.basicConfig(level=logging.INFO); " + call],
+                         cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert ("setup plugin alembic" in res.stderr) is (not through_runner)

@@ -178,9 +178,14 @@ def fold_hydra_errors(main: Callable[[], object]) -> None:
     """Run `main`, turning Hydra's multi-line composition errors (a typo'd key, an unknown
     option, a bad override) into one `error: ...` line and exit code 2. HYDRA_FULL_ERROR=1
     (set by the user) keeps Hydra's own report with the stack trace."""
+    import logging
+
     from hydra.errors import HydraException
     from omegaconf.errors import OmegaConfBaseException
 
+    # Optuna's sweeper imports alembic, whose plugin set-up logs 7 INFO lines through Hydra's
+    # handlers ("setup plugin alembic.autogenerate...")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     if os.environ.get("HYDRA_FULL_ERROR") == "1":
         main()
         return
