@@ -447,3 +447,30 @@ def test_alembic_plugin_lines_are_silenced_on_the_runner_path(through_runner):
                          cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=120)
     assert res.returncode == 0, res.stderr[-2000:]
     assert ("setup plugin alembic" in res.stderr) is (not through_runner)
+
+
+def test_unreachable_hub_with_a_cached_model_goes_offline_with_one_line(online, monkeypatch,
+                                                                          tmp_path, capsys):
+    """A hub id in the HF cache (laid out as the hub client lays it out) and no hub: one line,
+    then offline mode, so the loader reads the cache instead of retrying."""
+    import huggingface_hub.constants
+
+    from alpha.runner.preflight import check_hub
+
+    cache = tmp_path / "hub"
+    repo = cache / "models--org--cached"
+    (repo / "refs").mkdir(parents=True)
+    (repo / "refs" / "main").write_text("abc123")
+    (repo / "snapshots" / "abc123").mkdir(parents=True)
+    (repo / "snapshots" / "abc123" / "config.json").write_text("{}")
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(cache))
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{_closed_port()}")
+    check_hub({"name_or_path": "org/cached"}, {"path": "heldout"}, None)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "is unreachable" in err[0] and "HF cache" in err[0]
+    assert huggingface_hub.constants.HF_HUB_OFFLINE is True and os.environ["HF_HUB_OFFLINE"] == "1"
+    assert len(online) == 1
+    with pytest.raises(ValueError, match=r"^model.path=org/missing need the Hugging Face hub"):
+        monkeypatch.delenv("HF_HUB_OFFLINE")
+        check_hub({"name_or_path": "org/missing"}, {"path": "heldout"}, None)

@@ -6,7 +6,8 @@ retries) later into one `ValueError` line naming the setting and the fix:
 - `check_device`: `device=cuda` on a machine without CUDA, before any hub access;
 - `check_hub`: when some part of the config needs the Hugging Face hub (a hub model id that is
   neither a local folder nor in the HF cache, a hub dataset, the evaluation oracle), one short
-  TCP connect to `HF_ENDPOINT` (or the proxy that serves it); unreachable -> one line, instead
+  probe of `HF_ENDPOINT` (through the environment's proxy, if any: connect, then a TLS handshake
+  or the first bytes of an HTTP answer); unreachable -> one line, instead
   of the hub client's retries (28-55 s and a dozen log lines) after the generator has loaded;
 - `check_model_config`: `max_new_tokens` against the context and `capture` against the layer
   count, read from the checkpoint's config.json (`AutoConfig`, no weights);
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import os
 import socket
+import sys
 import threading
 import urllib.request
 from pathlib import Path
@@ -29,28 +31,50 @@ LOCAL_BUILDERS = ("json", "csv", "parquet", "text", "arrow", "pandas", "xml", "s
                   "generator", "imagefolder", "audiofolder", "videofolder", "webdataset")
 
 
-def _connect(host: str, port: int, timeout: float) -> str | None:
+def _probe(host: str, port: int, scheme: str, proxy: tuple[str, int] | None,
+           timeout: float) -> str | None:
+    """Connect (through an HTTP proxy's CONNECT when given) and wait for the server to answer:
+    a TLS handshake for https, the first bytes of a HEAD response for http. A server that
+    accepts the connection but never answers (a blackhole, a stuck middlebox) is unreachable."""
+    import ssl
+
     try:
-        with socket.create_connection((host, port), timeout=timeout):
-            return None
+        with socket.create_connection(proxy or (host, port), timeout=timeout) as sock:
+            if proxy:
+                sock.sendall(f"CONNECT {host}:{port} HTTP/1.1\r\nHost: {host}:{port}\r\n\r\n"
+                             .encode())
+                status = sock.recv(64).split(b"\r\n")[0]
+                if b" 200" not in status:
+                    return f"proxy {proxy[0]}:{proxy[1]} answered {status.decode(errors='replace')!r}"
+            if scheme == "https":
+                ctx = ssl.create_default_context()
+                ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE  # only: does it answer?
+                with ctx.wrap_socket(sock, server_hostname=host):
+                    return None
+            sock.sendall(f"HEAD / HTTP/1.0\r\nHost: {host}\r\n\r\n".encode())
+            return None if sock.recv(1) else "connection closed without an answer"
+    except TimeoutError:
+        return f"no answer within {timeout:g} s"
     except OSError as err:
-        return err.strerror or type(err).__name__
+        return err.strerror or str(err) or type(err).__name__
 
 
 def unreachable(url: str, timeout: float = TIMEOUT_S) -> str | None:
-    """Why `url`'s server (or the proxy the environment routes it through) cannot be reached by
-    one TCP connect within `timeout` seconds, or None when it can. Name lookup is bounded by
-    the same timeout (it runs in a helper thread)."""
+    """Why `url`'s server (through the proxy the environment routes it by, if any) does not
+    answer within `timeout` seconds, or None when it does. Name lookup is bounded by the same
+    timeout (the probe runs in a helper thread)."""
     parts = urlparse(url)
     host, scheme = parts.hostname or "", parts.scheme or "https"
     port = parts.port or (443 if scheme == "https" else 80)
-    proxy = urllib.request.getproxies().get(scheme)
-    if proxy and not urllib.request.proxy_bypass(host):
-        p = urlparse(proxy if "://" in proxy else f"http://{proxy}")
-        host, port = p.hostname or host, p.port or 8080
-    result: list[str | None] = [f"no answer within {timeout:.0f} s"]
-    worker = threading.Thread(target=lambda: result.__setitem__(0, _connect(host, port, timeout)),
-                              daemon=True)
+    proxy = None
+    env_proxy = urllib.request.getproxies().get(scheme)
+    if env_proxy and not urllib.request.proxy_bypass(host):
+        p = urlparse(env_proxy if "://" in env_proxy else f"http://{env_proxy}")
+        proxy = (p.hostname or "", p.port or 8080)
+    result: list[str | None] = [f"no answer within {timeout:g} s"]
+    worker = threading.Thread(
+        target=lambda: result.__setitem__(0, _probe(host, port, scheme, proxy, timeout)),
+        daemon=True)
     worker.start()
     worker.join(timeout + 0.5)
     return result[0]
@@ -71,13 +95,16 @@ def _cached(repo_id: str, revision: str | None) -> bool:
     return isinstance(hit, str)
 
 
-def hub_parts(model_kw: dict, dataset: dict, oracle_kw: dict | None) -> list[str]:
-    """The parts of a run that need the hub: model/oracle hub ids not in the HF cache, and a
-    hub dataset (not a local folder, not a packaged builder such as json over local files)."""
+def hub_parts(model_kw: dict, dataset: dict, oracle_kw: dict | None,
+              *, cached_too: bool = False) -> list[str]:
+    """The parts of a run that need the hub: model/oracle hub ids (those in the HF cache only
+    with `cached_too`), and a hub dataset (not a local folder, not a packaged builder such as
+    json over local files)."""
     parts = []
     for what, kw in (("model.path", model_kw), ("evaluation.oracle", oracle_kw)):
         name = (kw or {}).get("name_or_path")
-        if name and not Path(name).expanduser().exists() and not _cached(name, kw.get("revision")):
+        if name and not Path(name).expanduser().exists() and (
+                cached_too or not _cached(name, kw.get("revision"))):
             parts.append(f"{what}={name}")
     name = dataset.get("name")
     if name and not dataset.get("path") and name not in LOCAL_BUILDERS and not Path(name).exists():
@@ -85,24 +112,40 @@ def hub_parts(model_kw: dict, dataset: dict, oracle_kw: dict | None) -> list[str
     return parts
 
 
+def go_offline() -> None:
+    """Offline mode for the rest of this process (and its children): the hub client then reads
+    its cache without trying the network."""
+    import huggingface_hub.constants
+
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    huggingface_hub.constants.HF_HUB_OFFLINE = True  # read at call time by transformers
+
+
 def check_hub(model_kw: dict, dataset: dict, oracle_kw: dict | None,
               timeout: float = TIMEOUT_S) -> None:
-    """ValueError in one line when parts of the run need the hub and it cannot be reached.
+    """Probe the hub once when parts of the run use it. Unreachable: a ValueError in one line
+    when some part is not in the HF cache; when all are cached, one line and offline mode (the
+    hub client would otherwise retry for tens of seconds before reading its cache).
     Offline mode (HF_HUB_OFFLINE=1) skips the check: the loaders then fail at once themselves."""
     from alpha.data.hub import datasets_offline
 
     if datasets_offline():
         return
-    parts = hub_parts(model_kw, dataset, oracle_kw)
-    if not parts:
+    if not hub_parts(model_kw, dataset, oracle_kw, cached_too=True):
         return
     why = unreachable(hf_endpoint(), timeout)
-    if why:
+    if not why:
+        return
+    parts = hub_parts(model_kw, dataset, oracle_kw)
+    if parts:
         raise ValueError(
             f"{', '.join(parts)} need the Hugging Face hub, but {hf_endpoint()} is unreachable "
             f"({why}); point model.path (or evaluation.oracle) at a local folder, use a bundled "
             "dataset, or set HF_HUB_OFFLINE=1 if they are in your HF cache"
         )
+    print(f"the Hugging Face hub ({hf_endpoint()}) is unreachable ({why}); using the models in "
+          "your HF cache (set HF_HUB_OFFLINE=1 to skip this check)", file=sys.stderr)
+    go_offline()
 
 
 def check_device(device: str) -> None:
