@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import socket
 import sys
 import time
@@ -66,7 +67,7 @@ def acquire(folder: str | Path) -> None:
     fh.seek(0)
     fh.truncate()
     fh.write(json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "started": time.time(),
-                         "command": " ".join(["python", *sys.argv])}) + "\n")
+                         "command": shlex.join(["python", *sys.argv])}) + "\n")
     fh.flush()
     _held[key] = [fh, 1]
 
