@@ -495,14 +495,16 @@ def test_unreachable_hub_with_a_cached_model_goes_offline_with_one_line(online, 
     then offline mode, so the loader reads the cache instead of retrying."""
     import huggingface_hub.constants
 
-    from alpha.runner.preflight import check_hub
+    from alpha.runner.preflight import check_hub, check_model_config
 
     cache = tmp_path / "hub"
     repo = cache / "models--org--cached"
     (repo / "refs").mkdir(parents=True)
     (repo / "refs" / "main").write_text("abc123")
     (repo / "snapshots" / "abc123").mkdir(parents=True)
-    (repo / "snapshots" / "abc123" / "config.json").write_text("{}")
+    from transformers import Qwen2Config
+
+    Qwen2Config(max_position_embeddings=64).to_json_file(repo / "snapshots" / "abc123" / "config.json")
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(cache))
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
     monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{_closed_port()}")
@@ -514,3 +516,7 @@ def test_unreachable_hub_with_a_cached_model_goes_offline_with_one_line(online, 
     with pytest.raises(ValueError, match=r"^model.path=org/missing need the Hugging Face hub"):
         monkeypatch.delenv("HF_HUB_OFFLINE")
         check_hub({"name_or_path": "org/missing"}, {"path": "heldout"}, None)
+    with pytest.raises(ValueError, match=r"^max_new_tokens=64 does not fit model.path=org/cached: "
+                                         r"its context is 64 tokens"):  # read from the cache
+        check_model_config({"name_or_path": "org/cached"}, max_new_tokens=64, capture="last",
+                           needs_attention=True)

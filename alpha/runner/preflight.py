@@ -86,13 +86,7 @@ def hf_endpoint() -> str:
 
 
 def _cached(repo_id: str, revision: str | None) -> bool:
-    try:
-        from huggingface_hub import try_to_load_from_cache
-
-        hit = try_to_load_from_cache(repo_id, "config.json", revision=revision or "main")
-    except Exception:  # noqa: BLE001 - an odd id: not cached
-        return False
-    return isinstance(hit, str)
+    return _config_folder(repo_id, revision) is not None
 
 
 def hub_parts(model_kw: dict, dataset: dict, oracle_kw: dict | None,
@@ -155,20 +149,37 @@ def check_device(device: str) -> None:
     resolve_device(device)
 
 
+def _config_folder(name: str, revision: str | None) -> str | None:
+    """The folder holding the model's config.json: the local folder, or its HF cache snapshot
+    (read without touching the network); None when neither exists."""
+    if (Path(name).expanduser() / "config.json").is_file():
+        return str(Path(name).expanduser())
+    if Path(name).expanduser().exists():
+        return None
+    try:
+        from huggingface_hub import try_to_load_from_cache
+
+        hit = try_to_load_from_cache(name, "config.json", revision=revision or "main")
+    except Exception:  # noqa: BLE001 - an odd id: not cached
+        return None
+    return str(Path(hit).parent) if isinstance(hit, str) else None
+
+
 def check_model_config(model_kw: dict, *, max_new_tokens: int, capture, needs_attention: bool,
                        what: str = "model.path") -> None:
-    """`max_new_tokens` and `capture` against the checkpoint's config.json (no weights loaded).
-    Skipped for hub ids that are not local (their config comes with the weights)."""
+    """`max_new_tokens` and `capture` against the checkpoint's config.json (no weights loaded),
+    from the local folder or the HF cache; skipped for a hub id not yet downloaded."""
     from transformers import AutoConfig
 
     from alpha.attention_capture import capture_layers, num_layers
     from alpha.generation import context_length
 
     name = model_kw.get("name_or_path")
-    if not name or not (Path(name).expanduser() / "config.json").is_file():
+    folder = _config_folder(name, model_kw.get("revision")) if name else None
+    if folder is None:
         return
     try:
-        cfg = AutoConfig.from_pretrained(name, trust_remote_code=False)
+        cfg = AutoConfig.from_pretrained(folder, trust_remote_code=False)
     except (OSError, ValueError):
         return  # the loader reports a broken checkpoint in its own words
     shim = SimpleNamespace(config=cfg)
