@@ -8,6 +8,7 @@ by pointing HF_ENDPOINT at a closed local port (refused at once) and at a blackh
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shlex
 import signal
@@ -480,13 +481,16 @@ def test_alembic_plugin_lines_are_silenced_on_the_runner_path(through_runner):
     """The Optuna sweeper imports alembic under Hydra's INFO logging; the plain import shows
     the 'setup plugin alembic...' lines (the reference), the runner's entry point does not."""
     call = ("from alpha.runner.main import fold_hydra_errors; "
-            "fold_hydra_errors(lambda: __import__('alembic.autogenerate'))" if through_runner
+            "fold_hydra_errors(lambda: __import__('alembic.autogenerate')); "
+            "print(logging.getLogger('sentence_transformers').level)" if through_runner
             else "__import__('alembic.autogenerate')")
     res = subprocess.run([sys.executable, "-c", "import logging; "
                           "logging.basicConfig(level=logging.INFO); " + call],
                          cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=120)
     assert res.returncode == 0, res.stderr[-2000:]
     assert ("setup plugin alembic" in res.stderr) is (not through_runner)
+    if through_runner:  # the embedder's 'No device provided' / 'Loading ...' INFO lines too
+        assert res.stdout.split() == [str(logging.WARNING)]
 
 
 def test_unreachable_hub_with_a_cached_model_goes_offline_with_one_line(online, monkeypatch,

@@ -183,9 +183,11 @@ def fold_hydra_errors(main: Callable[[], object]) -> None:
     from hydra.errors import HydraException
     from omegaconf.errors import OmegaConfBaseException
 
-    # Optuna's sweeper imports alembic, whose plugin set-up logs 7 INFO lines through Hydra's
-    # handlers ("setup plugin alembic.autogenerate...")
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    # INFO lines of other libraries that Hydra's INFO root handler would print: Optuna's
+    # sweeper imports alembic (7 "setup plugin alembic..." lines); sentence-transformers says
+    # which device and folder the coherence/MAUVE embedder loads from (2 lines)
+    for name in ("alembic", "sentence_transformers"):
+        logging.getLogger(name).setLevel(logging.WARNING)
     if os.environ.get("HYDRA_FULL_ERROR") == "1":
         main()
         return
