@@ -108,6 +108,7 @@ def test_second_run_in_a_locked_folder_names_the_holder(tmp_path, monkeypatch, c
         assert f"is in use by another run: pid {holder.pid} on host {socket.gethostname()}" in line
         assert "(python -c)" in line  # the holder's command (sys.argv of python -c)
         assert not (out / "generations.jsonl").exists() and not (out / "run_config.json").exists()
+        assert not (out / ".hydra").exists()  # refused before Hydra writes its copy of the config
     finally:
         holder.kill()
         holder.wait()

@@ -67,7 +67,8 @@ class RunSettings:
 
 
 class OutputDirCheck(Callback):
-    """Hydra callback: refuse an unusable run/sweep folder in one line, before Hydra writes to it.
+    """Hydra callback: refuse an unusable run/sweep folder in one line, before Hydra writes to it;
+    a single run's folder is locked from here (alpha.runner.lock) until the run ends.
 
     Registered in conf/hydra/default.yaml (`hydra.callbacks.output_dir_check`).
     """
@@ -82,7 +83,19 @@ class OutputDirCheck(Callback):
             sys.exit(2)
 
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
+        from alpha.runner.lock import acquire
+
         self._check(config.hydra.run.dir, "hydra.run.dir")
+        try:  # before Hydra writes .hydra/ and its log: a folder in use stays untouched
+            acquire(config.hydra.run.dir)
+        except ValueError as err:
+            print(f"error: {err}", file=sys.stderr)
+            sys.exit(2)
+
+    def on_run_end(self, config: DictConfig, **kwargs: Any) -> None:
+        from alpha.runner.lock import release
+
+        release(config.hydra.run.dir)
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         self._check(config.hydra.sweep.dir, "hydra.sweep.dir")
