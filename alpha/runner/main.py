@@ -40,7 +40,8 @@ def summary_table(result) -> None:
 def run(cfg: DictConfig) -> float:
     """Validate everything cheap first (settings, sampler, prompts), then load and run."""
     from alpha.models import load_model_and_tokenizer
-    from alpha.runner.experiment import prepare_output_dir, run_experiment
+    from alpha.runner import shards
+    from alpha.runner.experiment import run_experiment
     from alpha.threads import configure_threads
 
     c = hc.to_plain(cfg)
@@ -51,12 +52,14 @@ def run(cfg: DictConfig) -> float:
     hc.check_evaluation(c["evaluation"])
     oracle_kw = hc.oracle_kwargs(c, settings)
     records = hc.load_records(c["dataset"], settings, c["model"])
-    prepare_output_dir(spec)  # unwritable folder / another config's results: fail before loading
+    spec = shards.prepare(spec)  # unwritable folder / another config's results: fail before loading (N ranks: rank 0's folder)
     model, tokenizer = load_model_and_tokenizer(**hc.model_kwargs(c["model"], settings))
-    oracle = load_model_and_tokenizer(**oracle_kw) if oracle_kw else None
-    result = run_experiment(spec, model=model, tokenizer=tokenizer, sampler=sampler,
-                            records=records, logger=hc.make_logger(c.get("logger")), oracle=oracle)
-    summary_table(result)
+    oracle = load_model_and_tokenizer(**oracle_kw) if oracle_kw and shards.is_main() else None
+    run_fn = shards.run_sharded if shards.is_sharded() else run_experiment  # accelerate launch: docs/scaling.md
+    result = run_fn(spec, model=model, tokenizer=tokenizer, sampler=sampler, records=records,
+                    logger=hc.make_logger(c.get("logger")) if shards.is_main() else None, oracle=oracle)
+    if shards.is_main():
+        summary_table(result)
     return hc.sweeper_value(result.value, result.metrics, result.headline)
 
 
