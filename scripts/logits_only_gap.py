@@ -7,6 +7,9 @@ metrics). Runs are paired by prompt index: same prompts, same seeds (generators 
 (seed, prompt index)), so a difference is the sampler's, not the draw's. For each quantity it
 prints the base mean, the other run's mean, the paired mean difference (other - base) with a
 percentile-bootstrap 95% interval over prompts, and how many prompts went down / up.
+Then, on the base run's own contexts (teacher-forced, from its traces): how well a logits-only
+target (token terms + the attention terms' mean as a constant; or token terms with target_scale
+raised to match the mean) tracks the base run's target entropy, step by step.
 Used for docs/scaling.md ("A logits-only alpha for vLLM").
 """
 
@@ -55,13 +58,45 @@ def paired(a: np.ndarray, b: np.ndarray, boot: int, seed: int = 0):
     return a[keep].mean(), b[keep].mean(), d.mean(), lo, hi, int((d < 0).sum()), int((d > 0).sum())
 
 
+def moving_mean(x: np.ndarray, w: int) -> np.ndarray:
+    """alpha's moving average as the sampler keeps it: the mean of the last min(t + 1, w) steps."""
+    c = np.cumsum(np.insert(x, 0, 0.0))
+    t = np.arange(1, len(x) + 1)
+    lo = np.maximum(0, t - w)
+    return (c[t] - c[lo]) / (t - lo)
+
+
+def teacher_forced(base: dict[int, dict], w: tuple, scale: float, window: int) -> None:
+    """Target entropy of full alpha vs two logits-only targets on the same steps (base traces)."""
+    tok = [w[0] * np.array(r["trace"]["h_tok"]) + w[1] * np.array(r["trace"]["vh_tok"])
+           for r in base.values()]
+    att = [w[2] * np.array(r["trace"]["h_attn"]) + w[3] * np.array(r["trace"]["vh_attn"])
+           for r in base.values()]
+    c = float(np.concatenate(att).mean())
+    full = np.concatenate([scale * moving_mean(t + a, window) for t, a in zip(tok, att, strict=True)])
+    ratio = float(np.concatenate([t + a for t, a in zip(tok, att, strict=True)]).mean()
+                  / np.concatenate(tok).mean())
+    print(f"\nteacher-forced on {len(full)} steps of the base run: full target mean {full.mean():.4g}, "
+          f"std {full.std():.4g}; attention part mean {c:.4g} (constant for 'offset')")
+    for name, other in (("offset", [scale * moving_mean(t + c, window) for t in tok]),
+                        (f"scale x{ratio:.3g}", [scale * ratio * moving_mean(t, window) for t in tok])):
+        e = np.concatenate(other) - full
+        print(f"  {name:<12} RMSE {np.sqrt((e ** 2).mean()):.4g}  bias {e.mean():+.3g}  "
+              f"R2 {1 - e.var() / full.var():.3f}  corr {np.corrcoef(np.concatenate(other), full)[0, 1]:.3f}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("base")
     ap.add_argument("others", nargs="+")
     ap.add_argument("--boot", type=int, default=2000)
+    ap.add_argument("--weights", type=float, nargs=4, default=(0.4, 0.2, 0.3, 0.1),
+                    help="the base run's alpha weights (token H, token VH, attention H, VH)")
+    ap.add_argument("--target-scale", type=float, default=0.5, help="the base run's target_scale")
+    ap.add_argument("--window", type=int, default=5, help="the base run's alpha_window_size")
     args = ap.parse_args()
     base = load(args.base)
+    teacher_forced(base, tuple(args.weights), args.target_scale, args.window)
     for other_run in args.others:
         other = load(other_run)
         idx = sorted(set(base) & set(other))
