@@ -1,8 +1,10 @@
 """Data-parallel runs: `accelerate launch --multi_gpu --num_processes N run.py ...` (or torchrun).
 
-Each process (rank) generates its shard of the prompts by dataset row (position p goes to rank
-p % N). Generators are seeded from (seed, prompt index) (`alpha.generation.row_seed`), so a row's
-text does not depend on which rank made it or on N. Layout inside the run folder:
+Each process (rank) generates its shard of the prompts by dataset row: the one-process run's
+batches (rows in chunks of batch_size), chunk j on rank j % N. Generators are seeded from
+(seed, prompt index) (`alpha.generation.row_seed`), so a row's text does not depend on which
+rank made it or on N, and since each rank runs the same batches as one process, the forward
+passes (and so the traces, to the bit) are the same too. Layout inside the run folder:
 
     <run>/run_config.json                  fingerprint, written once by rank 0
     <run>/shards/rank-K/shard.json         the fingerprint this shard was generated under
@@ -55,9 +57,13 @@ def is_main() -> bool:
     return world()[0] == 0
 
 
-def shard_records(records: list[dict], rank: int, world_size: int) -> list[dict]:
-    """Rank `rank`'s prompts: dataset rows rank, rank + N, rank + 2N, ... (N = world_size)."""
-    return records[rank::world_size]
+def shard_records(records: list[dict], rank: int, world_size: int, batch_size: int) -> list[dict]:
+    """Rank `rank`'s prompts: the one-process run's batches (dataset rows in chunks of
+    batch_size) dealt round-robin, chunk j to rank j % N. Each rank then runs exactly the
+    batches one process would, so even the float-level traces match; a rank gets no rows when
+    there are fewer chunks than ranks."""
+    chunks = [records[i:i + batch_size] for i in range(0, len(records), batch_size)]
+    return [r for chunk in chunks[rank::world_size] for r in chunk]
 
 
 def shard_dir(out: Path, rank: int) -> Path:
@@ -219,10 +225,10 @@ def run_sharded(spec: ex.ExperimentSpec, *, model, tokenizer, sampler, records: 
     finished = {int(r["index"]): r for r in read_rows(out / ex.GENERATIONS)}  # rank 0 rewrites it only after the barrier
     d = _own_shard(out, spec, rank)
     done = ex.read_finished(d / ex.GENERATIONS)  # this rank's file: a torn last line is cut
-    todo = [r for r in shard_records(records, rank, n)
-            if r["index"] not in done and r["index"] not in finished]
+    mine = shard_records(records, rank, n, spec.batch_size)
+    todo = [r for r in mine if r["index"] not in done and r["index"] not in finished]
     log.info("rank %d of %d: %d prompts to generate (%d already done)", rank, n, len(todo),
-             len(shard_records(records, rank, n)) - len(todo))
+             len(mine) - len(todo))
     run_batch = generate_fn or ex._engine(model, tokenizer, sampler, spec, d / ex.TIMING)
     bar = ex._progress(len(todo), 0, spec.progress and rank == 0)
     gen_path = d / ex.GENERATIONS
