@@ -9,6 +9,7 @@ the model is loaded, so a bad value fails in a second, not after minutes of load
 from __future__ import annotations
 
 import hashlib
+import os
 import sys
 import warnings
 from dataclasses import dataclass
@@ -86,6 +87,8 @@ class OutputDirCheck(Callback):
         from alpha.runner.lock import acquire
 
         self._check(config.hydra.run.dir, "hydra.run.dir")
+        if os.environ.get("RANK", "0") != "0":  # data parallel: rank 0 holds the run's lock
+            return
         try:  # before Hydra writes .hydra/ and its log: a folder in use stays untouched
             acquire(config.hydra.run.dir)
         except ValueError as err:

@@ -106,7 +106,7 @@ def dir_problem(path: str | Path) -> str | None:
     """Why `path` cannot be a run folder (created here if missing), or None when it can."""
     try:
         Path(path).mkdir(parents=True, exist_ok=True)
-        probe = Path(path) / ".write_test"
+        probe = Path(path) / f".write_test.{os.getpid()}"  # own name: data-parallel ranks probe at once
         probe.write_text("ok")
         probe.unlink()
     except OSError as err:

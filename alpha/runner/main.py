@@ -9,6 +9,7 @@ with Hydra's multi-line composition errors turned into one `error: ...` line (ex
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shlex
 import sys
@@ -64,7 +65,8 @@ def _quiet_loading() -> None:
 def run(cfg: DictConfig) -> float:
     """Validate everything cheap first (settings, sampler, prompts), then load and run."""
     from alpha.models import load_model_and_tokenizer
-    from alpha.runner.experiment import prepare_output_dir, run_experiment
+    from alpha.runner import shards
+    from alpha.runner.experiment import run_experiment
     from alpha.runner.lock import run_folder_lock
     from alpha.threads import configure_threads
 
@@ -83,14 +85,17 @@ def run(cfg: DictConfig) -> float:
                                  needs_attention=bool(getattr(sampler, "needs_attention", False)))
     logger = hc.make_logger(c.get("logger"))  # a bad logger setting fails here, in one line
     records = hc.load_records(c["dataset"], settings, c["model"])
-    with run_folder_lock(spec.output_dir):  # a second run in this folder: one line, exit 2
-        prepare_output_dir(spec)  # unwritable / another config's results: fail before loading
+    main = shards.is_main()  # data parallel (accelerate launch): rank 0 locks, merges, logs
+    with run_folder_lock(spec.output_dir) if main else contextlib.nullcontext():
+        spec = shards.prepare(spec)  # unwritable / another config's results: fail before loading
         _quiet_loading()
         model, tokenizer = load_model_and_tokenizer(**model_kw)
-        oracle = load_model_and_tokenizer(**oracle_kw) if oracle_kw else None
-        result = run_experiment(spec, model=model, tokenizer=tokenizer, sampler=sampler,
-                                records=records, logger=logger, oracle=oracle)
-    summary_table(result)
+        oracle = load_model_and_tokenizer(**oracle_kw) if oracle_kw and main else None
+        run_fn = shards.run_sharded if shards.is_sharded() else run_experiment  # docs/scaling.md
+        result = run_fn(spec, model=model, tokenizer=tokenizer, sampler=sampler, records=records,
+                        logger=logger if main else None, oracle=oracle)
+    if main:
+        summary_table(result)
     return hc.sweeper_value(result.value, result.metrics, result.headline)
 
 
