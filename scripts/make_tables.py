@@ -1,6 +1,6 @@
 """Multirun folders (or a W&B project) -> Markdown, LaTeX and CSV tables.
 
-    python scripts/make_tables.py multirun/window_size/2026-11-27_13-00-00 --out experiments/window_size/table
+    python scripts/make_tables.py multirun/window_size/2026-11-27_13-00-00 --out outputs/tables/window_size
     python scripts/make_tables.py multirun/ --metrics rep_4,distinct_2,tokens_per_s
     python scripts/make_tables.py --wandb my-team/alpha-sampler --group window_size_2026-11-27_13-00-00
 

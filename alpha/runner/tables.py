@@ -5,7 +5,7 @@ One row per configuration, mean +/- std over seeds of each metric's per-run `mea
 columns (tokens/s, wall time, ...) last. Failed or partial runs are listed and left out of the
 table; configurations with different metric sets show "-" where a metric is missing.
 
-    python scripts/make_tables.py multirun/window_size/2026-11-27_13-00-00 --out experiments/window_size/table
+    python scripts/make_tables.py multirun/window_size/2026-11-27_13-00-00 --out outputs/tables/window_size
     python scripts/make_tables.py multirun/ --metrics rep_4,distinct_2,tokens_per_s
     python scripts/make_tables.py --wandb my-team/alpha-sampler --group window_size_2026-11-27_13-00-00
 

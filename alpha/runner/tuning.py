@@ -83,7 +83,7 @@ class TuneConfig:
     test_split: str = "test"
     overrides: list[str] = field(default_factory=list)  # passed to every run.py call
     extra_overrides: list[str] = field(default_factory=list)  # appended (command-line additions)
-    out_dir: str = "multirun/tune"  # run folders (dev/, test/) and runs.log
+    out_dir: str = "outputs/tune"  # run folders (dev/, test/) and runs.log
     results_dir: str | None = None  # table.md/.csv, winners.yaml, trials.csv; None: out_dir
     tpe_seed: int = 0
 
