@@ -10,6 +10,7 @@ scripts and tests import it by name. Each module owner adds its public names bel
 """
 
 from importlib import import_module
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from alpha.attention_capture import AttentionCapture
@@ -25,6 +26,11 @@ from alpha.registry import available_samplers, build_sampler, register_sampler
 from alpha.sampler import AdaptiveEntropixSampler, AlphaComponents, AlphaStep
 from alpha.solvers import SamplingParams
 from alpha.uncertainty import attention_entropy_varentropy, token_entropy_varentropy
+
+# The 2.4M-parameter model this repository ships (models/tiny-shakespeare of the clone that an
+# editable install points at), as an absolute path: `from_pretrained(alpha.TINY_MODEL)` works from
+# any working directory and never touches the hub.
+TINY_MODEL = str(Path(__file__).resolve().parent.parent / "models" / "tiny-shakespeare")
 
 _LAZY = {  # name -> module that defines it, imported on first access
     "load_prompts": "alpha.data",
@@ -51,6 +57,7 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
+    "TINY_MODEL",
     "AlphaLogitsProcessor",
     "AdaptiveEntropixSampler",
     "AlphaComponents",
