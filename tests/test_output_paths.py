@@ -115,3 +115,31 @@ def test_experiments_are_rewritten_only_when_named():
             assert all(p.is_relative_to(EXPERIMENTS) == inside for p in written_paths(line)), line
     run_sh = (EXPERIMENTS / "baselines" / "run.sh").read_text()
     assert "results_dir=experiments/baselines/tiny" in run_sh
+
+
+class _Parsed(Exception):
+    pass
+
+
+@pytest.mark.parametrize("script,argv", [("scripts/make_prompt_sets.py", []),
+                                         ("scripts/train_tiny_lm.py", ["--source", "x.tar.gz"])])
+def test_data_and_model_scripts_default_to_outputs(script, argv, monkeypatch):
+    """The committed prompt sets (data/) and the shipped model are rewritten only by naming
+    them (`--out data`, `--out models/tiny-shakespeare`); the scripts stop right after parsing."""
+    import argparse
+    import runpy
+    import sys
+
+    original = argparse.ArgumentParser.parse_args
+
+    def parse_and_stop(self, args=None, namespace=None):
+        raise _Parsed(original(self, args, namespace))
+
+    monkeypatch.setattr(argparse.ArgumentParser, "parse_args", parse_and_stop)
+    monkeypatch.setattr(sys, "argv", [script, *argv])
+    monkeypatch.syspath_prepend(str(ROOT / "scripts"))
+    with pytest.raises(_Parsed) as parsed:
+        runpy.run_path(str(ROOT / script), run_name="__main__")
+    out = Path(parsed.value.args[0].out)
+    out = out if out.is_absolute() else ROOT / out  # both scripts are run from the root
+    assert out.is_relative_to(ROOT / "outputs"), out
