@@ -9,11 +9,18 @@ scripts and tests import it by name. Each module owner adds its public names bel
 `__all__`.
 """
 
-from importlib import import_module
-from pathlib import Path
-from typing import TYPE_CHECKING
+import sys as _sys
 
-from alpha.attention_capture import AttentionCapture
+from alpha.threads import configure_threads
+
+if "torch" not in _sys.modules:  # alpha loads torch first: passive OpenMP waits (docs/threads.md)
+    configure_threads()
+
+from importlib import import_module  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import TYPE_CHECKING  # noqa: E402
+
+from alpha.attention_capture import AttentionCapture  # noqa: E402
 from alpha.checkpoint import check_checkpoint
 from alpha.config import SamplerConfig
 from alpha.filtering import apply_sampling_params, draw
@@ -84,4 +91,5 @@ __all__ = [
     "available_metrics",
     "evaluate_records",
     "load_model_and_tokenizer",
+    "configure_threads",
 ]

@@ -39,6 +39,7 @@ from transformers.generation.logits_process import (
 
 from alpha.protocol import Generators, SamplerStep
 from alpha.registry import register_sampler
+from alpha.uncertainty import entropy_varentropy
 
 # ---------------------------------------------------------------- validation
 
@@ -88,26 +89,10 @@ def _register(name: str):
 # ---------------------------------------------------------------- pure tensor functions
 
 
-def entropy_nats(logits: torch.Tensor) -> torch.Tensor:
-    """Shannon entropy in nats of softmax(logits); `-inf` logits count as probability 0.
-
-    Args:
-        logits: `(B, V)`.
-    Returns:
-        `(B,)` float32.
-    """
-    logp = torch.log_softmax(logits.float(), dim=-1)  # (B, V)
-    p = logp.exp()
-    return -torch.where(p > 0, p * logp, torch.zeros_like(p)).sum(-1)
-
-
-def varentropy_nats(logits: torch.Tensor) -> torch.Tensor:
-    """Variance of the surprisal -log p under p, in nats^2. `(B, V)` -> `(B,)`."""
-    logp = torch.log_softmax(logits.float(), dim=-1)  # (B, V)
-    p = logp.exp()
-    h = entropy_nats(logits).unsqueeze(-1)  # (B, 1)
-    dev = torch.where(p > 0, (-logp - h) ** 2, torch.zeros_like(p))
-    return (p * dev).sum(-1)
+def entropy_varentropy_nats(logits: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Entropy (nats) and varentropy (nats^2) of softmax(logits `(B, V)`), each `(B,)`;
+    `-inf` logits count as probability 0 (`alpha.uncertainty.entropy_varentropy`)."""
+    return entropy_varentropy(torch.log_softmax(logits.float(), dim=-1), unit="nats")
 
 
 def candidate_count(scores: torch.Tensor) -> torch.Tensor:
@@ -117,7 +102,7 @@ def candidate_count(scores: torch.Tensor) -> torch.Tensor:
 
 def normalised_entropy(scores: torch.Tensor) -> torch.Tensor:
     """Entropy in bits / log2 V of softmax(scores) (the trace's `final_entropy`). `(B,)`."""
-    return entropy_nats(scores) / math.log(scores.shape[-1])
+    return entropy_varentropy_nats(scores)[0] / math.log(scores.shape[-1])
 
 
 def scale_rows(logits: torch.Tensor, temperature: torch.Tensor) -> torch.Tensor:
@@ -136,8 +121,9 @@ def scale_rows(logits: torch.Tensor, temperature: torch.Tensor) -> torch.Tensor:
     return torch.where(t > 0, scaled, onehot)
 
 
-def draw(scores: torch.Tensor, generators: Generators) -> torch.Tensor:
-    """Sample one token per row from softmax(scores) with `torch.multinomial`, as `generate` does.
+def draw_multinomial(scores: torch.Tensor, generators: Generators) -> torch.Tensor:
+    """Sample one token per row from softmax(scores) with `torch.multinomial`, as `generate` does
+    (the adaptive sampler's inverse-CDF draw is `alpha.filtering.draw`).
 
     With a list of generators row i draws from `generators[i]` only; with one generator (or
     None: the global one) the batch draws in one call, the same stream `generate` uses.
@@ -160,7 +146,7 @@ def edt_temperature(logits: torch.Tensor, *, temperature: float, theta: float,
 
     `(B, V)` -> `(B,)`.
     """
-    h = entropy_nats(logits)  # (B,)
+    h = entropy_varentropy_nats(logits)[0]  # (B,)
     power = torch.where(h > 0, theta / h.clamp_min(1e-30), torch.full_like(h, math.inf))
     return temperature * torch.pow(torch.tensor(n), power)
 
@@ -175,7 +161,7 @@ def dynatemp_temperature(logits: torch.Tensor, *, temperature: float, dynatemp_r
     t_min, t_max = max(0.0, temperature - dynatemp_range), temperature + dynatemp_range
     n = candidate_count(logits)  # (B,)
     h_max = torch.log(n.clamp_min(2.0))
-    h_norm = torch.where(n > 1, entropy_nats(logits) / h_max, torch.zeros_like(n))
+    h_norm = torch.where(n > 1, entropy_varentropy_nats(logits)[0] / h_max, torch.zeros_like(n))
     return t_min + (t_max - t_min) * h_norm.clamp(0.0, 1.0) ** exponent
 
 
@@ -233,7 +219,7 @@ class ProcessorSampler(_Stateless):
 
     def step(self, logits, input_ids, *, attention=None, key_mask=None, generators=None):
         scores = self.filtered(logits, input_ids)
-        return SamplerStep(tokens=draw(scores, generators), trace=_trace(scores,
+        return SamplerStep(tokens=draw_multinomial(scores, generators), trace=_trace(scores,
                                                                           **self.trace_values))
 
 
@@ -251,7 +237,7 @@ class DynamicTemperatureSampler(_Stateless):
         logits = logits.float()
         temperature = self.rule(logits)  # (B,)
         scores = scale_rows(logits, temperature)
-        return SamplerStep(tokens=draw(scores, generators),
+        return SamplerStep(tokens=draw_multinomial(scores, generators),
                            trace=_trace(scores, temperature=temperature))
 
 
@@ -301,8 +287,8 @@ class EntropixRuleSampler(_Stateless):
     def step(self, logits, input_ids, *, attention=None, key_mask=None, generators=None):
         logits = logits.float()
         b, v = logits.shape
-        h_bits = entropy_nats(logits) / math.log(2)  # (B,)
-        vh_bits = varentropy_nats(logits) / math.log(2) ** 2  # (B,)
+        h, vh = entropy_varentropy_nats(logits)  # (B,) nats, nats^2
+        h_bits, vh_bits = h / math.log(2), vh / math.log(2) ** 2
         act = self.actions(h_bits, vh_bits)
         scores = scale_rows(logits, torch.zeros(b))  # argmax rows; others overwritten below
         temp, top_k, top_p = torch.zeros(b), torch.ones(b), torch.ones(b)
@@ -317,7 +303,7 @@ class EntropixRuleSampler(_Stateless):
             temp[rows], top_k[rows], top_p[rows] = t, float(min(k, v)), tp
         trace = _trace(scores, temperature=temp, top_k=top_k, top_p=top_p,
                        h_tok=h_bits / math.log2(v), vh_tok=vh_bits / math.log2(v) ** 2)
-        return SamplerStep(tokens=draw(scores, generators), trace=trace)
+        return SamplerStep(tokens=draw_multinomial(scores, generators), trace=trace)
 
 
 # ---------------------------------------------------------------- registered builders

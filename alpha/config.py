@@ -8,20 +8,22 @@ This module knows nothing about tensors or models.
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import asdict, dataclass, fields
+
+from alpha.protocol import PARAM_NAMES
 
 SOLVERS = ("bisection", "seed_adam")
 ATTENTION_MODES = ("mean_heads", "per_head")
 
-# (param name, min field, max field, absolute allowed interval, integer?)
-BOUNDS = (
-    ("temperature", "temp_min", "temp_max", (0.0, float("inf")), False),
-    ("top_k", "top_k_min", "top_k_max", (1, float("inf")), True),
-    ("top_p", "top_p_min", "top_p_max", (0.0, 1.0), False),
-    ("rep_penalty", "rep_penalty_min", "rep_penalty_max", (0.0, float("inf")), False),
-    ("candidate_size", "candidate_size_min", "candidate_size_max", (1, float("inf")), True),
+_BOUND_FIELDS = (  # (min field, max field, absolute allowed interval, integer?)
+    ("temp_min", "temp_max", (0.0, float("inf")), False),
+    ("top_k_min", "top_k_max", (1, float("inf")), True),
+    ("top_p_min", "top_p_max", (0.0, 1.0), False),
+    ("rep_penalty_min", "rep_penalty_max", (0.0, float("inf")), False),
+    ("candidate_size_min", "candidate_size_max", (1, float("inf")), True),
 )
+# (param name, min field, max field, allowed interval, integer?) in PARAM_NAMES order
+BOUNDS = tuple((name, *f) for name, f in zip(PARAM_NAMES, _BOUND_FIELDS, strict=True))
 
 
 @dataclass
@@ -30,8 +32,11 @@ class SamplerConfig:
 
     Attributes:
         base_temp, base_top_p, base_top_k, base_rep_penalty, base_candidate_size: the
-            original's start values. `seed_adam` feeds them through a sigmoid as logits (as the
-            original did); the bisection solver does not use them.
+            parameters at average uncertainty. The bisection solver uses them (clamped into
+            the bounds) when alpha's moving average equals the row's average alpha, and
+            targets their entropy at this step moved by target_scale * (alpha_mean -
+            average alpha) otherwise (docs/sampler.md). `seed_adam` feeds them through a
+            sigmoid as logits, as the original did.
         opt_max_iters, opt_tolerance, opt_learning_rate: `seed_adam`'s Adam settings.
         param_smoothing_factor: f in [0, 1): each step uses f * previous + (1 - f) * solved.
         alpha_window_size: steps in alpha's moving average.
@@ -39,7 +44,8 @@ class SamplerConfig:
         weight_token_entropy, weight_token_varentropy, weight_attn_entropy,
             weight_attn_varentropy: alpha = sum of weight * normalised term.
         rep_window: the repetition penalty looks at the last `rep_window` tokens.
-        target_scale: target normalised entropy = target_scale * mean alpha.
+        target_scale: bisection: target = H_base + target_scale * (alpha_mean - average
+            alpha); seed_adam (the original): target = target_scale * alpha_mean.
         solver: "bisection" (correct; moves all five parameters) or "seed_adam" (the original).
         solver_iters: bisection steps on temperature (resolution (temp_max - temp_min) / 2**n).
         attention_mode: "mean_heads" (average heads, then entropy: the original) or
@@ -127,18 +133,6 @@ class SamplerConfig:
         if self.attention_mode not in ATTENTION_MODES:
             raise ValueError(f"attention_mode={self.attention_mode!r} is unknown; "
                              f"choose one of {list(ATTENTION_MODES)}")
-        self._warn_unused_base_values()
-
-    def _warn_unused_base_values(self) -> None:
-        """base_* only start `seed_adam`: say so when a user sets them for the bisection solver."""
-        if self.solver != "bisection":
-            return
-        changed = [f.name for f in fields(self)
-                   if f.name.startswith("base_") and getattr(self, f.name) != f.default]
-        if changed:
-            warnings.warn(f"{', '.join(changed)} only set seed_adam's start values; the bisection "
-                          "solver ignores them (steer it with target_scale or the *_min/*_max "
-                          "bounds, or use solver=seed_adam)", UserWarning, stacklevel=3)
 
     def weights(self) -> tuple[float, float, float, float]:
         """The four alpha weights, in the order token H, token VH, attention H, attention VH."""

@@ -128,12 +128,11 @@ def keep_mask(sorted_logits: torch.Tensor, top_k: torch.Tensor, top_p: torch.Ten
 def filter_candidates(
     logits: torch.Tensor, input_ids: torch.Tensor, *, temperature, top_k, top_p, rep_penalty,
     candidate_size, input_mask: torch.Tensor | None = None, rep_window: int = 128,
-    max_top_k: int | None = None, sanitized: bool = False,
 ) -> Candidates:
     """The chain on the top candidates only (see module docstring); arguments as
-    `apply_sampling_params`. `max_top_k` (>= every row's top_k) avoids a host sync."""
+    `apply_sampling_params`."""
     b, v = logits.shape
-    x = logits if sanitized else sanitize_logits(logits)
+    x = sanitize_logits(logits)
     dev = x.device
     temperature = row_param("temperature", temperature, b, dev, lo=0.0, hi=float("inf"))
     top_k = row_param("top_k", top_k, b, dev, lo=1, hi=float("inf"), lo_open=False).round()
@@ -141,8 +140,7 @@ def filter_candidates(
     rep_penalty = row_param("rep_penalty", rep_penalty, b, dev, lo=0.0, hi=float("inf"))
     candidate_size = row_param("candidate_size", candidate_size, b, dev, lo=1,
                                hi=float("inf"), lo_open=False).round()
-    if max_top_k is None:
-        max_top_k = int(top_k.max()) if b else 1
+    max_top_k = int(top_k.max()) if b else 1
     x = penalize_repetitions(x, input_ids, rep_penalty, input_mask=input_mask,
                              rep_window=rep_window)
     vals, idx = torch.topk(x, min(max_top_k, v), dim=-1)  # (B, K) descending

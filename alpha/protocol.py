@@ -29,6 +29,9 @@ class SamplerStep:
     trace: dict[str, torch.Tensor] = field(default_factory=dict)
 
 
+# The five sampling parameters, in this order everywhere (configs, solvers, traces, tables).
+PARAM_NAMES = ("temperature", "top_k", "top_p", "rep_penalty", "candidate_size")
+
 # Names the adaptive sampler records each step; baselines record the subset that applies.
 TRACE_KEYS = (
     "alpha",  # raw alpha of this step
@@ -37,11 +40,7 @@ TRACE_KEYS = (
     "vh_tok",  # normalised token varentropy
     "h_attn",  # normalised attention entropy
     "vh_attn",  # normalised attention varentropy
-    "temperature",
-    "top_k",
-    "top_p",
-    "rep_penalty",
-    "candidate_size",
+    *PARAM_NAMES,
     "final_entropy",  # normalised entropy (bits / log2 V) of the distribution drawn from
 )
 
@@ -80,3 +79,28 @@ class TokenSampler(Protocol):
                 from generators[i], so a row's tokens do not depend on its batch-mates).
         """
         ...
+
+
+def check_logits(logits: torch.Tensor) -> torch.Tensor:
+    """`logits` if it is a floating-point `(B, V)` tensor, else one-line ValueError."""
+    if not isinstance(logits, torch.Tensor) or logits.dim() != 2:
+        shape = tuple(logits.shape) if isinstance(logits, torch.Tensor) else type(logits)
+        raise ValueError(f"logits must be a (B, V) tensor; got {shape}")
+    if not logits.is_floating_point():
+        raise ValueError(f"logits must be floating point; got {logits.dtype}")
+    return logits
+
+
+def check_ids(input_ids: torch.Tensor, b: int) -> torch.Tensor:
+    """`input_ids` if it is `(B, T)` with B = b (the logits' rows), else ValueError."""
+    if not isinstance(input_ids, torch.Tensor) or input_ids.dim() != 2 or input_ids.shape[0] != b:
+        shape = tuple(input_ids.shape) if isinstance(input_ids, torch.Tensor) else type(input_ids)
+        raise ValueError(f"input_ids must be (B, T) with B={b} (logits' rows); got {shape}")
+    return input_ids
+
+
+def check_attention(attention: torch.Tensor, b: int) -> None:
+    """ValueError unless `attention` is `(B, H, S)` with B = b."""
+    if attention.dim() != 3 or attention.shape[0] != b:
+        raise ValueError(f"attention must be (B, H, S) with B={b}; got shape "
+                         f"{tuple(attention.shape)}")

@@ -1,10 +1,12 @@
 """`AdaptiveEntropixSampler`: the adaptive sampler, batched, registered as "alpha"/"alpha_seed".
 
 One step per row: alpha from token and attention uncertainty -> moving average over the row's
-window -> target entropy = target_scale * mean alpha -> solver picks the five parameters ->
-exponential smoothing with the row's previous parameters -> filtering (equal to HF's chain)
--> draw with the row's generator. The sampler keeps per-row state (alpha window, last
-parameters); the engine calls `reset` / `select_rows`. It knows nothing about models or caches.
+window (and the row's average alpha so far) -> target entropy (bisection: the base values'
+entropy moved by target_scale * (mean alpha - average alpha); seed_adam: target_scale * mean
+alpha) -> solver picks the five parameters -> exponential smoothing with the row's previous
+parameters -> filtering (equal to HF's chain) -> draw with the row's generator. The sampler
+keeps per-row state (alpha window, alpha total and step count, last parameters); the engine
+calls `reset` / `select_rows`. It knows nothing about models or caches.
 """
 
 from __future__ import annotations
@@ -18,33 +20,18 @@ import torch
 
 from alpha.config import SamplerConfig
 from alpha.filtering import NEG_INF, Candidates, draw_with, keep_mask, uniforms
-from alpha.protocol import Generators, SamplerStep
+from alpha.protocol import Generators, SamplerStep, check_attention, check_ids, check_logits
+from alpha.quickstart import OriginalMethods
 from alpha.registry import register_sampler
-from alpha.solvers import (
-    Pool,
-    SamplingParams,
-    build_pool,
-    smooth,
-    solve_bisection,
-    solve_seed_adam,
-)
+from alpha.solvers import Pool, SamplingParams, build_pool, choose_params
 from alpha.uncertainty import (
-    attention_entropy_varentropy,
+    AlphaComponents,
+    alpha_terms,
     entropy_varentropy,
-    normalised_token_terms,
+    push_total,
+    push_window,
     sanitize_logits,
 )
-
-
-@dataclass
-class AlphaComponents:
-    """alpha and its four normalised terms, each `(B,)` float32."""
-
-    alpha: torch.Tensor
-    h_tok: torch.Tensor
-    vh_tok: torch.Tensor
-    h_attn: torch.Tensor
-    vh_attn: torch.Tensor
 
 
 @dataclass
@@ -68,19 +55,19 @@ class AlphaStep:
     final_entropy: torch.Tensor
 
     def trace(self) -> dict[str, torch.Tensor]:
-        c, p = self.components, self.params
+        c = self.components
         return {"alpha": c.alpha, "alpha_mean": self.alpha_mean, "h_tok": c.h_tok,
                 "vh_tok": c.vh_tok, "h_attn": c.h_attn, "vh_attn": c.vh_attn,
-                "temperature": p.temperature, "top_k": p.top_k, "top_p": p.top_p,
-                "rep_penalty": p.rep_penalty, "candidate_size": p.candidate_size,
-                "final_entropy": self.final_entropy}
+                **self.params.as_kwargs(), "final_entropy": self.final_entropy}
 
 
-class AdaptiveEntropixSampler:
+class AdaptiveEntropixSampler(OriginalMethods):
     """Entropy- and attention-adaptive sampler (implements `alpha.protocol.TokenSampler`).
 
     When `attention` is None (the engine did not capture it, or a caller has none), the two
     attention terms of alpha are 0: alpha is then the token terms only, weighted as configured.
+    The original's step-by-step methods (`calculate_alpha`, `update_alpha_window`,
+    `find_optimal_parameters`) come from `alpha.quickstart.OriginalMethods`.
 
     >>> s = AdaptiveEntropixSampler(SamplerConfig())
     >>> step = s.sample(torch.randn(2, 50), torch.zeros(2, 3, dtype=torch.long),
@@ -125,6 +112,8 @@ class AdaptiveEntropixSampler:
         self._batch = batch_size
         self._window = torch.zeros(batch_size, w)  # (B, W) most recent last
         self._count = torch.zeros(batch_size, dtype=torch.long)  # (B,)
+        self._total = torch.zeros(batch_size)  # (B,) sum of every alpha of the row so far
+        self._steps = torch.zeros(batch_size, dtype=torch.long)  # (B,) steps of the row so far
         self._prev: SamplingParams | None = None
         self._has_prev = torch.zeros(batch_size, dtype=torch.bool)
 
@@ -134,6 +123,7 @@ class AdaptiveEntropixSampler:
             return
         index = torch.as_tensor(index, dtype=torch.long).to(self._window.device)
         self._window, self._count = self._window[index], self._count[index]
+        self._total, self._steps = self._total[index], self._steps[index]
         self._has_prev = self._has_prev[index]
         self._prev = self._prev.select(index) if self._prev is not None else None
         self._batch = int(index.numel())
@@ -146,62 +136,8 @@ class AdaptiveEntropixSampler:
                              f"{self._batch}; call reset({batch}) or select_rows(index) first")
         if self._window.device != torch.device(device):
             self._window, self._count = self._window.to(device), self._count.to(device)
+            self._total, self._steps = self._total.to(device), self._steps.to(device)
             self._has_prev = self._has_prev.to(device)
-
-    # ---- the original's public methods, batched ------------------------------------------
-    def calculate_alpha(self, logits: torch.Tensor, attention: torch.Tensor | None = None,
-                        key_mask: torch.Tensor | None = None) -> AlphaComponents:
-        """alpha = w1 H_tok + w2 VH_tok + w3 H_attn + w4 VH_attn (normalised terms).
-
-        Args:
-            logits: `(B, V)`. attention: `(B, H, S)` or None (attention terms 0).
-            key_mask: `(B, S)` bool, True at real keys (None: all real).
-        """
-        return self._alpha(sanitize_logits(_check_logits(logits)), attention, key_mask)
-
-    def _alpha(self, x: torch.Tensor, attention: torch.Tensor | None,
-               key_mask: torch.Tensor | None) -> AlphaComponents:
-        if attention is not None:
-            _check_attention(attention, x.shape[0])
-            attention = attention.to(x.device)
-        return alpha_terms(x, attention, None if key_mask is None else key_mask.to(x.device),
-                           self.config)
-
-    def update_alpha_window(self, alpha: torch.Tensor) -> torch.Tensor:
-        """Push `(B,)` alpha into each row's window; return the rows' moving averages `(B,)`."""
-        self._ensure_state(alpha.shape[0], alpha.device)
-        self._window, self._count, mean = push_window(self._window, self._count, alpha)
-        return mean
-
-    def find_optimal_parameters(
-        self, logits: torch.Tensor, input_ids: torch.Tensor, alpha_mean: torch.Tensor, *,
-        input_mask: torch.Tensor | None = None,
-    ) -> SamplingParams:
-        """Solve for the target entropy, smooth with each row's previous parameters.
-
-        Args:
-            logits: `(B, V)`; input_ids: `(B, T)`; alpha_mean: `(B,)`.
-            input_mask: `(B, T)` bool, False at padding.
-
-        Returns:
-            The parameters to use this step (rounded, smoothed); the row state is updated.
-        """
-        x = sanitize_logits(_check_logits(logits))
-        return self._solve(x, self._pool(x, _check_ids(input_ids, x.shape[0]), input_mask),
-                           alpha_mean)
-
-    def _pool(self, x: torch.Tensor, input_ids: torch.Tensor,
-              input_mask: torch.Tensor | None) -> Pool:
-        return build_pool(x, input_ids.to(x.device), input_mask=input_mask,
-                          rep_window=self.config.rep_window, top_k_max=self.config.top_k_max)
-
-    def _solve(self, x: torch.Tensor, pool: Pool, alpha_mean: torch.Tensor) -> SamplingParams:
-        self._ensure_state(x.shape[0], x.device)
-        params = choose_params(x, pool, alpha_mean.float().to(x.device), self._prev,
-                               self._has_prev, self.config)
-        self._prev = params
-        self._has_prev = torch.ones_like(self._has_prev)
-        return params.rounded()
 
     def sample(self, logits: torch.Tensor, input_ids: torch.Tensor, *,
                attention: torch.Tensor | None = None, key_mask: torch.Tensor | None = None,
@@ -221,14 +157,14 @@ class AdaptiveEntropixSampler:
             `AlphaStep`. An empty batch (B = 0) returns empty tensors and touches no state.
         """
         cfg = self.config
-        x = sanitize_logits(_check_logits(logits))
+        x = sanitize_logits(check_logits(logits))
         b, v = x.shape
-        input_ids = _check_ids(input_ids, b).to(x.device)
+        input_ids = check_ids(input_ids, b).to(x.device)
         input_mask = _input_mask(key_mask, input_ids)
         if b == 0:
             return _empty_step(x)
         if attention is not None:
-            _check_attention(attention, b)
+            check_attention(attention, b)
             attention = attention.to(x.device)
         key_mask = None if key_mask is None else key_mask.to(x.device)
         self._ensure_state(b, x.device)
@@ -238,14 +174,16 @@ class AdaptiveEntropixSampler:
         u = uniforms(b, generators, x.device)  # the rows' only random numbers this step
         w = cfg.rep_window
         args = [x, input_ids[:, -w:], None if input_mask is None else input_mask[:, -w:],
-                attention, key_mask, self._window, self._count, prev, self._has_prev, u]
+                attention, key_mask, self._window, self._count, self._total, self._steps, prev,
+                self._has_prev, u]
         if self.compiled:  # one memory layout per input: no recompiles for strides
             args = [a if a is None else a.contiguous() for a in args]
         out = self._step_fn(*args, cfg, read_prefix=not self.compiled)
-        tokens, comps, alpha_mean, self._prev, h, self._window, self._count = out
+        tokens, comps, alpha_mean, target, self._prev, h, state = out
+        self._window, self._count, self._total, self._steps = state
         self._has_prev = torch.ones_like(self._has_prev)
-        return AlphaStep(tokens, comps, alpha_mean, cfg.target_scale * alpha_mean,
-                         self._prev.rounded(), h / math.log2(max(v, 2)))
+        return AlphaStep(tokens, comps, alpha_mean, target, self._prev.rounded(),
+                         h / math.log2(max(v, 2)))
 
     def step(self, logits: torch.Tensor, input_ids: torch.Tensor, *,
              attention: torch.Tensor | None = None, key_mask: torch.Tensor | None = None,
@@ -256,97 +194,42 @@ class AdaptiveEntropixSampler:
         return SamplerStep(out.tokens, out.trace())
 
 
-def alpha_terms(x: torch.Tensor, attention: torch.Tensor | None, key_mask: torch.Tensor | None,
-                cfg: SamplerConfig) -> AlphaComponents:
-    """alpha and its four normalised terms (attention terms 0 without attention)."""
-    h_tok, vh_tok = normalised_token_terms(x)
-    if attention is None:
-        h_attn, vh_attn = torch.zeros_like(h_tok), torch.zeros_like(h_tok)
-    else:
-        h_attn, vh_attn = attention_entropy_varentropy(attention, key_mask,
-                                                       mode=cfg.attention_mode)
-    w = cfg.weights()
-    alpha = w[0] * h_tok + w[1] * vh_tok + w[2] * h_attn + w[3] * vh_attn
-    return AlphaComponents(alpha, h_tok, vh_tok, h_attn, vh_attn)
-
-
-def push_window(window: torch.Tensor, count: torch.Tensor, alpha: torch.Tensor
-                ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Push `(B,)` alpha into `(B, W)` windows; the new window, count and moving average."""
-    w = window.shape[1]
-    window = torch.cat([window[:, 1:], alpha.float()[:, None]], dim=1)
-    count = (count + 1).clamp(max=w)
-    valid = torch.arange(w, device=alpha.device) >= (w - count)[:, None]  # (B, W)
-    return window, count, (window * valid).sum(1) / count
-
-
 def adaptive_step(x: torch.Tensor, ids: torch.Tensor, ids_mask: torch.Tensor | None,
                   attention: torch.Tensor | None, key_mask: torch.Tensor | None,
-                  window: torch.Tensor, count: torch.Tensor, prev: torch.Tensor,
-                  has_prev: torch.Tensor, u: torch.Tensor, cfg: SamplerConfig, *,
-                  read_prefix: bool = True):
+                  window: torch.Tensor, count: torch.Tensor, total: torch.Tensor,
+                  steps: torch.Tensor, prev: torch.Tensor, has_prev: torch.Tensor,
+                  u: torch.Tensor, cfg: SamplerConfig, *, read_prefix: bool = True):
     """One step for every row as a function of tensors only (no state, no host sync apart from
     the solver's optional prefix read), so it can run eagerly or as one compiled graph.
 
     Args:
         x: `(B, V)` sanitised float32 logits. ids, ids_mask: the last rep_window tokens and
-            which are real. attention, key_mask: as `sample`. window, count, prev (`(B, 5)`
-            stacked parameters), has_prev: the rows' state. u: `(B,)` uniforms for the draw.
+            which are real. attention, key_mask: as `sample`. window, count, total, steps,
+            prev (`(B, 5)` stacked parameters), has_prev: the rows' state. u: `(B,)` uniforms
+            for the draw.
 
     Returns:
-        tokens, components, alpha_mean, params (smoothed, not rounded: the rows' next
-        previous parameters), entropy of the drawn distribution (bits), new window and count.
+        tokens, components, alpha_mean, target, params (smoothed, not rounded: the rows' next
+        previous parameters), entropy of the drawn distribution (bits), and the new
+        (window, count, total, steps).
     """
-    comps = alpha_terms(x, attention, key_mask, cfg)
+    comps = alpha_terms(x, attention, key_mask, cfg.weights(), cfg.attention_mode)
     window, count, alpha_mean = push_window(window, count, comps.alpha)
+    total, steps, alpha_ref = push_total(total, steps, comps.alpha)
     pool = build_pool(x, ids, input_mask=ids_mask, rep_window=cfg.rep_window,
                       top_k_max=cfg.top_k_max)
-    params = choose_params(x, pool, alpha_mean, SamplingParams.unstack(prev), has_prev, cfg,
-                           read_prefix=read_prefix)
+    params, target = choose_params(x, pool, alpha_mean, alpha_ref, SamplingParams.unstack(prev),
+                                   has_prev, cfg, read_prefix=read_prefix)
     cands = _filter(pool, params.rounded(), cfg)
     tokens = draw_with(cands.logits, u, cands.index)
     h, _ = entropy_varentropy(torch.log_softmax(cands.logits, dim=-1))
-    return tokens, comps, alpha_mean, params, h, window, count
-
-
-def choose_params(x: torch.Tensor, pool: Pool, alpha_mean: torch.Tensor,
-                  prev: SamplingParams | None, has_prev: torch.Tensor, cfg: SamplerConfig, *,
-                  read_prefix: bool = True) -> SamplingParams:
-    """Target entropy -> solver -> smoothing with the rows' previous parameters (not rounded)."""
-    target = cfg.target_scale * alpha_mean
-    if cfg.solver == "seed_adam":
-        solved = solve_seed_adam(x, target, cfg)
-    else:
-        solved = solve_bisection(pool, target, cfg, read_prefix=read_prefix)
-    return smooth(prev, solved, cfg.param_smoothing_factor, has_prev)
+    return tokens, comps, alpha_mean, target, params, h, (window, count, total, steps)
 
 
 @functools.cache
 def _compiled_step():
     """One compiled `adaptive_step` per process, shared by every sampler (compiled once)."""
     return torch.compile(adaptive_step, dynamic=True)
-
-
-def _check_attention(attention: torch.Tensor, b: int) -> None:
-    if attention.dim() != 3 or attention.shape[0] != b:
-        raise ValueError(f"attention must be (B, H, S) with B={b}; got shape "
-                         f"{tuple(attention.shape)}")
-
-
-def _check_logits(logits: torch.Tensor) -> torch.Tensor:
-    if not isinstance(logits, torch.Tensor) or logits.dim() != 2:
-        shape = tuple(logits.shape) if isinstance(logits, torch.Tensor) else type(logits)
-        raise ValueError(f"logits must be a (B, V) tensor; got {shape}")
-    if not logits.is_floating_point():
-        raise ValueError(f"logits must be floating point; got {logits.dtype}")
-    return logits
-
-
-def _check_ids(input_ids: torch.Tensor, b: int) -> torch.Tensor:
-    if not isinstance(input_ids, torch.Tensor) or input_ids.dim() != 2 or input_ids.shape[0] != b:
-        shape = tuple(input_ids.shape) if isinstance(input_ids, torch.Tensor) else type(input_ids)
-        raise ValueError(f"input_ids must be (B, T) with B={b} (logits' rows); got {shape}")
-    return input_ids
 
 
 def _input_mask(key_mask: torch.Tensor | None, input_ids: torch.Tensor) -> torch.Tensor | None:

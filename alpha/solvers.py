@@ -4,23 +4,24 @@ Two solvers, picked by `SamplerConfig.solver`:
 
 - `bisection` (correct). Every setting of top-k, top-p and pool size keeps a prefix of the
   sorted (penalised) candidates, so any setting in the bounds is one kept-set size m at one
-  temperature T, and its entropy H(m, T) is what matters. The monotone path is through (m, T):
-      H(m, T) never decreases in T (a softmax flattens as T rises) and
-      H(m, T) never decreases in m (adding a token less probable than every kept one adds
-      entropy),
-  so a binary search finds the smallest m with H(m, temp_max) >= target (the smallest set that
-  can reach it: no needless tail), then bisection on T in [temp_min, temp_max] (`solver_iters`
-  steps; H is continuous in T for a fixed set) hits the target. If the target lies in the gap
-  between H(m - 1, temp_max) and H(m, temp_min) the nearer side is returned; above
-  H(m_max, temp_max) the most permissive corner. All five parameters then follow (m, T):
-      temperature = T; candidate_size = m and top_k = m (clamped to their bounds);
-      top_p = mass of the top m - 1 + half the m-th token's probability (clamped), so each of
-      the three set filters alone would cut at m (top_k = top_k_max where top_p_max < 1
-      cannot cut at m, so top-p acts on the widest distribution);
-      rep_penalty = rep_penalty_max - (rep_penalty_max - rep_penalty_min) * target /
-      target_scale (clamped): a confident model (low target) gets the strongest penalty.
-  The penalty is fixed before the search, so the landscape is monotone. Vectorised over rows:
-  no Python loop over sequences; no host sync on an accelerator (one host read a step on CPU).
+  temperature T, and its entropy H(m, T) never decreases in T (a softmax flattens as T rises)
+  nor in m (adding a token less probable than every kept one adds entropy). The target is
+  `base_target`: the entropy of the `base_*` values at this step, moved by alpha's deviation
+  from the row's average. The search follows a path through the base values: s in [-1, 1],
+  s = 0 the base point, s = +-1 the permissive / restrictive corners, temperature, top_k,
+  top_p and candidate_size linear in s on each half (`path_params`); along it T rises and the
+  kept set only grows, so the entropy never decreases in s. 1. bisection on s brackets the
+  crossing of the target (the one nearest s = 0 where the entropy is flat there: the target
+  H_base gives the base values exactly); 2. for the kept set on each side of the crossing,
+  bisection on T in [temp_min, temp_max] (prefix sums, `fixed_size_entropy`) hits the target;
+  3. the two path points and the four (set, T) ends are re-scored with HF's rules, the nearest
+  entropy wins (ties: the path points, then the temperature nearest the path's). A (set, T)
+  answer is expressed as `set_params`: top_k = candidate_size = m (clamped), top_p = mass of
+  the top m - 1 + half the m-th token's probability (clamped), so each of the three set
+  filters alone would cut at m. The penalty (`penalty_schedule`) is fixed before the search:
+  the base penalty at the base entropy, stronger for a lower target, weaker for a higher one.
+  Vectorised over rows: no Python loop over sequences; no host sync on an accelerator (one host
+  read a step on CPU).
 - `seed_adam` (the original, for ablations). Parameters are lo + (hi - lo) * sigmoid(theta)
   with theta started at the `base_*` values (as if they were logits), Adam on the squared error
   of the filtered entropy, at most `opt_max_iters` steps, a row stops once its loss <
@@ -29,7 +30,8 @@ Two solvers, picked by `SamplerConfig.solver`:
 
 Entropies here are computed on a candidate pool: the raw top (top_k_max + rep_window) logits
 plus the recently seen tokens, which provably contains the top top_k_max tokens after any
-penalty. This module knows the config's bounds and nothing about alpha or models.
+penalty. `choose_params` is the whole choice: target -> solver -> smoothing. This module
+knows the config and nothing about how alpha is computed, or about models.
 """
 
 from __future__ import annotations
@@ -40,11 +42,10 @@ from dataclasses import dataclass, fields
 
 import torch
 
-from alpha.config import SamplerConfig
+from alpha.config import BOUNDS, SamplerConfig
 from alpha.filtering import NEG_INF, keep_mask
+from alpha.protocol import PARAM_NAMES
 from alpha.uncertainty import LN2, entropy_varentropy
-
-PARAM_NAMES = ("temperature", "top_k", "top_p", "rep_penalty", "candidate_size")
 
 
 @dataclass
@@ -77,28 +78,69 @@ class SamplingParams:
 
 
 def smooth(prev: SamplingParams | None, new: SamplingParams, factor: float,
-           has_prev: torch.Tensor | None = None) -> SamplingParams:
+           has_prev: torch.Tensor) -> SamplingParams:
     """Exponential smoothing: factor * prev + (1 - factor) * new (rows without prev: new)."""
     if prev is None or factor == 0.0:
         return new
     out = factor * prev.stack() + (1.0 - factor) * new.stack()  # (B, 5)
-    if has_prev is not None:
-        out = torch.where(has_prev[:, None], out, new.stack())
-    return SamplingParams.unstack(out)
+    return SamplingParams.unstack(torch.where(has_prev[:, None], out, new.stack()))
 
 
 def _bounds(cfg: SamplerConfig, device) -> tuple[torch.Tensor, torch.Tensor]:
-    lo = torch.tensor([cfg.temp_min, cfg.top_k_min, cfg.top_p_min, cfg.rep_penalty_min,
-                       cfg.candidate_size_min], dtype=torch.float32, device=device)
-    hi = torch.tensor([cfg.temp_max, cfg.top_k_max, cfg.top_p_max, cfg.rep_penalty_max,
-                       cfg.candidate_size_max], dtype=torch.float32, device=device)
+    """`(5,)` lower and upper bounds in PARAM_NAMES order."""
+    lo = torch.tensor([getattr(cfg, b[1]) for b in BOUNDS], dtype=torch.float32, device=device)
+    hi = torch.tensor([getattr(cfg, b[2]) for b in BOUNDS], dtype=torch.float32, device=device)
     return lo, hi
 
 
-def penalty_schedule(target: torch.Tensor, cfg: SamplerConfig) -> torch.Tensor:
-    """Repetition penalty `(B,)`: rep_penalty_max at target 0, rep_penalty_min at target_scale."""
-    u = (target / cfg.target_scale).clamp(0.0, 1.0)
-    return cfg.rep_penalty_max - (cfg.rep_penalty_max - cfg.rep_penalty_min) * u
+def base_point(cfg: SamplerConfig, device=None) -> torch.Tensor:
+    """`(5,)` the `base_*` values in PARAM_NAMES order, clamped into the bounds (the defaults'
+    base_rep_penalty 1.0 becomes rep_penalty_min 1.1)."""
+    lo, hi = _bounds(cfg, device)
+    base = torch.tensor([cfg.base_temp, cfg.base_top_k, cfg.base_top_p, cfg.base_rep_penalty,
+                         cfg.base_candidate_size], dtype=torch.float32, device=device)
+    return torch.minimum(torch.maximum(base, lo), hi)
+
+
+def penalty_schedule(target: torch.Tensor, h_base: torch.Tensor,
+                     cfg: SamplerConfig) -> torch.Tensor:
+    """Repetition penalty `(B,)`: the base penalty at target = h_base, moving linearly to
+    rep_penalty_max as the target falls to 0 and to rep_penalty_min as it rises to 1 (a
+    confident step gets a stronger penalty). Both `(B,)` normalised entropies."""
+    pen = base_point(cfg, target.device)[3]
+    d = target - h_base
+    down = (-d / h_base.clamp_min(1e-12)).clamp(0.0, 1.0)  # (B,) share of the way to 0
+    up = (d / (1.0 - h_base).clamp_min(1e-12)).clamp(0.0, 1.0)  # share of the way to 1
+    return pen + down * (cfg.rep_penalty_max - pen) + up * (cfg.rep_penalty_min - pen)
+
+
+def path_params(s: torch.Tensor, penalty: torch.Tensor, cfg: SamplerConfig) -> SamplingParams:
+    """The point s in [-1, 1] of the path through the base values: s = 0 is the base point,
+    s = 1 the permissive corner (every upper bound), s = -1 the restrictive one (every lower
+    bound), each of temperature, top_k, top_p and candidate_size linear in s on each half (top_k
+    and candidate_size rounded). `s`, `penalty`: `(N,)` -> `(N,)` parameters."""
+    lo, hi = _bounds(cfg, s.device)
+    base = base_point(cfg, s.device)
+    up, down = s.clamp(min=0.0)[:, None], (-s).clamp(min=0.0)[:, None]  # (N, 1)
+    p = torch.minimum(torch.maximum(base + up * (hi - base) + down * (lo - base), lo), hi)
+    return SamplingParams(p[:, 0], p[:, 1].round(), p[:, 2], penalty, p[:, 4].round())
+
+
+def base_entropy(pool: Pool, cfg: SamplerConfig) -> torch.Tensor:
+    """`(B,)` normalised entropy (bits / log2 V) of this step's distribution filtered with the
+    base values (`base_point`), by HF's rules on the pool."""
+    b = pool.logits.shape[0]
+    base = SamplingParams.unstack(base_point(cfg, pool.logits.device).expand(b, 5))
+    vals, _ = pool.top(base.rep_penalty, cfg.top_k_max)  # (B, K)
+    return filtered_entropy(vals / base.temperature[:, None], base.rounded()) / pool.log2_vocab
+
+
+def base_target(h_base: torch.Tensor, alpha_mean: torch.Tensor, alpha_ref: torch.Tensor,
+                cfg: SamplerConfig) -> torch.Tensor:
+    """The bisection solver's target `(B,)`: h_base + target_scale * (alpha_mean - alpha_ref),
+    clamped to [0, 1]: the base values' entropy at average uncertainty (alpha's moving average
+    equal to the row's average so far), moved up or down by how far uncertainty is above it."""
+    return (h_base + cfg.target_scale * (alpha_mean - alpha_ref)).clamp(0.0, 1.0)
 
 
 @dataclass
@@ -233,38 +275,14 @@ def _size_terms(m: torch.Tensor, cfg: SamplerConfig, last: int):
                                                         cfg.candidate_size_max)
 
 
-def grid_entropy(vals: torch.Tensor, m: torch.Tensor, t: torch.Tensor,
-                 cfg: SamplerConfig, m_max: int | None = None) -> torch.Tensor:
-    """Entropy (bits) `(B, N)` of `set_params(m, t)` for N (m, t) pairs per row at once.
+def fixed_size_entropy(vals: torch.Tensor, m: torch.Tensor, cfg: SamplerConfig,
+                       m_max: int) -> Callable[[torch.Tensor], torch.Tensor]:
+    """Entropy (bits) of `set_params(m, T)` for one set size per row, as a function of T.
 
     Uses prefix sums of p and p ln p over the sorted candidates: the renormalised top-n set has
     entropy ln S_n - C_n / S_n. The kept count follows `set_params` and HF's top-p rule (the
-    top-p count is a `searchsorted` on the prefix masses).
-
-    Args:
-        vals: `(B, K)` penalised logits, descending. m: `(B, N)` long set sizes.
-        t: `(B, N)` temperatures, one per (row, pair), or `(B, 1)`: one shared by the N sizes.
-        m_max: an upper bound of `m` (None: read from `m`, a host sync on GPU).
-    """
-    b, n_pairs = m.shape
-    nt = t.shape[1]
-    g = n_pairs // nt  # sizes grouped by their temperature: everything below is (B, Nt, g)
-    if m_max is None:
-        m_max = int(m.max()) if m.numel() else 1
-    sc = _prefix_sums(_log_weights(vals, m_max, cfg), t)  # (2, B, Nt, K')
-    at4, real4, k0, size = _size_terms(m.view(b, nt, g), cfg, sc.shape[-1] - 1)
-    s4 = torch.where(real4, sc[0].gather(-1, at4), 0.0).split(g, dim=-1)
-    return _kept_entropy(sc, s4, k0, size, cfg).view(b, n_pairs)
-
-
-def fixed_size_entropy(vals: torch.Tensor, m: torch.Tensor, cfg: SamplerConfig,
-                       m_max: int) -> Callable[[torch.Tensor], torch.Tensor]:
-    """`grid_entropy` for one set size per row, as a function of temperatures.
-
-    The solver's temperature rounds keep each row's m fixed, so everything that depends only on
-    m (the gather positions, the top-k and pool caps) is computed here once; the returned
-    function does the per-temperature part with the same helpers, so its values equal
-    `grid_entropy(vals, m[:, None].expand(B, G), ts, cfg, m_max)` exactly.
+    top-p count is a `searchsorted` on the prefix masses). Everything that depends only on m
+    (the gather positions, the top-k and pool caps) is computed here once.
 
     Args:
         vals: `(B, K)` penalised logits, descending. m: `(B,)` long set sizes, <= m_max.
@@ -283,59 +301,95 @@ def fixed_size_entropy(vals: torch.Tensor, m: torch.Tensor, cfg: SamplerConfig,
     return entropy
 
 
-def solve_bisection(pool: Pool, target: torch.Tensor, cfg: SamplerConfig, *,
-                    read_prefix: bool = True) -> SamplingParams:
-    """The correct solver (module docstring): smallest set size, then temperature.
+def _path_entropy(vals: torch.Tensor, s: torch.Tensor, penalty: torch.Tensor,
+                  cfg: SamplerConfig) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Entropy (bits), kept-set size and temperature of the path points `s` `(B, G)` on the
+    rows' penalised candidates `vals` `(B, K)`; each `(B, G)`. HF's rules (`keep_mask`)."""
+    b, g = s.shape
+    p = path_params(s.reshape(-1), penalty.repeat_interleave(g), cfg)
+    z = vals.repeat_interleave(g, dim=0) / p.temperature[:, None]  # (B * G, K)
+    keep = keep_mask(z, p.top_k, p.top_p, p.candidate_size)
+    h, _ = entropy_varentropy(torch.log_softmax(torch.where(keep, z, NEG_INF), dim=-1))
+    return h.view(b, g), keep.sum(-1).view(b, g), p.temperature.view(b, g)
 
-    Every m in [1, m_max] is scored at temp_max in one batched pass; temperature is then
-    searched 16 points at a time (each round shrinks the bracket 17x), so a step costs a few
-    dozen tensor ops whatever the batch size.
+
+def _bisect(lo: torch.Tensor, hi: torch.Tensor, goal: torch.Tensor,
+            h: Callable[[torch.Tensor], torch.Tensor], rounds: int, x0: torch.Tensor,
+            grid: int = 16) -> tuple[torch.Tensor, torch.Tensor]:
+    """Bracket `(B,)` [lo, hi] around where the non-decreasing `h` `(B, G) -> (B, G)` crosses
+    `goal` `(B,)`, the crossing nearest `x0` `(B,)` where h is flat at the goal (the bracket
+    collapses onto x0 when h(x0) equals the goal, to a relative 1e-6). `grid` points a round, each round shrinks
+    the bracket (grid + 1) times."""
+    tol = (1e-6 * (1.0 + goal.abs()))[:, None]  # (B, 1) rounding between entropy routes
+    at_or_above = h(x0[:, None]) >= goal[:, None] - tol  # (B, 1) search the flat part's top
+    frac = torch.arange(1, grid + 1, device=lo.device) / (grid + 1)  # (G,)
+    pair = torch.arange(2, device=lo.device)
+    for _ in range(rounds):
+        xs = lo[:, None] + (hi - lo)[:, None] * frac  # (B, G)
+        hx = h(xs)
+        j = torch.where(at_or_above, hx <= goal[:, None] + tol, hx < goal[:, None]).sum(1)
+        pts = torch.cat([lo[:, None], xs, hi[:, None]], dim=1)  # (B, G + 2)
+        lo, hi = pts.gather(1, j[:, None] + pair).unbind(1)
+    cap = at_or_above[:, 0]  # h(x0) >= goal: the crossing is at or below x0
+    return torch.where(cap, lo.clamp(max=x0), lo), torch.where(cap, hi.clamp(max=x0), hi)
+
+
+def solve_bisection(pool: Pool, target: torch.Tensor, cfg: SamplerConfig, *,
+                    h_base: torch.Tensor | None = None,
+                    read_prefix: bool = True) -> SamplingParams:
+    """The correct solver (module docstring): the kept set from the path through the base
+    values, then the temperature that hits the target with that set.
 
     Args:
         pool: from `build_pool`.
         target: `(B,)` target normalised entropy.
+        h_base: `(B,)` `base_entropy(pool, cfg)` when the caller has it (None: computed).
         read_prefix: on CPU, read the largest chosen set size from the tensor (one host read)
             so the temperature rounds skip the unused prefix; False always uses the full
             prefix (same values; what a compiled step needs: no data-dependent shapes).
 
     Returns:
         `(B,)` parameters; their filtered entropy is within the search precision of the target
-        when any setting inside the bounds reaches it, else the nearest reachable value.
+        when the path's sets reach it, else the nearest reachable value.
     """
     b = target.shape[0]
-    pen = penalty_schedule(target, cfg)
+    if h_base is None:
+        h_base = base_entropy(pool, cfg)
+    pen = penalty_schedule(target, h_base, cfg)
     vals, _ = pool.top(pen, cfg.top_k_max)  # (B, K) penalised, descending
     goal = target * pool.log2_vocab  # bits
-    m_hi = min(cfg.candidate_size_max, cfg.top_k_max, vals.shape[1])
-    ms = torch.arange(1, m_hi + 1, device=vals.device).expand(b, m_hi)  # (B, M)
-    h_m = grid_entropy(vals.double(), ms,
-                       torch.full((b, 1), cfg.temp_max, device=vals.device), cfg, m_hi)
-    ok = h_m >= goal[:, None]  # non-decreasing in m
-    m = torch.where(ok.any(1), ok.float().argmax(1) + 1, m_hi)  # smallest m reaching the goal
-    grid, t_lo = 16, torch.full_like(target, cfg.temp_min)
-    t_hi = torch.full_like(target, cfg.temp_max)
-    frac = torch.arange(1, grid + 1, device=vals.device) / (grid + 1)  # (G,)
-    goal_c, pair = goal[:, None], torch.arange(2, device=vals.device)
-    # The rounds read only the prefix up to the largest chosen m. On CPU that is worth one host
-    # read; on an accelerator the read would stall the queue, and the full prefix is cheap.
-    # Either way the values are the same (nothing past the prefix is read).
-    m_top = (int(m.max()) if b else 1) if read_prefix and vals.device.type == "cpu" else m_hi
-    h_t = fixed_size_entropy(vals, m, cfg, m_top)
-    for _ in range(math.ceil(cfg.solver_iters / math.log2(grid + 1))):
-        ts = t_lo[:, None] + (t_hi - t_lo)[:, None] * frac  # (B, G)
-        j = (h_t(ts) < goal_c).sum(1)  # points below the goal
-        pts = torch.cat([t_lo[:, None], ts, t_hi[:, None]], dim=1)  # (B, G + 2)
-        t_lo, t_hi = pts.gather(1, j[:, None] + pair).unbind(1)  # H non-decreasing in T
-    t_max = torch.full_like(target, cfg.temp_max)
-    options = [(m, t_hi), (m, t_lo), ((m - 1).clamp(min=1), t_max)]  # last: across a gap
-    # The three options scored in one pass: rows [option 0 | option 1 | option 2].
-    vals3 = vals.repeat(3, 1)  # (3B, K)
-    p3 = set_params(vals3, torch.cat([mm for mm, _ in options]),
-                    torch.cat([tt for _, tt in options]), pen.repeat(3), cfg)
-    err = (filtered_entropy(vals3 / p3.temperature[:, None], p3).view(3, b)
-           - goal).abs().T  # (B, 3) honest: HF's rules on the candidates
-    best = err.argmin(dim=1)
-    stacked = p3.stack().view(3, b, 5)
+    rounds = math.ceil(cfg.solver_iters / math.log2(17))
+    # 1. the path: the bracket [s_lo, s_hi] where its entropy crosses the goal (nearest the
+    # base point s = 0), and the kept set and temperature on each side
+    s_lo, s_hi = _bisect(torch.full_like(target, -1.0), torch.ones_like(target), goal,
+                         lambda s: _path_entropy(vals, s, pen, cfg)[0], rounds,
+                         torch.zeros_like(target))
+    _, kept, t_path = _path_entropy(vals, torch.stack([s_lo, s_hi], 1), pen, cfg)  # (B, 2)
+    # 2. temperature for the set on each side of the crossing (rows [s_lo sets | s_hi sets]),
+    # the solution nearest the path's temperature where several hit the goal
+    m2, t_path2 = torch.cat([kept[:, 0], kept[:, 1]]), torch.cat([t_path[:, 0], t_path[:, 1]])
+    vals2, goal2 = vals.repeat(2, 1), goal.repeat(2)
+    m_top = (int(m2.max()) if b else 1) if read_prefix and vals.device.type == "cpu" \
+        else min(cfg.top_k_max, vals.shape[1])
+    t_lo, t_hi = _bisect(torch.full_like(goal2, cfg.temp_min),
+                         torch.full_like(goal2, cfg.temp_max), goal2,
+                         fixed_size_entropy(vals2, m2, cfg, m_top), rounds, t_path2)
+    # 3. six options scored honestly (HF's rules): rows [path at s_lo | path at s_hi | m2 at
+    # t_hi | m2 at t_lo]; the nearest entropy wins, ties go to the path's own points, then to
+    # the temperature nearest the path's
+    n_opt = 6
+    path = path_params(torch.cat([s_lo, s_hi]), pen.repeat(2), cfg)
+    sets = set_params(vals.repeat(4, 1), m2.repeat(2), torch.cat([t_hi, t_lo]), pen.repeat(4),
+                      cfg)
+    p6 = SamplingParams.unstack(torch.cat([path.stack(), sets.stack()]))  # (6B,)
+    z6 = vals.repeat(n_opt, 1) / p6.temperature[:, None]
+    err = (filtered_entropy(z6, p6).view(n_opt, b) - goal).abs()
+    off = (p6.temperature - t_path2.repeat(3)).abs().view(n_opt, b)
+    err = err / pool.log2_vocab  # normalised
+    # a hit is a hit: errors below 1e-5 count as 0, so rounding (eager vs compiled) cannot
+    # flip the choice between a path point and an equivalent (set, T) option
+    best = (torch.where(err < 1e-5, 0.0, err) + 1e-5 * off).argmin(dim=0)  # (B,) first of equals
+    stacked = p6.stack().view(n_opt, b, 5)
     return SamplingParams.unstack(stacked[best, torch.arange(b, device=best.device)])
 
 
@@ -375,3 +429,27 @@ def solve_seed_adam(x: torch.Tensor, target: torch.Tensor, cfg: SamplerConfig) -
     out = SamplingParams.unstack(p)
     return SamplingParams(out.temperature, out.top_k.floor(), out.top_p, out.rep_penalty,
                           out.candidate_size.floor())
+
+
+def choose_params(x: torch.Tensor, pool: Pool, alpha_mean: torch.Tensor,
+                  alpha_ref: torch.Tensor, prev: SamplingParams | None, has_prev: torch.Tensor,
+                  cfg: SamplerConfig, *, read_prefix: bool = True,
+                  ) -> tuple[SamplingParams, torch.Tensor]:
+    """Target entropy -> solver -> smoothing with the rows' previous parameters.
+
+    Args:
+        alpha_mean: `(B,)` alpha's moving average; alpha_ref: `(B,)` the row's average alpha
+            so far (bisection's "average uncertainty"; seed_adam does not read it).
+
+    Returns:
+        The parameters (smoothed, not rounded) and the target `(B,)`: seed_adam's is the
+        original's target_scale * alpha_mean; bisection's is `base_target`.
+    """
+    if cfg.solver == "seed_adam":
+        target = cfg.target_scale * alpha_mean
+        solved = solve_seed_adam(x, target, cfg)
+    else:
+        h_base = base_entropy(pool, cfg)
+        target = base_target(h_base, alpha_mean, alpha_ref, cfg)
+        solved = solve_bisection(pool, target, cfg, h_base=h_base, read_prefix=read_prefix)
+    return smooth(prev, solved, cfg.param_smoothing_factor, has_prev), target

@@ -1,16 +1,19 @@
-"""Entropy and varentropy, in bits, of next-token logits and of attention rows (batched).
+"""Entropy and varentropy of next-token logits and of attention rows (batched; bits unless asked).
 
     H  = -sum_i p_i log2 p_i                 (entropy)
     VH =  sum_i p_i (-log2 p_i - H)^2        (varentropy: variance of the surprisal)
 
 Normalised forms divide by log2 N and (log2 N)^2, N the number of outcomes (the vocabulary, or a
 row's real key positions), so uniform -> 1 for entropy. Zero-probability outcomes contribute
-nothing. This module knows nothing about samplers or models; everything is float32.
+nothing. `entropy_varentropy` is the one helper (bits or nats, any distribution);
+`token_entropy_varentropy` is its full-vocabulary fast path for logits (in place, fewer
+passes). This module knows nothing about samplers or models.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import torch
 
@@ -46,18 +49,28 @@ def sanitize_logits(logits: torch.Tensor) -> torch.Tensor:
     return x
 
 
-def entropy_varentropy(logp: torch.Tensor, dim: int = -1) -> tuple[torch.Tensor, torch.Tensor]:
-    """Entropy and varentropy in bits from natural-log probabilities (-inf allowed).
+def entropy_varentropy(logp: torch.Tensor, dim: int = -1, *,
+                       unit: str = "bits") -> tuple[torch.Tensor, torch.Tensor]:
+    """Entropy and varentropy from natural-log probabilities (-inf allowed): the one helper.
 
     Args:
         logp: `(..., N)` log-probabilities (natural log) summing to 1 over `dim` (or all -inf
             for an empty distribution, which gives 0, 0).
+        unit: "bits" (log base 2) or "nats" (natural log).
 
     Returns:
-        `(H, VH)`, each `(...)`: bits and bits^2.
+        `(H, VH)`, each `(...)`: bits and bits^2, or nats and nats^2.
+
+    >>> h, _ = entropy_varentropy(torch.full((4,), 0.25).log(), unit="nats")
+    >>> round(float(h), 6) == round(math.log(4), 6)
+    True
     """
+    if unit not in ("bits", "nats"):
+        raise ValueError(f"unit={unit!r} is unknown; choose 'bits' or 'nats'")
     p = logp.exp()
-    surprisal = torch.where(p > 0, -logp, 0.0) / LN2  # bits, 0 where p == 0
+    surprisal = torch.where(p > 0, -logp, 0.0)  # nats, 0 where p == 0
+    if unit == "bits":
+        surprisal = surprisal / LN2
     h = (p * surprisal).sum(dim)
     vh = (p * (surprisal - h.unsqueeze(dim)) ** 2).sum(dim)
     return h, vh
@@ -134,3 +147,55 @@ def normalised_token_terms(logits: torch.Tensor) -> tuple[torch.Tensor, torch.Te
     h, vh = token_entropy_varentropy(logits)
     log_v = math.log2(max(logits.shape[-1], 2))
     return h / log_v, vh / log_v**2
+
+
+# ---- alpha: the sampler's combined uncertainty, and its moving average
+
+
+@dataclass
+class AlphaComponents:
+    """alpha and its four normalised terms, each `(B,)` float32."""
+
+    alpha: torch.Tensor
+    h_tok: torch.Tensor
+    vh_tok: torch.Tensor
+    h_attn: torch.Tensor
+    vh_attn: torch.Tensor
+
+
+def alpha_terms(x: torch.Tensor, attention: torch.Tensor | None, key_mask: torch.Tensor | None,
+                weights: tuple[float, float, float, float], mode: str) -> AlphaComponents:
+    """alpha = w1 H_tok + w2 VH_tok + w3 H_attn + w4 VH_attn (normalised terms), `(B,)` each.
+
+    Args:
+        x: `(B, V)` sanitised logits. attention: `(B, H, S)` or None (attention terms 0).
+        key_mask: `(B, S)` bool, True at real keys (None: all real).
+        weights: the four weights in that order. mode: `attention_entropy_varentropy`'s mode.
+    """
+    h_tok, vh_tok = normalised_token_terms(x)
+    if attention is None:
+        h_attn, vh_attn = torch.zeros_like(h_tok), torch.zeros_like(h_tok)
+    else:
+        h_attn, vh_attn = attention_entropy_varentropy(attention, key_mask, mode=mode)
+    w = weights
+    alpha = w[0] * h_tok + w[1] * vh_tok + w[2] * h_attn + w[3] * vh_attn
+    return AlphaComponents(alpha, h_tok, vh_tok, h_attn, vh_attn)
+
+
+def push_window(window: torch.Tensor, count: torch.Tensor, alpha: torch.Tensor
+                ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Push `(B,)` alpha into `(B, W)` windows; the new window, count and moving average."""
+    w = window.shape[1]
+    window = torch.cat([window[:, 1:], alpha.float()[:, None]], dim=1)
+    count = (count + 1).clamp(max=w)
+    valid = torch.arange(w, device=alpha.device) >= (w - count)[:, None]  # (B, W)
+    return window, count, (window * valid).sum(1) / count
+
+
+def push_total(total: torch.Tensor, steps: torch.Tensor, alpha: torch.Tensor
+               ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Add `(B,)` alpha to the rows' running sums; the new sum, step count and average alpha
+    of every step so far (the bisection solver's "average uncertainty")."""
+    total = total + alpha.float()
+    steps = steps + 1
+    return total, steps, total / steps

@@ -21,12 +21,13 @@ from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-import torch  # noqa: E402
-from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer  # noqa: E402
-
 ROOT = Path(__file__).resolve().parents[1]
 
-import alpha  # noqa: E402
+import alpha  # noqa: E402  first: it sets the CPU thread policy before torch loads (docs/threads.md)
+
+# isort: split
+import torch  # noqa: E402
+from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer  # noqa: E402
 
 PROMPTS = ["Once upon a time", "To be, or not to be:", "My lord, I pray you", "The king is dead,",
            "Now is the winter", "All the world's a stage", "A horse! a horse!", "In the beginning"]

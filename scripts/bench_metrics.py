@@ -19,6 +19,9 @@ import random
 import time
 from pathlib import Path
 
+import alpha  # noqa: F401  first: it sets the CPU thread policy before torch loads (docs/threads.md)
+
+# isort: split
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -16,6 +16,9 @@ import argparse
 import statistics
 import time
 
+import alpha  # noqa: F401  first: it sets the CPU thread policy before torch loads (docs/threads.md)
+
+# isort: split
 import torch
 from transformers import (
     LogitsProcessorList,

@@ -32,6 +32,11 @@ from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+ROOT = Path(__file__).resolve().parents[1]
+
+import alpha  # noqa: E402  first: it sets the CPU thread policy before torch loads (docs/threads.md)
+
+# isort: split
 import torch  # noqa: E402
 from transformers import (  # noqa: E402
     AutoConfig,
@@ -42,9 +47,6 @@ from transformers import (  # noqa: E402
     TopPLogitsWarper,
 )
 
-ROOT = Path(__file__).resolve().parents[1]
-
-import alpha  # noqa: E402
 from alpha.attention_capture import AttentionCapture  # noqa: E402
 from alpha.protocol import SamplerStep  # noqa: E402
 from alpha.sampler import AdaptiveEntropixSampler  # noqa: E402
@@ -365,6 +367,9 @@ def main(argv=None) -> dict:
                    help="time each variant this many times, interleaved, and keep the fastest")
     p.add_argument("--json", help="also write the results to this file")
     args = p.parse_args(argv)
+    if args.device.startswith("cuda") and not torch.cuda.is_available():
+        raise SystemExit(f"error: --device {args.device} but no CUDA device is visible; "
+                         "run with --device cpu (the GPU sections need a CUDA machine)")
     if args.threads:
         torch.set_num_threads(args.threads)
     model, tok = load(args)

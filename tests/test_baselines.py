@@ -28,7 +28,8 @@ from transformers.generation.logits_process import (
 )
 
 from alpha import build_sampler
-from alpha.baselines import dynatemp_temperature, edt_temperature, entropy_nats, scale_rows
+from alpha.baselines import dynatemp_temperature, edt_temperature, scale_rows
+from alpha.uncertainty import entropy_varentropy
 
 # sampler name, its params, the equivalent `generate` kwargs
 CASES = [
@@ -148,10 +149,16 @@ def _two_token(p: float, vocab: int = 6) -> tuple[torch.Tensor, float]:
     return logits, -(p * math.log(p) + (1 - p) * math.log(1 - p))
 
 
-def test_entropy_is_in_nats():
+def test_entropy_is_in_nats_or_bits():
+    def ent(logits, unit):
+        return entropy_varentropy(torch.log_softmax(logits, dim=-1), unit=unit)[0].item()
+
     logits, h = _two_token(0.75)
-    assert entropy_nats(logits).item() == pytest.approx(h, rel=1e-6)
-    assert entropy_nats(torch.zeros(1, 10)).item() == pytest.approx(math.log(10), rel=1e-6)
+    assert ent(logits, "nats") == pytest.approx(h, rel=1e-6)
+    assert ent(logits, "bits") == pytest.approx(h / math.log(2), rel=1e-6)
+    assert ent(torch.zeros(1, 10), "nats") == pytest.approx(math.log(10), rel=1e-6)
+    with pytest.raises(ValueError, match="unit='hartleys' is unknown"):
+        entropy_varentropy(torch.zeros(1, 2), unit="hartleys")
 
 
 @pytest.mark.parametrize("p", [0.5, 0.75, 0.99])

@@ -32,7 +32,7 @@ def test_compiled_step_gives_the_eager_tokens_and_traces(tiny_tokenizer, device)
     """Two configs in turn through the one compiled step of the process: the second (other
     bounds and sizes) must not reuse the first's constants."""
     model = make_tiny_model("qwen2").to(device)
-    model.generation_config.eos_token_id = list(range(0, 512, 16))  # rows stop at various steps
+    model.generation_config.eos_token_id = list(range(0, 512, 32))  # rows stop at various steps
     kw = dict(max_new_tokens=40, seed=3, batch_size=8)
     for cfg in (SamplerConfig(), SamplerConfig(target_scale=0.3, temp_max=0.8, top_k_max=40,
                                                candidate_size_max=20, attention_mode="per_head")):

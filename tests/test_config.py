@@ -82,15 +82,3 @@ def test_registry_builds_from_flat_kwargs_and_rejects_bad_ones():
         == 0.5
     with pytest.raises(ValueError, match="alpha_seed always uses solver='seed_adam'"):
         build_sampler("alpha_seed", solver="bisection")
-
-
-def test_base_values_warn_when_the_bisection_solver_ignores_them():
-    """base_temp=0.3 with the default solver would silently do nothing: it warns instead."""
-    import warnings
-
-    with pytest.warns(UserWarning, match="base_temp only set seed_adam's start values"):
-        SamplerConfig(base_temp=0.3)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        SamplerConfig()  # defaults: no warning
-        SamplerConfig(base_temp=0.3, solver="seed_adam")  # seed_adam uses them

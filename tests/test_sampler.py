@@ -68,7 +68,16 @@ def test_first_step_hits_target_and_smoothing_follows():
     s0 = AdaptiveEntropixSampler(SamplerConfig(param_smoothing_factor=0.0))
     st = s0.sample(logits, ids, attention=attn, generators=gens(4))
     torch.testing.assert_close(st.final_entropy, st.target, atol=1e-3, rtol=0)
-    torch.testing.assert_close(st.target, 0.5 * st.alpha_mean)
+    # step 1: alpha's moving average is the row's average alpha, so the target is the entropy
+    # of the base values (0.2, 10, 0.8, penalty 1.0 clamped to 1.1, 20) under HF's chain, and
+    # those are the parameters used
+    ref = apply_sampling_params(logits, ids, temperature=0.2, top_k=10, top_p=0.8,
+                                rep_penalty=1.1, candidate_size=20).softmax(-1)
+    h_ref = torch.tensor([scipy_entropy(r[r > 0].double().numpy(), base=2) for r in ref])
+    torch.testing.assert_close(st.target, (h_ref / math.log2(1000)).float(), atol=1e-5, rtol=0)
+    p = st.params
+    assert (p.temperature == 0.2).all() and (p.top_k == 10).all() and (p.top_p == 0.8).all()
+    assert (p.candidate_size == 20).all() and (p.rep_penalty == 1.1).all()
     # with f = 0.8, step 2 uses 0.8 * step-1 params + 0.2 * what the solver picks at step 2
     s8 = AdaptiveEntropixSampler(SamplerConfig(param_smoothing_factor=0.8))
     first = s8.sample(logits, ids, attention=attn, generators=gens(4)).params
@@ -205,3 +214,30 @@ def test_tiny_qwen2_logits_and_attention():
     assert ((st.tokens >= 0) & (st.tokens < model.config.vocab_size)).all()
     assert (st.components.h_attn > 0).all() and (st.components.h_attn <= 1 + 1e-6).all()
     torch.testing.assert_close(st.final_entropy, st.target, atol=1e-3, rtol=0)
+
+
+def test_lower_base_temp_lowers_chosen_temperature_and_final_entropy_on_the_tiny_model():
+    """The shipped tiny model on real bundled prompts (held-out passages), through
+    alpha.generate: the base values are what the sampler uses at average uncertainty, so a
+    lower base_temp gives a lower mean chosen temperature and a lower mean final entropy."""
+    import json
+
+    from conftest import ROOT, TINY_MODEL_DIR
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    import alpha
+
+    model = AutoModelForCausalLM.from_pretrained(TINY_MODEL_DIR).eval()
+    tok = AutoTokenizer.from_pretrained(TINY_MODEL_DIR)
+    with open(ROOT / "data" / "heldout_passages.jsonl") as fh:
+        prompts = [json.loads(line)["prompt"] for line in fh][:8]
+
+    def means(base_temp):
+        res = alpha.generate(model, tok, prompts, max_new_tokens=24, seed=0,
+                             sampler_config=SamplerConfig(base_temp=base_temp))
+        steps = [t for t in res.traces if t["temperature"]]
+        return [sum(sum(t[k]) for t in steps) / sum(len(t[k]) for t in steps)
+                for k in ("temperature", "final_entropy")]
+
+    (t_low, h_low), (t_mid, h_mid), (t_high, h_high) = means(0.3), means(0.6), means(1.0)
+    assert t_low < t_mid < t_high and h_low < h_mid < h_high

@@ -13,7 +13,16 @@ from scipy.stats import entropy as scipy_entropy
 from transformers import TopKLogitsWarper, TopPLogitsWarper
 
 from alpha import SamplerConfig, SamplingParams, apply_sampling_params
-from alpha.solvers import build_pool, penalty_schedule, smooth, solve_bisection, solve_seed_adam
+from alpha.solvers import (
+    base_entropy,
+    base_target,
+    build_pool,
+    path_params,
+    penalty_schedule,
+    smooth,
+    solve_bisection,
+    solve_seed_adam,
+)
 
 
 def measured_entropy(logits, ids, params):
@@ -78,8 +87,8 @@ def test_bisection_moves_all_five_parameters_and_respects_bounds():
         t = getattr(p, name)
         assert t.unique().numel() >= 5, name
         assert (t >= lo - 1e-6).all() and (t <= hi + 1e-6).all(), name
-    torch.testing.assert_close(p.rep_penalty, penalty_schedule(target, cfg))
-    assert (p.rep_penalty.diff() <= 0).all()  # higher target -> weaker penalty
+    torch.testing.assert_close(p.rep_penalty, penalty_schedule(target, base_entropy(pool, cfg),
+                                                               cfg))
 
 
 def test_bisection_is_exact_with_collapsed_temperature():
@@ -145,29 +154,34 @@ def test_smoothing_is_exponential_and_first_step_takes_new():
     out = smooth(prev, new, 0.8, has_prev=torch.tensor([True, False]))
     for name in ("temperature", "top_k", "top_p", "rep_penalty", "candidate_size"):
         torch.testing.assert_close(getattr(out, name), torch.tensor([0.8, 4.0]))
-    assert smooth(None, new, 0.8) is new
+    assert smooth(None, new, 0.8, torch.tensor([True, False])) is new
 
 
-def test_grid_entropy_equals_measured_entropy_and_is_monotone():
-    from alpha.solvers import grid_entropy, set_params
+@pytest.mark.parametrize("kw", [dict(top_p_max=0.95, candidate_size_min=3), dict(),
+                                dict(top_p_max=0.9),
+                                dict(top_k_min=20, candidate_size_min=8, top_p_min=0.6)])
+def test_fixed_size_entropy_equals_measured_entropy_and_is_monotone(kw):
+    """The solver's prefix-sum entropy of `set_params(m, T)` vs HF's chain + scipy."""
+    from alpha.solvers import fixed_size_entropy, set_params
 
-    cfg = SamplerConfig(top_p_max=0.95, candidate_size_min=3)
+    cfg = SamplerConfig(**kw)
     logits, ids, g = case(7, b=6, v=1500, scale=2.0)
     pen = torch.full((6,), 1.25)
     pool = build_pool(logits, ids, input_mask=None, rep_window=128, top_k_max=200)
     vals, _ = pool.top(pen, 200)
     m = torch.randint(1, 101, (6, 4), generator=g)
     t = 0.1 + 0.9 * torch.rand(6, 4, generator=g)
-    fast = grid_entropy(vals, m, t, cfg) / math.log2(1500)
     for j in range(4):
+        fast = fixed_size_entropy(vals, m[:, j], cfg, 100)(t[:, j:j + 1])[:, 0] / math.log2(1500)
         p = set_params(vals, m[:, j], t[:, j], pen, cfg)
-        torch.testing.assert_close(fast[:, j].double(), measured_entropy(logits, ids, p),
+        torch.testing.assert_close(fast.double(), measured_entropy(logits, ids, p),
                                    atol=1e-5, rtol=0)
-    ms = torch.arange(1, 101).expand(6, 100)
-    h_m = grid_entropy(vals, ms, torch.full((6, 1), 0.6), cfg)
+    ms = torch.arange(1, 101).repeat(6)  # (600,) every size for every row
+    h_m = fixed_size_entropy(vals.repeat_interleave(100, 0), ms, cfg, 100)(
+        torch.full((600, 1), 0.6)).view(6, 100)
     assert (h_m.diff(dim=1) >= -1e-5).all()  # non-decreasing in the set size
     ts = torch.linspace(0.1, 1.0, 50).expand(6, 50)
-    h_t = grid_entropy(vals, torch.full((6, 50), 40), ts, cfg)
+    h_t = fixed_size_entropy(vals, torch.full((6,), 40), cfg, 40)(ts)
     assert (h_t.diff(dim=1) >= -1e-5).all()  # non-decreasing in temperature
 
 
@@ -199,17 +213,93 @@ def test_pool_holds_hf_penalised_top_k(v, window, k, penalty):
         assert idx[i, :n].unique().numel() == n
 
 
-@pytest.mark.parametrize("kw", [dict(), dict(top_p_max=0.9), dict(top_k_min=20, candidate_size_min=8,
-                                                                    top_p_min=0.6)])
-def test_fixed_size_entropy_equals_grid_entropy(kw):
-    """The solver's per-round shortcut gives grid_entropy's values exactly (same arithmetic)."""
-    from alpha.solvers import fixed_size_entropy, grid_entropy
+# ---------------------------------------------------------------- base values (bisection)
 
-    cfg = SamplerConfig(**kw)
-    logits, ids, g = case(11, b=8, v=1500, scale=2.5)
-    pool = build_pool(logits, ids, input_mask=None, rep_window=128, top_k_max=cfg.top_k_max)
-    vals, _ = pool.top(torch.full((8,), 1.2), cfg.top_k_max)
-    m = torch.randint(1, 101, (8,), generator=g)
-    ts = 0.1 + 0.9 * torch.rand(8, 16, generator=g)
-    ref = grid_entropy(vals.double(), m[:, None].expand(8, 16), ts, cfg, int(m.max()))
-    assert torch.equal(fixed_size_entropy(vals, m, cfg, int(m.max()))(ts), ref)
+
+def test_base_target_by_hand():
+    """target = clamp(h_base + target_scale * (alpha_mean - average alpha), 0, 1)."""
+    cfg = SamplerConfig(target_scale=0.5)
+    h_base = torch.tensor([0.3, 0.3, 0.9, 0.05, 0.4])
+    alpha_mean = torch.tensor([0.5, 0.2, 0.9, 0.1, 0.6])
+    alpha_ref = torch.tensor([0.4, 0.4, 0.1, 0.4, 0.6])
+    want = torch.tensor([0.35, 0.2, 1.0, 0.0, 0.4])  # 0.3+0.05, 0.3-0.1, 1.3->1, -0.1->0, base
+    torch.testing.assert_close(base_target(h_base, alpha_mean, alpha_ref, cfg), want)
+    torch.testing.assert_close(base_target(h_base, alpha_mean, alpha_ref,
+                                           SamplerConfig(target_scale=2.0)),
+                               torch.tensor([0.5, 0.0, 1.0, 0.0, 0.4]))
+
+
+def test_penalty_schedule_by_hand():
+    """The base penalty at target = h_base, linear to rep_penalty_max at 0 and to
+    rep_penalty_min at 1; the default base 1.0 is clamped to rep_penalty_min 1.1."""
+    cfg = SamplerConfig(base_rep_penalty=1.2)  # bounds 1.1 .. 1.5
+    h = torch.full((5,), 0.4)
+    target = torch.tensor([0.4, 0.2, 0.0, 0.7, 1.0])
+    want = torch.tensor([1.2, 1.2 + 0.5 * 0.3, 1.5, 1.2 - 0.5 * 0.1, 1.1])
+    torch.testing.assert_close(penalty_schedule(target, h, cfg), want)
+    torch.testing.assert_close(penalty_schedule(target, h, SamplerConfig()),
+                               torch.tensor([1.1, 1.3, 1.5, 1.1, 1.1]))
+
+
+def test_path_params_by_hand():
+    """s = 0 is the base point, +-1 the corners, each parameter linear on each half."""
+    cfg = SamplerConfig()  # base 0.2, 10, 0.8, 20; bounds 0.1-1, 5-200, 0.1-1, 1-100
+    p = path_params(torch.tensor([0.0, 1.0, -1.0, 0.5, -0.5]), torch.full((5,), 1.3), cfg)
+    torch.testing.assert_close(p.temperature, torch.tensor([0.2, 1.0, 0.1, 0.6, 0.15]))
+    torch.testing.assert_close(p.top_k, torch.tensor([10.0, 200, 5, 105, 8]))  # 7.5 -> 8
+    torch.testing.assert_close(p.top_p, torch.tensor([0.8, 1.0, 0.1, 0.9, 0.45]))
+    torch.testing.assert_close(p.candidate_size, torch.tensor([20.0, 100, 1, 60, 10]))  # 10.5
+    assert (p.rep_penalty == 1.3).all()
+    hot = path_params(torch.zeros(1), torch.ones(1), SamplerConfig(base_temp=3.0, base_top_p=-1))
+    assert hot.temperature.item() == 1.0 and hot.top_p.item() == pytest.approx(0.1)  # clamped
+
+
+def test_base_entropy_by_hand():
+    """Row 0: T 0.5, top-3 of [2, 1, 0.5, 0, -1, -2], no seen tokens. Row 1: token 0 seen,
+    penalty 2 halves its logit to 1.0; then top-3 = [1, 1, 0.5]."""
+    cfg = SamplerConfig(base_temp=0.5, base_top_k=3, base_top_p=1.0, base_rep_penalty=2.0,
+                        base_candidate_size=20, rep_penalty_max=2.0, top_k_min=1)
+    logits = torch.tensor([[2.0, 1.0, 0.5, 0.0, -1.0, -2.0]]).repeat(2, 1)
+    ids = torch.tensor([[3], [0]])
+    pool = build_pool(logits, ids, input_mask=torch.tensor([[False], [True]]), rep_window=128,
+                      top_k_max=200)
+
+    def h(z):
+        w = [math.exp(v / 0.5) for v in z]
+        p = [x / sum(w) for x in w]
+        return -sum(q * math.log2(q) for q in p) / math.log2(6)
+
+    torch.testing.assert_close(base_entropy(pool, cfg),
+                               torch.tensor([h([2.0, 1.0, 0.5]), h([1.0, 1.0, 0.5])]))
+
+
+def test_target_at_base_entropy_gives_the_base_values():
+    """Average uncertainty: the solver returns the base values themselves (s = 0 on the path),
+    whose entropy is the target."""
+    cfg = SamplerConfig(base_temp=0.7, base_top_k=40, base_top_p=0.9, base_rep_penalty=1.2,
+                        base_candidate_size=30)
+    logits, ids, _ = case(21, b=16, scale=2.0)
+    pool = build_pool(logits, ids, input_mask=None, rep_window=128, top_k_max=200)
+    h = base_entropy(pool, cfg)
+    p = solve_bisection(pool, h, cfg)
+    for name, value in [("temperature", 0.7), ("top_k", 40), ("top_p", 0.9),
+                        ("rep_penalty", 1.2), ("candidate_size", 30)]:
+        torch.testing.assert_close(getattr(p, name), torch.full((16,), float(value)), msg=name)
+    torch.testing.assert_close(measured_entropy(logits, ids, p).float(), h, atol=1e-5, rtol=0)
+
+
+def test_path_entropy_never_decreases_and_targets_move_the_temperature_with_them():
+    """Measured (HF's chain + scipy) along the path at a fixed penalty; and the solver's chosen
+    temperature is larger for a target above the base entropy than for one below it (not
+    always on each side of base_temp: a target between two sets is hit off the path)."""
+    cfg = SamplerConfig(rep_penalty_min=1.2, rep_penalty_max=1.2, base_temp=0.5)
+    logits, ids, _ = case(22, b=8, scale=2.0)
+    hs = torch.stack([measured_entropy(logits, ids, path_params(torch.full((8,), s),
+                                                                torch.full((8,), 1.2), cfg))
+                      for s in torch.linspace(-1, 1, 21).tolist()])  # (21, B)
+    assert (hs.diff(dim=0) >= -1e-9).all()
+    pool = build_pool(logits, ids, input_mask=None, rep_window=128, top_k_max=200)
+    h = base_entropy(pool, cfg)
+    below = solve_bisection(pool, h * 0.7, cfg)
+    above = solve_bisection(pool, (h * 1.3).clamp(max=hs[-1].float()), cfg)
+    assert (below.temperature < above.temperature).all()

@@ -30,9 +30,10 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+from alpha.protocol import PARAM_NAMES
 from alpha.registry import Registry
 
-PARAM_KEYS = ("temperature", "top_k", "top_p", "rep_penalty", "candidate_size")
+PARAM_KEYS = PARAM_NAMES  # the five parameters, in the sampler's order
 ALPHA_KEYS = ("alpha", "alpha_mean", "h_tok", "vh_tok", "h_attn", "vh_attn")
 RECORD_COLUMNS = ("index", "prompt", "text", "num_tokens", "finish_reason")
 LOGGERS = Registry("logger.type")  # logger.type -> builder(**params) -> Logger
