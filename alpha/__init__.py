@@ -17,6 +17,7 @@ if "torch" not in _sys.modules:  # alpha loads torch first: passive OpenMP waits
     configure_threads()
 
 from importlib import import_module  # noqa: E402
+from pathlib import Path  # noqa: E402
 from typing import TYPE_CHECKING  # noqa: E402
 
 from alpha.attention_capture import AttentionCapture  # noqa: E402
@@ -32,6 +33,11 @@ from alpha.registry import available_samplers, build_sampler, register_sampler
 from alpha.sampler import AdaptiveEntropixSampler, AlphaComponents, AlphaStep
 from alpha.solvers import SamplingParams
 from alpha.uncertainty import attention_entropy_varentropy, token_entropy_varentropy
+
+# The 2.4M-parameter model this repository ships (models/tiny-shakespeare of the clone that an
+# editable install points at), as an absolute path: `from_pretrained(alpha.TINY_MODEL)` works from
+# any working directory and never touches the hub.
+TINY_MODEL = str(Path(__file__).resolve().parent.parent / "models" / "tiny-shakespeare")
 
 _LAZY = {  # name -> module that defines it, imported on first access
     "load_prompts": "alpha.data",
@@ -58,6 +64,7 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
+    "TINY_MODEL",
     "AlphaLogitsProcessor",
     "AdaptiveEntropixSampler",
     "AlphaComponents",

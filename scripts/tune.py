@@ -1,6 +1,6 @@
 """Equal-budget tuning of every listed sampler, then the winners on the test split.
 
-    python scripts/tune.py conf/tune/tiny.yaml                 # the committed tiny-model study
+    python scripts/tune.py conf/tune/tiny.yaml                 # the tiny-model study -> outputs/tune/tiny/
     python scripts/tune.py conf/tune/tiny.yaml trials=2 seeds=[0,1] methods=[top_p,min_p]
     python scripts/tune.py conf/tune/tiny.yaml sampler=tpe     # TPE instead of random search
 
@@ -9,13 +9,19 @@ A bad tuning config (unknown method, empty search range, objective the evaluatio
 compute, fewer than two seeds) prints one line and exits 2 before any generation starts.
 Outputs: run folders dev/ and test/ in the config's out_dir; trials.csv, winners.yaml,
 table.md and table.csv in its results_dir (default: out_dir); trials.csv names the objective,
-its direction and the Optuna sampler, for `make_tables.py --trials`. See docs/baselines.md and
-docs/statistics.md.
+its direction and the Optuna sampler, for `make_tables.py --trials`. conf/tune/tiny.yaml writes
+under outputs/tune/tiny/; the committed study (experiments/baselines/tiny/) is rewritten only by
+naming it: experiments/baselines/run.sh. See docs/baselines.md and docs/statistics.md.
 """
 
 from __future__ import annotations
 
 import sys
+from pathlib import Path
+
+# This checkout's alpha, not another one an editable install points at: ROOT (where outputs
+# and experiments/ resolve) is derived from alpha's location.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from alpha.runner.tuning import load_config, make_plan, run_study
 

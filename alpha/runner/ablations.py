@@ -1,9 +1,14 @@
-"""Run the ablations in conf/experiment/ and regenerate each experiments/<name>/ folder:
-table (Markdown/LaTeX/CSV), figures, and README.md with the question and the commands.
+"""Run the ablations in conf/experiment/ and write each one's folder: table
+(Markdown/LaTeX/CSV), figures, and README.md with the question and the commands.
 
-    python experiments/run_ablations.py window_size solver        # run + tables + figures + README
+    python experiments/run_ablations.py window_size solver        # -> outputs/ablations/<name>/
     python experiments/run_ablations.py --prompts 32 --tokens 48 window_size
     python experiments/run_ablations.py --no-run window_size      # rebuild from multirun/ only
+    python experiments/run_ablations.py --out experiments --prompts 16 --tokens 32 window_size
+                                                # regenerate the committed experiments/window_size/
+
+The default folder is outputs/ablations/<name>/ (git-ignored): the committed
+experiments/<name>/ folders are rewritten only when `--out experiments` is given.
 
 Sweeps go to multirun/ablate_<name>/readme_<prompts>x<tokens>/ (re-running resumes them: each
 run skips its finished prompts). The README records the exact commands, so anything in it
@@ -27,6 +32,7 @@ from alpha.runner import tables as make_tables
 TABLE_METRICS = ["diversity", "distinct_2", "rep_4", "self_bleu", "perplexity", "coherence",
                  "mean_length", "tokens_per_s"]
 PLOT_METRICS = ["diversity", "perplexity", "coherence"]
+DEFAULT_OUT = "outputs/ablations"  # never experiments/ by default: that is the committed record
 
 
 def header(name: str) -> tuple[str, dict]:
@@ -78,9 +84,18 @@ def figures(name: str, sweep: Path, keys: list[str], out: Path) -> list[str]:
     return made
 
 
+def _shown(path: Path) -> str:
+    """A path as the README shows it: relative to the repository root when inside it."""
+    path = path.resolve()
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+
+
 def readme(name: str, question: str, grid: dict, cmd: list[str], sweep: Path,
-           table_md: str, figs: list[str], keys: list[str], prompts: int, tokens: int) -> str:
+           table_md: str, figs: list[str], keys: list[str], prompts: int, tokens: int,
+           out: Path) -> str:
     rel = sweep.relative_to(ROOT)
+    out_root = _shown(out.parent)
+    out_flag = f" --out {out_root}" if out_root != DEFAULT_OUT else ""
     shown = " ".join(c for c in cmd[1:])
     hue = f" --hue {keys[1]}" if len(keys) > 1 else ""
     grid_text = "; ".join(f"`{k}`: {v}" for k, v in grid.items())
@@ -105,9 +120,9 @@ more than the configuration.
 ## Commands
 ```bash
 python {shown}
-python scripts/make_tables.py {rel} --metrics {','.join(TABLE_METRICS)} --out experiments/{name}/table
-python scripts/plot_traces.py sweep {rel} --key {keys[0]}{hue} --metric diversity --out experiments/{name}/diversity.png
-python experiments/run_ablations.py --prompts {prompts} --tokens {tokens} {name}   # all of the above (--no-run: from the finished sweep)
+python scripts/make_tables.py {rel} --metrics {','.join(TABLE_METRICS)} --out {out_root}/{name}/table
+python scripts/plot_traces.py sweep {rel} --key {keys[0]}{hue} --metric diversity --out {out_root}/{name}/diversity.png
+python experiments/run_ablations.py{out_flag} --prompts {prompts} --tokens {tokens} {name}   # all of the above (--no-run: from the finished sweep)
 ```
 The full grid at default settings: `python run.py -m experiment={name}`.
 
@@ -124,7 +139,15 @@ against the token entropy over every step of that run.
 """
 
 
-def build(name: str, prompts: int, tokens: int, run: bool, extra: list[str]) -> None:
+def output_dir(name: str, out_root: str = DEFAULT_OUT) -> Path:
+    """Where an ablation's table, figures and README go: <out_root>/<name> (relative to the
+    repository root). The default is under outputs/; `--out experiments` is the committed one."""
+    root = Path(out_root)
+    return (root if root.is_absolute() else ROOT / root) / name
+
+
+def build(name: str, prompts: int, tokens: int, run: bool, extra: list[str],
+          out_root: str = DEFAULT_OUT) -> None:
     question, grid = header(name)
     keys = [k for k in grid if k != "seed"]
     sweep = ROOT / "multirun" / f"ablate_{name}" / f"readme_{prompts}x{tokens}"
@@ -132,7 +155,7 @@ def build(name: str, prompts: int, tokens: int, run: bool, extra: list[str]) -> 
     if run:
         print(" ".join(cmd), flush=True)
         subprocess.run(cmd, cwd=ROOT, check=True)
-    out = ROOT / "experiments" / name
+    out = output_dir(name, out_root)
     out.mkdir(parents=True, exist_ok=True)
     runs = make_tables.find_runs([str(sweep)])
     table = make_tables.build_table(runs, metrics=[m for m in TABLE_METRICS if any(
@@ -142,20 +165,27 @@ def build(name: str, prompts: int, tokens: int, run: bool, extra: list[str]) -> 
                                                                index=False)
     figs = figures(name, sweep, keys, out)
     (out / "README.md").write_text(readme(name, question, grid, cmd, sweep, table_md, figs, keys,
-                                              prompts, tokens))
+                                              prompts, tokens, out))
     print(f"wrote {out}/README.md", flush=True)
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("names", nargs="+", help="experiment names (conf/experiment/*.yaml)")
     parser.add_argument("--prompts", type=int, default=32)
     parser.add_argument("--tokens", type=int, default=48)
     parser.add_argument("--no-run", action="store_true", help="only rebuild tables/figures")
+    parser.add_argument("--out", default=DEFAULT_OUT,
+                        help=f"folder that gets one <name>/ per ablation (default {DEFAULT_OUT}; "
+                             "`--out experiments` rewrites the committed folders)")
     parser.add_argument("--override", action="append", default=[],
                         help="extra run.py override (repeatable), e.g. evaluation=fast")
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
     for name in args.names:
-        build(name, args.prompts, args.tokens, not args.no_run, args.override)
+        build(name, args.prompts, args.tokens, not args.no_run, args.override, args.out)
     return 0
 

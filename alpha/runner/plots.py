@@ -1,10 +1,10 @@
 """Figures from run folders: traces over a generation, temperature vs entropy, sweeps, HTML.
 
-    python scripts/plot_traces.py traces RUN_DIR --prompts 0,1 --out figs/       # alpha + params
-    python scripts/plot_traces.py temperature RUN_DIR --out figs/                # T vs entropy
-    python scripts/plot_traces.py sweep SWEEP_DIR --key sampler.alpha_window_size --metric rep_4 --out figs/rep4.png
-    python scripts/plot_traces.py sweep SWEEP_DIR --key sampler.solver --hue sampler.param_smoothing_factor --metric rep_4 --out figs/s.png
-    python scripts/plot_traces.py html RUN_DIR --prompts 0 --out figs/           # tokens by alpha
+    python scripts/plot_traces.py traces RUN_DIR --prompts 0,1 --out outputs/figures/       # alpha + params
+    python scripts/plot_traces.py temperature RUN_DIR --out outputs/figures/                # T vs entropy
+    python scripts/plot_traces.py sweep SWEEP_DIR --key sampler.alpha_window_size --metric rep_4 --out outputs/figures/rep4.png
+    python scripts/plot_traces.py sweep SWEEP_DIR --key sampler.solver --hue sampler.param_smoothing_factor --metric rep_4 --out outputs/figures/s.png
+    python scripts/plot_traces.py html RUN_DIR --prompts 0 --out outputs/figures/           # tokens by alpha
 
 Reads `generations.jsonl` (per-step `trace` per prompt) and, for sweeps, each run's
 `metrics.json` through `tables.py`. The HTML view needs the run's tokenizer

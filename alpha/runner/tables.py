@@ -5,7 +5,7 @@ One row per configuration, mean +/- std over seeds of each metric's per-run `mea
 columns (tokens/s, wall time, ...) last. Failed or partial runs are listed and left out of the
 table; configurations with different metric sets show "-" where a metric is missing.
 
-    python scripts/make_tables.py multirun/window_size/2026-11-27_13-00-00 --out experiments/window_size/table
+    python scripts/make_tables.py multirun/window_size/2026-11-27_13-00-00 --out outputs/tables/window_size
     python scripts/make_tables.py multirun/ --metrics rep_4,distinct_2,tokens_per_s
     python scripts/make_tables.py --wandb my-team/alpha-sampler --group window_size_2026-11-27_13-00-00
 
@@ -21,8 +21,8 @@ draws the budget curves, expected best-of-N over each method's trials with boots
 (OUT_budget.png/.csv). Statistics: alpha/evaluation/{paired,compare,budget}.py; what they
 mean and do not claim: docs/statistics.md.
 
-    python scripts/make_tables.py multirun/tune/test --by sampler.name --reference top_p \
-        --trials experiments/baselines/tiny/trials.csv --out experiments/baselines/tiny/table
+    python scripts/make_tables.py outputs/tune/tiny/runs/test --by sampler.name --reference top_p \
+        --trials outputs/tune/tiny/trials.csv --out outputs/tune/tiny/table
 """
 
 from __future__ import annotations

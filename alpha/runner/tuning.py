@@ -89,7 +89,7 @@ class TuneConfig:
     test_split: str = "test"
     overrides: list[str] = field(default_factory=list)  # passed to every run.py call
     extra_overrides: list[str] = field(default_factory=list)  # appended (command-line additions)
-    out_dir: str = "multirun/tune"  # run folders (dev/, test/) and runs.log
+    out_dir: str = "outputs/tune"  # run folders (dev/, test/) and runs.log
     results_dir: str | None = None  # table.md/.csv, winners.yaml, trials.csv; None: out_dir
     sampler: str = "random"  # Optuna sampler of the dev trials: random | tpe
     sampler_seed: int = 0  # its seed: the same study draws the same trials
