@@ -24,7 +24,7 @@ import torch
 from conftest import ASSETS, make_tiny_model
 
 from alpha import fetch as F
-from alpha.sources import CARDS, SOURCES, get_source, read_records, read_rows
+from alpha.data.sources import CARDS, SOURCES, get_source, read_records, read_rows
 
 gguf = pytest.importorskip("gguf")
 
