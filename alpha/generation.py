@@ -137,6 +137,12 @@ def encode_prompts(tokenizer, prompts: Sequence[str], *, chat_template: bool = F
     if chat_template and not use_template:
         warnings.warn("chat_template=True but the tokenizer has no chat template; "
                       "using the raw prompts", stacklevel=3)
+    if max_prompt_tokens is not None and isinstance(getattr(tokenizer, "deprecation_warnings", None),
+                                                    dict):
+        # prompts are cut to max_prompt_tokens below (with our own warning): transformers'
+        # "Token indices sequence length is longer than ..." line would be noise (it is shown
+        # once per tokenizer; marking it shown is transformers' own switch)
+        tokenizer.deprecation_warnings["sequence-length-is-longer-than-the-specified-maximum"] = True
     encoded = []
     for i, p in enumerate(prompts):
         if not isinstance(p, str) or not p.strip():

@@ -367,6 +367,9 @@ def main(argv=None) -> dict:
                    help="time each variant this many times, interleaved, and keep the fastest")
     p.add_argument("--json", help="also write the results to this file")
     args = p.parse_args(argv)
+    if args.device.startswith("cuda") and not torch.cuda.is_available():
+        raise SystemExit(f"error: --device {args.device} but no CUDA device is visible; "
+                         "run with --device cpu (the GPU sections need a CUDA machine)")
     if args.threads:
         torch.set_num_threads(args.threads)
     model, tok = load(args)

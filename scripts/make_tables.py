@@ -3,6 +3,8 @@
     python scripts/make_tables.py multirun/window_size/2026-11-27_13-00-00 --out experiments/window_size/table
     python scripts/make_tables.py multirun/ --metrics rep_4,distinct_2,tokens_per_s
     python scripts/make_tables.py --wandb my-team/alpha-sampler --group window_size_2026-11-27_13-00-00
+    python scripts/make_tables.py multirun/tune/test --by sampler.name --reference top_p \
+        --trials experiments/baselines/tiny/trials.csv --out experiments/baselines/tiny/table
 
 The command line of `alpha/runner/tables.py` (grouping, statistics and formats live there).
 """

@@ -2,12 +2,15 @@
 
     python scripts/tune.py conf/tune/tiny.yaml                 # the committed tiny-model study
     python scripts/tune.py conf/tune/tiny.yaml trials=2 seeds=[0,1] methods=[top_p,min_p]
+    python scripts/tune.py conf/tune/tiny.yaml sampler=tpe     # TPE instead of random search
 
 Arguments after the config file are `key=value` overrides of it (OmegaConf dotlist).
 A bad tuning config (unknown method, empty search range, objective the evaluation does not
 compute, fewer than two seeds) prints one line and exits 2 before any generation starts.
 Outputs: run folders dev/ and test/ in the config's out_dir; trials.csv, winners.yaml,
-table.md and table.csv in its results_dir (default: out_dir). See docs/baselines.md.
+table.md and table.csv in its results_dir (default: out_dir); trials.csv names the objective,
+its direction and the Optuna sampler, for `make_tables.py --trials`. See docs/baselines.md and
+docs/statistics.md.
 """
 
 from __future__ import annotations

@@ -190,3 +190,20 @@ def test_smoke_sweep_table_equals_metrics_json(tmp_path, tiny_tokenizer):
             assert pd.isna(row[f"{name}_std"]) and row[f"{name}_n"] == 1
             checked += 1
         assert checked >= 5
+    # --reference on real generations.jsonl (a format check; the arithmetic is checked by hand in
+    # test_tables_stats.py): each per-prompt metric's difference and n are the mean and count of
+    # the per-prompt differences read from the two runs' rows here
+    assert mt.main([str(sweep), "--reference", "sampler.alpha_window_size=1", "--out",
+                    str(out)]) == 0
+    diff = pd.read_csv(out.with_name("table_diff.csv"))
+    rows = {w: {r["index"]: r["metrics"] for r in map(json.loads, next(
+        sweep.glob(f"*sampler.alpha_window_size={w}")).joinpath("generations.jsonl")
+        .read_text().splitlines())} for w in (1, 5)}
+    pooled = diff["note"].fillna("").str.contains("pooled")  # rep-n, diversity: no per-prompt
+    tested = diff[diff["diff"].notna() & ~pooled]
+    assert {"self_bleu", "seq_rep_4"} <= set(tested.metric)
+    for rec in tested.itertuples():
+        pairs = [rows[5][i][rec.metric] - rows[1][i][rec.metric] for i in rows[1]
+                 if rows[1][i].get(rec.metric) is not None
+                 and rows[5][i].get(rec.metric) is not None]
+        assert rec.n == len(pairs) and rec.diff == pytest.approx(statistics.mean(pairs)), rec

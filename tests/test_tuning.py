@@ -8,6 +8,8 @@ The smoke study (tiny random model saved to a folder, debug config, 2 trials, 2 
 checked against the run folders read independently: the winner is the best trial by the
 objective in its metrics.json, the test runs used the winner's parameters, and the table's
 mean/std equal `statistics.mean/stdev` over the seeds; then make_tables (alpha/runner/tables.py) runs on it.
+Its dev trials are random search: their parameters equal the draws of Optuna's own
+RandomSampler with the study's seed, asked directly for the method's search space.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import shutil
 import statistics
 import sys
 
+import pandas as pd
 import pytest
 import yaml
 from conftest import ROOT, make_tiny_model
@@ -46,8 +49,11 @@ def _write(tmp_path, **cfg):
     (dict(objective="zipf"), "objective='zipf' has no natural direction"),
     (dict(trials=0), "trials=0 must be an integer >= 1"),
     (dict(trails=3), "tuning config has unknown key(s) ['trails']"),
+    (dict(sampler="grid"), "sampler='grid' is unknown; use random"),
+    (dict(tpe_seed=1, sampler_seed=2), "sets both tpe_seed and sampler_seed"),
 ], ids=["unknown-method", "one-seed", "repeated-seed", "objective-not-computed",
-        "objective-no-direction", "zero-trials", "unknown-key"])
+        "objective-no-direction", "zero-trials", "unknown-key", "unknown-sampler",
+        "two-seed-names"])
 def test_bad_config_exits_2_before_any_run(tmp_path, capsys, change, message):
     assert tune.main([_write(tmp_path, **change)]) == 2
     err = capsys.readouterr().err.strip()
@@ -78,6 +84,33 @@ def test_param_overrides_are_optuna_sweeps():
             == "sampler.top_k=tag(log, int(interval(2, 200)))")
 
 
+def test_random_search_is_the_default_and_seeded(tmp_path):
+    plan = tuning.make_plan(tuning.load_config(_write(tmp_path)))
+    cmd = tuning.dev_command(plan, "top_p", tmp_path / "dev")
+    assert plan.config.sampler == "random"
+    assert "hydra/sweeper/sampler=random" in cmd and "hydra.sweeper.sampler.seed=0" in cmd
+    plan = tuning.make_plan(tuning.load_config(_write(tmp_path), ["sampler=tpe", "tpe_seed=3"]))
+    cmd = tuning.dev_command(plan, "top_p", tmp_path / "dev")  # TPE stays an option
+    assert "hydra/sweeper/sampler=tpe" in cmd and "hydra.sweeper.sampler.seed=3" in cmd
+
+
+def test_no_tunables_say_one_trial(tmp_path):
+    """The comparison table names the methods that got one trial (a point budget curve)."""
+    for method in ("greedy", "top_p"):
+        run = tmp_path / "test" / method / "seed0"
+        (run / ".hydra").mkdir(parents=True)
+        (run / ".hydra/config.yaml").write_text(yaml.safe_dump({"seed": 0,
+                                                                "sampler": {"name": method}}))
+        (run / "metrics.json").write_text(json.dumps({"status": "complete", "metrics": {
+            "distinct_2": {"mean": 0.5, "higher_is_better": True}}}))
+    plan = tuning.Plan(tuning.load_config(_write(tmp_path)), {}, "maximize")
+    winners = {m: {"params": {}, "objective": 0.5, "trials": n, "tuned": n - 1}
+               for m, n in (("greedy", 1), ("top_p", 3))}
+    md, _ = tuning.comparison_table(plan, winners, tmp_path / "test")
+    assert "no tunables, so 1 trial each (budget curve = a single point): greedy\n" in md
+    assert "drawn by Optuna's random seed 0 sampler" in md
+
+
 @pytest.fixture(scope="module")
 def smoke_study(tmp_path_factory):
     """Two trials of top_p on dev, the winner on test with seeds 0 and 1 (tiny random model)."""
@@ -85,7 +118,7 @@ def smoke_study(tmp_path_factory):
     model = make_tiny_model("qwen2")
     model.save_pretrained(tmp / "model")
     shutil.copytree(ROOT / "tests" / "assets" / "tokenizer", tmp / "model", dirs_exist_ok=True)
-    cfg = {**SMOKE, "out_dir": str(tmp / "out"),
+    cfg = {**SMOKE, "out_dir": str(tmp / "out"), "sampler_seed": 5,
            "overrides": SMOKE["overrides"] + [f"model.path={tmp / 'model'}"]}
     (tmp / "tune.yaml").write_text(yaml.safe_dump(cfg))
     os.environ["HF_HUB_OFFLINE"] = "1"  # inherited by the run.py subprocesses
@@ -122,11 +155,63 @@ def test_smoke_table_mean_std_match_runs(smoke_study):
     assert "| top_p | 2 | 2 |" in (smoke_study / "table.md").read_text()
 
 
-def test_make_tables_script_on_smoke_output(smoke_study, tmp_path):
+def test_smoke_trials_are_seeded_random_draws(smoke_study):
+    """Dev parameters = Optuna's RandomSampler(seed=5) asked for top_p's search space, in
+    trial order, inside the bounds; trials.csv says how they were drawn and scored."""
+    import warnings
+
+    import optuna
+    from optuna.distributions import (
+        IntLogUniformDistribution,
+        IntUniformDistribution,
+        LogUniformDistribution,
+        UniformDistribution,
+    )
+
+    space = yaml.safe_load((ROOT / "conf/sampler/top_p.yaml").read_text())["search_space"]
+    kinds = {("float", False): UniformDistribution, ("float", True): LogUniformDistribution,
+             ("int", False): IntUniformDistribution, ("int", True): IntLogUniformDistribution}
+    dists = {f"sampler.{k}": kinds[v["type"], v.get("log", False)](v["low"], v["high"])
+             for k, v in space.items()}
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # optuna 2.x deprecates the Uniform* names
+        study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=5))
+        expected = []
+        for _ in range(2):
+            trial = study.ask(dists)
+            expected.append(trial.params)
+            study.tell(trial, 0.0)
+    drawn = []
+    for num in (0, 1):
+        overrides = yaml.safe_load((smoke_study / "dev/top_p" / str(num) / ".hydra/overrides.yaml")
+                                   .read_text())
+        drawn.append({k: float(v) for k, v in (o.split("=", 1) for o in overrides)
+                      if k in dists})
+    assert drawn == [pytest.approx(e, rel=1e-12) for e in expected]
+    for params in drawn:
+        for key, dist in dists.items():
+            assert dist.low <= params[key] <= dist.high
+    assert "drawn by Optuna's random seed 5 sampler" in (smoke_study / "table.md").read_text()
+    rows = _csv(smoke_study / "trials.csv")
+    assert len(rows) == 2
+    for row in rows:
+        assert (row["metric"], row["direction"], row["optuna_sampler"], row["optuna_seed"],
+                row["tuned"]) == ("distinct_2", "maximize", "random", "5", "2")
+
+
+def test_make_tables_script_on_smoke_output(smoke_study, tmp_path, capsys):
     make_tables = tables
     argv = [str(smoke_study / "test"), "--by", "sampler.name", "--out", str(tmp_path / "t")]
     assert make_tables.main(argv) == 0
     assert "sampler.name=top_p" in (tmp_path / "t.md").read_text()
+    # the budget curve of the tuner's own trials.csv, objective and direction read from it
+    assert make_tables.main(argv + ["--trials", str(smoke_study / "trials.csv")]) == 0
+    assert "E[best of 1] distinct_2" in capsys.readouterr().out
+    scores = sorted(float(r["objective"]) for r in _csv(smoke_study / "trials.csv"))
+    curve = pd.read_csv(tmp_path / "t_budget.csv")
+    # two trials, higher is better: best of 1 = their mean, best of 2 = the larger
+    assert curve.expected.tolist() == pytest.approx([sum(scores) / 2, scores[1]])
 
 
 def _csv(path):

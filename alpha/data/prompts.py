@@ -47,19 +47,28 @@ def resolve_prompt_path(path_or_name: str | Path) -> Path:
     )
 
 
-def validate_jsonl(path: str | Path, required: tuple[str, ...]) -> int:
-    """Check every non-blank line is a JSON object holding the `required` fields as text.
+def validate_jsonl(path: str | Path, required: tuple[str, ...], nonblank: str | None = None) -> int:
+    """Check every non-blank line is UTF-8 and a JSON object holding the `required` fields as
+    text, and that field `nonblank` (the prompt) is not empty.
 
     Returns:
         the number of rows.
 
     Raises:
-        ValueError: `"{path}:{line}: ..."` for malformed JSON, a non-object line, a missing
-            field or a field that is not a string/number; also for a file with no rows.
+        ValueError: `"{path}:{line}: ..."` for bytes that are not UTF-8, malformed JSON, a
+            non-object line, a missing field, a field that is not a string/number or an empty
+            `nonblank` field; also for a file with no rows.
     """
     n = 0
-    with open(path, encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, start=1):
+    with open(path, "rb") as fh:
+        for lineno, raw in enumerate(fh, start=1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as err:
+                raise ValueError(
+                    f"{path}:{lineno}: not UTF-8 (byte 0x{raw[err.start]:02x} at column "
+                    f"{err.start + 1}); save the file as UTF-8"
+                ) from None
             if not line.strip():
                 continue
             try:
@@ -81,6 +90,9 @@ def validate_jsonl(path: str | Path, required: tuple[str, ...]) -> int:
                 if not isinstance(row[name], (str, int, float)) or isinstance(row[name], bool):
                     raise ValueError(f"{path}:{lineno}: field {name!r} is "
                                      f"{type(row[name]).__name__}; expected text or a number")
+                if name == nonblank and not str(row[name]).strip():
+                    raise ValueError(f"{path}:{lineno}: field {name!r} is empty; give the "
+                                     "prompt text or remove the line")
             n += 1
     if n == 0:
         raise ValueError(f"{path}: no rows; a prompt file needs at least one JSON object line")
@@ -136,14 +148,20 @@ def load_prompts(
         raise ValueError(f"limit={limit} must be >= 0 or None (all rows)")
     path = resolve_prompt_path(path_or_name)
     fields = tuple(f for f in (prompt_field, reference_field, answer_field) if f)
-    n = validate_jsonl(path, fields)
+    n = validate_jsonl(path, fields, nonblank=prompt_field)
     rows = select_split(n, split, dev_size)
     if limit is not None:
         rows = rows[:limit]
 
-    from datasets import load_dataset
+    import datasets
 
-    ds = load_dataset("json", data_files=str(path), split="train").select(rows)
+    quiet = datasets.are_progress_bars_disabled()
+    datasets.disable_progress_bars()  # a local file: no "Generating train split" bars
+    try:
+        ds = datasets.load_dataset("json", data_files=str(path), split="train").select(rows)
+    finally:
+        if not quiet:
+            datasets.enable_progress_bars()
     return [
         {
             "index": rows[i],

@@ -146,6 +146,11 @@ def load_records(ds: dict, *, num_prompts: int | None = None,
         records = [{**r, "prompt": build(r["prompt"])} for r in records]
     records = [{k: v for k, v in r.items() if k != "fields"}
                for r in apply_template(records, ds.get("prompt_template"))]
+    for rec in records:  # hub rows and templates: by dataset row, before any model loads
+        if not str(rec.get("prompt") or "").strip():
+            raise ValueError(f"dataset row {rec.get('index')} has an empty prompt "
+                             f"(dataset.prompt_field={ds.get('prompt_field', 'prompt')!r}); "
+                             "drop the row or point prompt_field at a text field")
     if not records:
         raise ValueError(f"dataset gave no prompts after split={ds.get('split')!r}, "
                          f"limit={ds.get('limit')}, num_prompts={num_prompts}; widen them")

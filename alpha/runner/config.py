@@ -9,6 +9,7 @@ the model is loaded, so a bad value fails in a second, not after minutes of load
 from __future__ import annotations
 
 import hashlib
+import os
 import sys
 import warnings
 from dataclasses import dataclass
@@ -67,7 +68,8 @@ class RunSettings:
 
 
 class OutputDirCheck(Callback):
-    """Hydra callback: refuse an unusable run/sweep folder in one line, before Hydra writes to it.
+    """Hydra callback: refuse an unusable run/sweep folder in one line, before Hydra writes to it;
+    a single run's folder is locked from here (alpha.runner.lock) until the run ends.
 
     Registered in conf/hydra/default.yaml (`hydra.callbacks.output_dir_check`).
     """
@@ -82,7 +84,21 @@ class OutputDirCheck(Callback):
             sys.exit(2)
 
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
+        from alpha.runner.lock import acquire
+
         self._check(config.hydra.run.dir, "hydra.run.dir")
+        if os.environ.get("RANK", "0") != "0":  # data parallel: rank 0 holds the run's lock
+            return
+        try:  # before Hydra writes .hydra/ and its log: a folder in use stays untouched
+            acquire(config.hydra.run.dir)
+        except ValueError as err:
+            print(f"error: {err}", file=sys.stderr)
+            sys.exit(2)
+
+    def on_run_end(self, config: DictConfig, **kwargs: Any) -> None:
+        from alpha.runner.lock import release
+
+        release(config.hydra.run.dir)
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         self._check(config.hydra.sweep.dir, "hydra.sweep.dir")
@@ -306,19 +322,42 @@ def dataset_kwargs(ds: dict, run: RunSettings) -> dict:
 
 
 def make_logger(logger_cfg: dict | None):
-    """Build the logger option by its `type` (LOGGERS registry); a logger that cannot start
-    warns and logs nothing."""
+    """Build the logger option by its `type` (LOGGERS registry). A bad setting (unknown type or
+    mode, bad value) is a ValueError, raised before anything loads; a logger that cannot start
+    for another reason warns and logs nothing. An online W&B run whose server is unreachable
+    goes offline, with one line."""
     from alpha.runner.loggers import LOGGERS, NullLogger
 
     if not logger_cfg or not logger_cfg.get("type"):
         return NullLogger()
     params = {k: v for k, v in logger_cfg.items() if k != "type"}
+    if logger_cfg["type"] == "wandb":
+        params = _wandb_reachable_mode(params)
     try:
         return LOGGERS.build(logger_cfg["type"], **params)
+    except ValueError:
+        raise
     except Exception as err:  # noqa: BLE001 - a logger must never cost the run
         warnings.warn(f"logger {logger_cfg.get('type')} could not start ({err}); "
                       "logging nothing beyond the run folder", RuntimeWarning, stacklevel=2)
         return NullLogger()
+
+
+def _wandb_reachable_mode(params: dict) -> dict:
+    """An online W&B logger (mode online, or auto with WANDB_API_KEY) whose server does not
+    answer one quick connect runs offline instead of waiting ~90 s; says so in one line."""
+    from alpha.runner.preflight import wandb_unreachable
+    from alpha.runner.wandb_logger import MODES, resolve_mode
+
+    mode = params.get("mode", "auto")
+    if mode not in MODES or resolve_mode(mode) != "online":
+        return params
+    why = wandb_unreachable()
+    if why is None:
+        return params
+    print(f"W&B is unreachable ({why}); logging offline instead (upload later with wandb sync)",
+          file=sys.stderr)
+    return {**params, "mode": "offline"}
 
 
 def oracle_kwargs(c: dict, run: RunSettings) -> dict | None:
@@ -346,6 +385,11 @@ def check_evaluation(ev: dict) -> None:
     if unknown:
         raise ValueError(f"evaluation.metrics has unknown metric(s) {unknown}; "
                          f"choose from {available_metrics()}")
+    head = ev.get("headline")
+    if head and head not in available_metrics():
+        raise ValueError(f"evaluation.headline={head!r} is an unknown metric; choose one of "
+                         f"evaluation.metrics {list(ev.get('metrics') or [])} (known metrics: "
+                         f"{available_metrics()})")
     EvalOptions.from_dict(ev.get("options"))
 
 

@@ -111,7 +111,7 @@ def dir_problem(path: str | Path) -> str | None:
     """Why `path` cannot be a run folder (created here if missing), or None when it can."""
     try:
         Path(path).mkdir(parents=True, exist_ok=True)
-        probe = Path(path) / ".write_test"
+        probe = Path(path) / f".write_test.{os.getpid()}"  # own name: data-parallel ranks probe at once
         probe.write_text("ok")
         probe.unlink()
     except OSError as err:
@@ -147,6 +147,26 @@ def config_diff(old: dict, new: dict) -> list[str]:
     return sorted(k for k in set(a) | set(b) if a.get(k, "<missing>") != b.get(k, "<missing>"))
 
 
+def describe_diff(diff: list[str], shown: int = 5) -> str:
+    """Differing keys for a message: config keys first (e.g. model.path), then the local file
+    signatures (`files.*`, which follow from them) summarised as one count."""
+    keys = [k for k in diff if not k.startswith("files.")]
+    files = [k for k in diff if k.startswith("files.")]
+    parts = keys[:shown] + (["..."] if len(keys) > shown else [])
+    if files:
+        more = f" and {len(files) - 2} more local files" if len(files) > 2 else ""
+        parts.append(", ".join(files[:2]) + more)
+    return ", ".join(parts)
+
+
+def _has_rows(path: Path) -> bool:
+    """generations.jsonl exists and holds at least one non-blank line."""
+    if not path.exists():
+        return False
+    with open(path, "rb") as f:
+        return any(line.strip() for line in f)
+
+
 def _set_aside(out: Path) -> None:
     """Rename this folder's results to `*.old-N` (force=true keeps them, out of the way)."""
     n = 1
@@ -166,15 +186,17 @@ def _check_fingerprint(out: Path, spec: ExperimentSpec) -> None:
         diff = config_diff(old, fingerprint)
         if not diff:
             return
-        if not spec.force:
-            shown = ", ".join(diff[:5]) + (", ..." if len(diff) > 5 else "")
+        if not _has_rows(out / GENERATIONS):  # a failed start: nothing to keep, reuse the folder
+            log.info("%s holds no generations; recording this run's config over the old one", out)
+        elif not spec.force:
             raise ValueError(
                 f"output_dir={str(out)!r} holds results of a different config (differs in: "
-                f"{shown}); use another folder (hydra.run.dir=...) or add force=true to set "
-                "them aside as *.old-N"
+                f"{describe_diff(diff)}); use another folder (hydra.run.dir=...) or add "
+                "force=true to set them aside as *.old-N"
             )
-        _set_aside(out)
-    elif (out / GENERATIONS).exists() and (out / GENERATIONS).stat().st_size > 0:
+        else:
+            _set_aside(out)
+    elif _has_rows(out / GENERATIONS):
         if not spec.force:
             raise ValueError(
                 f"output_dir={str(out)!r} holds a generations.jsonl without run_config.json, so "
@@ -187,10 +209,14 @@ def _check_fingerprint(out: Path, spec: ExperimentSpec) -> None:
 
 def _write_atomic(path: Path, text: str) -> None:
     tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
+    try:
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+    except OSError:
+        tmp.unlink(missing_ok=True)  # the old file stays as it was
+        raise
     os.replace(tmp, path)
 
 
@@ -384,12 +410,19 @@ def run_experiment(
         ValueError: unwritable folder, folder of another config, no prompts, bad spec.
         KeyboardInterrupt: after saving what finished (metrics.json status "partial").
     """
-    from alpha.runner.loggers import NullLogger
+    from alpha.runner.lock import run_folder_lock
 
     records = _normalise(records)
     origins = sorted({str(r["origin"]) for r in records if r.get("origin")})
     if origins:  # hub or package copy: metrics.json says which
         spec.provenance = {**spec.provenance, "dataset_origin": ", ".join(origins)}
+    with run_folder_lock(spec.output_dir):  # one run per folder (a second one fails in one line)
+        return _run(spec, model, tokenizer, sampler, records, logger, oracle, generate_fn)
+
+
+def _run(spec, model, tokenizer, sampler, records, logger, oracle, generate_fn) -> ExperimentResult:
+    from alpha.runner.loggers import NullLogger
+
     out = prepare_output_dir(spec)
     logger = logger or NullLogger()
     gen_path, timing_path = out / GENERATIONS, out / TIMING
@@ -411,11 +444,18 @@ def run_experiment(
         generate_with_backoff(run_batch, todo, spec.batch_size, save)
     except BaseException as err:
         bar.close()
+        try:  # what the file holds (a signal may land between the append and `done`)
+            done.update(read_finished(gen_path))
+        except (OSError, ValueError):
+            pass
         n = sum(1 for r in records if r["index"] in done)
         status = "partial" if isinstance(err, KeyboardInterrupt) else "failed"
-        _write_atomic(out / METRICS, json.dumps({"status": status, "n_prompts": n,
-                                                 "n_total": len(records), "headline": None,
-                                                 "metrics": {}}, indent=2) + "\n")
+        try:
+            _write_atomic(out / METRICS, json.dumps({"status": status, "n_prompts": n,
+                                                     "n_total": len(records), "headline": None,
+                                                     "metrics": {}}, indent=2) + "\n")
+        except OSError as write_err:  # e.g. the disk that stopped the run is still full
+            log.warning("could not write %s (%s)", out / METRICS, write_err.strerror or write_err)
         logger.finish(status=status)
         raise
     bar.close()

@@ -12,6 +12,17 @@ table; configurations with different metric sets show "-" where a metric is miss
 A configuration is the set of a run's command-line overrides (`.hydra/overrides.yaml`) minus
 `seed`; rows are labelled with the overrides that differ between configurations. `--by` groups
 by dotted config keys instead (always the case for W&B runs, which have no overrides file).
+
+`--reference LABEL` adds the table of differences of every configuration against LABEL (a row
+label, or the value after its "="), paired per prompt from each run's generations.jsonl (seeds
+averaged per prompt): mean difference with a paired bootstrap 95% CI, sign-test and sign-flip
+permutation p-values, n (OUT_diff.md/.tex/.csv). `--trials` reads the tuner's trials.csv and
+draws the budget curves, expected best-of-N over each method's trials with bootstrap bands
+(OUT_budget.png/.csv). Statistics: alpha/evaluation/{paired,compare,budget}.py; what they
+mean and do not claim: docs/statistics.md.
+
+    python scripts/make_tables.py multirun/tune/test --by sampler.name --reference top_p \
+        --trials experiments/baselines/tiny/trials.csv --out experiments/baselines/tiny/table
 """
 
 from __future__ import annotations
@@ -348,6 +359,209 @@ def write_outputs(table: Table, out: str | None) -> str:
     return md
 
 
+    return md
+
+
+# ---------------------------------------------------------------------------- statistics
+
+
+def run_groups(runs: list[Run], by: list[str] | None = None) -> dict[str, list[Run]]:
+    """Usable runs by row label (the labels of the main table), in the table's order."""
+    good = [r for r in runs if not r.problem]
+    keys = [_config_key(r, by) for r in good]
+    labels = label_configs(list(dict.fromkeys(keys)))
+    groups: dict[str, list[Run]] = {}
+    for run, key in zip(good, keys, strict=True):
+        groups.setdefault(labels[key], []).append(run)
+    return dict(sorted(groups.items(), key=lambda kv: natural(kv[0])))
+
+
+def _pick(name: str, labels: list[str]) -> str:
+    """`name` as a row label: exact, or the one label whose value after "=" is `name`."""
+    if name in labels:
+        return name
+    hits = [c for c in labels if c.rsplit("=", 1)[-1] == name]
+    if len(hits) != 1:
+        raise ValueError(f"--reference {name!r} matches {len(hits)} configurations; pass one "
+                         f"of {labels}")
+    return hits[0]
+
+
+def read_generations(run: Run) -> list[dict]:
+    """The per-prompt rows of one run folder (checked against metrics.json's n_prompts)."""
+    if run.source.startswith("wandb:"):
+        raise ValueError("--reference needs run folders with generations.jsonl; W&B runs "
+                         "carry no per-prompt rows here")
+    path = Path(run.source) / "generations.jsonl"
+    if not path.exists():
+        raise ValueError(f"{path} is missing: --reference pairs prompts from each run's "
+                         f"generations.jsonl")
+    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    n = json.loads((Path(run.source) / "metrics.json").read_text()).get("n_prompts")
+    if n is not None and n != len(rows):
+        raise ValueError(f"{path} holds {len(rows)} rows but metrics.json n_prompts={n} (rows "
+                         f"of another num_prompts share the folder); re-run into a fresh folder")
+    return rows
+
+
+def difference_table(runs: list[Run], reference: str, metrics: list[str],
+                     by: list[str] | None = None) -> tuple[str, list[dict]]:
+    """(reference label, records of every other configuration minus the reference)."""
+    from alpha.evaluation.compare import difference_records
+
+    groups = run_groups(runs, by)
+    ref = _pick(reference, list(groups))
+    if len(groups) < 2:
+        raise ValueError(f"--reference {reference!r}: {ref} is the only configuration; "
+                         f"nothing to compare it with")
+    found = {m for group in groups.values() for r in group for m in r.metrics}
+    unknown = [m for m in metrics if m not in found]
+    if unknown:
+        raise ValueError(f"--diff-metrics names {unknown}, which no run has; available: "
+                         f"{sorted(found)}")
+    simctg = bool(_flatten(groups[ref][0].config).get("evaluation.options.simctg_compat"))
+    rows = {label: [read_generations(r) for r in group] for label, group in groups.items()}
+    return ref, difference_records(rows, ref, metrics, simctg_compat=simctg, seed=0)
+
+
+DIFF_NOTE = ("Δ = row − {ref}, paired over prompts (seeds averaged per prompt); 95% paired "
+             "percentile bootstrap CI over prompts (2000 resamples, seed 0); sign = exact "
+             "binomial sign test, ties dropped; perm = sign-flip permutation test (exact for "
+             "n ≤ 16, else 10000 seeded draws); two-sided, not corrected for multiple "
+             "comparisons. rep-n/diversity: pooled ratios, recounted from the texts, no sign "
+             "test.")
+
+
+def diff_outputs(records: list[dict], reference: str) -> tuple[str, str]:
+    """(Markdown, LaTeX) of the difference table: rows = configurations."""
+    from alpha.evaluation.compare import display_rows
+
+    shown = display_rows(records)
+    heads = list(dict.fromkeys(k for r in shown for k in r))
+    md = ["| " + " | ".join(heads) + " |", "|" + "---|" * len(heads)]
+    md += ["| " + " | ".join(r.get(h, "-") for h in heads) + " |" for r in shown]
+    arrows = {r["metric"]: r["higher_is_better"] for r in records}
+    md += ["", DIFF_NOTE.format(ref=reference),
+           "Better is " + ", ".join(f"{m} {'↑' if h else '↓'}" for m, h in arrows.items()
+                                    if h is not None) + "."]
+    untested = dict.fromkeys((r["metric"], r["note"]) for r in records if "diff" not in r)
+    md += [f"- {m}: {note}" for m, note in untested]
+    tex = [r"\begin{tabular}{l" + "r" * (len(heads) - 1) + "}", r"\toprule",
+           " & ".join(_tex(h).replace("Δ", r"$\Delta$") for h in heads) + r" \\",
+           r"\midrule"]
+    tex += [" & ".join(_tex(r.get(h, "-")) for h in heads) + r" \\" for r in shown]
+    tex += [r"\bottomrule", r"\end{tabular}"]
+    return "\n".join(md) + "\n", "\n".join(tex) + "\n"
+
+
+TPE_STARTUP = 10  # hydra-optuna-sweeper's TPESampler n_startup_trials: random draws before TPE
+
+
+def trials_meta(path: str) -> dict:
+    """What the tuner (alpha/runner/tuning.py) writes beside each score in trials.csv: the
+    objective's name and direction, per method the Optuna sampler and the number of tunables.
+    Columns an older trials.csv lacks are left out; a file mixing studies raises."""
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    meta: dict = {}
+    for column, key in (("metric", "metric"), ("direction", "direction")):
+        values = sorted({v for v in frame.get(column, []) if v})
+        if len(values) > 1:
+            raise ValueError(f"{path} mixes {column}s {values}; give the trials.csv of one study")
+        if values:
+            meta[key] = values[0]
+    if meta.get("direction") not in (None, "maximize", "minimize"):
+        raise ValueError(f"{path}: direction={meta['direction']!r}; expected maximize or minimize")
+    for column in ("optuna_sampler", "tuned"):
+        if column in frame:
+            meta[column] = dict(zip(frame["method"], frame[column], strict=True))
+    return meta
+
+
+def budget_curves(trials: str, objective: str | None,
+                  direction: str | None) -> tuple[dict, str, list[str]]:
+    """({method: BudgetCurve}, objective label, notes) of the tuner's trials.csv.
+
+    The objective's name and direction come from the file (the tuner writes them);
+    --objective renames it and --direction overrides the direction. An older trials.csv
+    without them: direction from the --objective metric's own higher_is_better."""
+    from alpha.evaluation import METRICS, budget
+
+    scores = budget.read_trials(trials)
+    meta = trials_meta(trials)
+    notes = []
+    label = objective or meta.get("metric")
+    if objective and meta.get("metric") not in (None, objective):
+        notes.append(f"--objective {objective!r} renames the trials' metric "
+                     f"{meta['metric']!r}")
+    if direction is None and label == meta.get("metric"):
+        direction = meta.get("direction")
+    if direction is None:
+        spec = METRICS.get(label or "")
+        if spec is None or spec.higher_is_better is None:
+            raise ValueError(f"--objective {label!r} has no known direction; pass "
+                             f"--direction maximize or --direction minimize")
+        direction = "maximize" if spec.higher_is_better else "minimize"
+    curves = {m: budget.budget_curve(s, higher_is_better=direction == "maximize", seed=0)
+              for m, s in scores.items()}
+    tuned, drawn = meta.get("tuned", {}), meta.get("optuna_sampler", {})
+    fixed = [m for m in curves if tuned.get(m) == "0"]
+    if fixed:
+        notes.append(f"{', '.join(fixed)}: no tunables, 1 trial: the curve is a single point")
+    adaptive = [m for m in curves if m not in fixed and drawn.get(m, "random") != "random"]
+    if "optuna_sampler" not in meta:
+        notes.append("this trials.csv does not say how the trials were drawn (written before "
+                     "the tuner recorded it): random search is assumed, not known")
+    if adaptive:
+        notes.append(f"{', '.join(f'{m} ({drawn[m]})' for m in adaptive)}: trials not drawn "
+                     f"by random search (TPE draws its first {TPE_STARTUP} at random, then "
+                     f"adaptively); the curve reads them as random draws")
+    notes.append(f"direction: {direction}")
+    return curves, label or "objective", notes
+
+
+def budget_markdown(curves: dict, objective: str, notes: list[str] = ()) -> str:
+    """Per method: trials, failed, E[best of 1] and E[best of T] with bootstrap bands."""
+    def cell(c, k):
+        band = "" if c.lo is None else f" [{_fmt(c.lo[k])}, {_fmt(c.hi[k])}]"
+        return _fmt(c.expected[k]) + band
+
+    lines = [f"| method | trials | failed | E[best of 1] {objective} | E[best of T] |",
+             "|---|---|---|---|---|"]
+    lines += [f"| {m} | {c.trials} | {c.dropped} | {cell(c, 0)} | {cell(c, c.trials - 1)} |"
+              for m, c in curves.items()]
+    lines += ["", "Exact expected best of N trials drawn without replacement (order "
+              "statistics); bands: 95% bootstrap over trials (1000 resamples, seed 0). Only "
+              "an honest random-draw reading when the trials were drawn by random search."]
+    lines += [f"- {n}" for n in notes]
+    return "\n".join(lines) + "\n"
+
+
+def write_statistics(out: str | None, diff: tuple | None, curves: dict | None,
+                     objective: str, notes: list[str] = ()) -> str:
+    """Write OUT_diff.md/.tex/.csv and OUT_budget.png/.csv; return their Markdown."""
+    from alpha.evaluation.budget import curve_records
+    from alpha.evaluation.budget_plot import plot_budget_curves
+
+    text = ""
+    base = Path(out) if out else None
+    if base:
+        base.parent.mkdir(parents=True, exist_ok=True)
+    if diff:
+        ref, records = diff
+        md, tex = diff_outputs(records, ref)
+        text += md
+        if base:
+            base.with_name(base.name + "_diff.md").write_text(md)
+            base.with_name(base.name + "_diff.tex").write_text(tex)
+            pd.DataFrame(records).to_csv(base.with_name(base.name + "_diff.csv"), index=False)
+    if curves:
+        text += "\n" + budget_markdown(curves, objective, notes)
+        pd.DataFrame(curve_records(curves)).to_csv(base.with_name(base.name + "_budget.csv"),
+                                                   index=False)
+        plot_budget_curves(curves, base.with_name(base.name + "_budget.png"), metric=objective)
+    return text
+
+
 def _split(text: str | None) -> list[str] | None:
     return [t.strip() for t in text.split(",") if t.strip()] if text else None
 
@@ -360,17 +574,38 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--metrics", help="comma-separated metric columns, in order")
     parser.add_argument("--by", help="comma-separated dotted config keys that define a row")
     parser.add_argument("--out", help="write OUT.md, OUT.tex and OUT.csv")
+    parser.add_argument("--reference", help="row label (or its value, e.g. top_p) to pair every "
+                        "other configuration against: OUT_diff.md/.tex/.csv")
+    parser.add_argument("--diff-metrics", help="comma-separated metrics of the difference "
+                        "table (default: the table's non-cost metrics)")
+    parser.add_argument("--trials", help="the tuner's trials.csv: budget curves, "
+                        "OUT_budget.png/.csv (needs --out)")
+    parser.add_argument("--objective", help="with --trials: the metric the trials scored "
+                        "(default: trials.csv's metric column, written by the tuner)")
+    parser.add_argument("--direction", choices=("maximize", "minimize"),
+                        help="with --trials: override the direction (default: trials.csv's, "
+                        "else the objective metric's own)")
     args = parser.parse_args(argv)
     try:
         if bool(args.paths) == bool(args.wandb):
             raise ValueError("give run folders or --wandb entity/project (one of the two)")
+        if args.trials and not args.out:
+            raise ValueError("--trials draws a figure: give --out OUT (writes OUT_budget.png)")
         runs = read_wandb(args.wandb, args.group) if args.wandb else find_runs(args.paths)
         table = build_table(runs, metrics=_split(args.metrics), by=_split(args.by))
+        diff = None
+        if args.reference:
+            wanted = _split(args.diff_metrics) or [m for m in table.metrics if m not in COST]
+            diff = difference_table(runs, args.reference, wanted, by=_split(args.by))
+        curves, objective, notes = (budget_curves(args.trials, args.objective, args.direction)
+                                    if args.trials else (None, args.objective, []))
     except ValueError as err:
         print(f"make_tables: {err}", file=sys.stderr)
         return 2
     for source, problem in table.skipped:
         print(f"make_tables: skipped {source}: {problem}", file=sys.stderr)
     print(write_outputs(table, args.out))
+    if diff or curves:
+        print(write_statistics(args.out, diff, curves, objective or "objective", notes))
     return 0
 

@@ -3,11 +3,16 @@
 For each listed method (a `conf/sampler/` option) the tuner runs
 `python run.py -m hydra/sweeper=tune` in a subprocess with the same number of trials, the
 method's `search_space:` turned into Optuna sweep overrides, on the dev split, with
-`evaluation.headline` set to the declared objective (so Optuna maximises/minimises it). It picks
+`evaluation.headline` set to the declared objective (so Optuna maximises/minimises it). The
+trials are drawn by Optuna's seeded RandomSampler (`sampler: random`, the default: the budget
+curves of make_tables --trials, "expected best of N random settings", are only honest over
+random draws) or by TPE (`sampler: tpe`, adaptive after its 10 random start-up trials). It picks
 each method's best trial from the trials' `metrics.json`, re-runs the winner on the test split
 with every seed (`run.py -m seed=0,1,2`), and writes the comparison table (per method: number of
 tuned hyperparameters, trials, dev objective, each test metric mean +/- std over seeds, tokens/s)
-with `alpha/runner/tables.py`'s aggregation. A method without tunables gets one dev run.
+with `alpha/runner/tables.py`'s aggregation. A method without tunables gets one dev run (its
+budget curve is a single point). trials.csv carries, per trial, the objective's name and
+direction and the Optuna sampler that drew it, so make_tables --trials needs no --objective.
 
 Everything that can be wrong in the tuning config is checked before the first run starts:
 unknown method, empty or invalid search range, an objective the evaluation config does not
@@ -32,6 +37,7 @@ from alpha.runner import ROOT
 
 CONF = ROOT / "conf"
 SPLITS = ("all", "dev", "test")
+SAMPLERS = ("random", "tpe")  # hydra/sweeper/sampler options (Optuna RandomSampler, TPESampler)
 
 
 @dataclass
@@ -85,7 +91,8 @@ class TuneConfig:
     extra_overrides: list[str] = field(default_factory=list)  # appended (command-line additions)
     out_dir: str = "multirun/tune"  # run folders (dev/, test/) and runs.log
     results_dir: str | None = None  # table.md/.csv, winners.yaml, trials.csv; None: out_dir
-    tpe_seed: int = 0
+    sampler: str = "random"  # Optuna sampler of the dev trials: random | tpe
+    sampler_seed: int = 0  # its seed: the same study draws the same trials
 
     def __post_init__(self):
         if not self.methods or len(set(self.methods)) != len(self.methods):
@@ -101,6 +108,11 @@ class TuneConfig:
         if self.direction not in (None, "maximize", "minimize"):
             raise ValueError(f"direction={self.direction!r} is unknown; use maximize, minimize "
                              f"or null (the metric's own direction)")
+        if self.sampler not in SAMPLERS:
+            raise ValueError(f"sampler={self.sampler!r} is unknown; use random (honest budget "
+                             f"curves) or tpe")
+        if isinstance(self.sampler_seed, bool) or not isinstance(self.sampler_seed, int):
+            raise ValueError(f"sampler_seed={self.sampler_seed!r} must be an integer")
         for name in ("dev_split", "test_split"):
             if getattr(self, name) not in SPLITS:
                 raise ValueError(f"{name}={getattr(self, name)!r} is unknown; use one of {SPLITS}")
@@ -115,6 +127,11 @@ def load_config(path: str, dotlist: list[str] | None = None) -> TuneConfig:
         raise ValueError(f"tuning config {path!r} does not exist; e.g. conf/tune/tiny.yaml")
     cfg = OmegaConf.merge(OmegaConf.load(p), OmegaConf.from_dotlist(list(dotlist or [])))
     data = OmegaConf.to_container(cfg, resolve=True)
+    if "tpe_seed" in data:  # the name before `sampler:` existed
+        if "sampler_seed" in data:
+            raise ValueError("tuning config sets both tpe_seed and sampler_seed; keep "
+                             "sampler_seed (tpe_seed is its old name)")
+        data["sampler_seed"] = data.pop("tpe_seed")
     known = set(TuneConfig.__dataclass_fields__)
     unknown = sorted(set(data) - known)
     if unknown:
@@ -225,8 +242,9 @@ def dev_command(plan: Plan, method: str, sweep_dir: Path) -> list[str]:
     """Optuna sweep of one method on the dev split (one trial when it has no tunables)."""
     c, space = plan.config, plan.spaces[method]
     return _run_py([
-        "hydra/sweeper=tune", f"hydra.sweeper.n_trials={c.trials if space else 1}",
-        f"hydra.sweeper.direction={plan.direction}", f"hydra.sweeper.sampler.seed={c.tpe_seed}",
+        "hydra/sweeper=tune", f"hydra/sweeper/sampler={c.sampler}",
+        f"hydra.sweeper.n_trials={c.trials if space else 1}",
+        f"hydra.sweeper.direction={plan.direction}", f"hydra.sweeper.sampler.seed={c.sampler_seed}",
         f"hydra.sweeper.study_name=tune_{method}", f"hydra.sweep.dir={sweep_dir}",
         "hydra.sweep.subdir=${hydra.job.num}", f"sampler={method}",
         f"dataset.split={c.dev_split}", f"evaluation.headline={c.objective}", *c.overrides,
@@ -261,6 +279,20 @@ def read_trials(sweep_dir: Path, objective: str) -> list[dict]:
         out.append({"trial": metrics_file.parent.name, "params": params,
                     "objective": float(value) if ok else None})
     return out
+
+
+def sweep_sampler(sweep_dir: Path) -> tuple[str | None, int | None]:
+    """(sampler, seed) that drew a finished sweep, read from a trial's .hydra/hydra.yaml (the
+    Optuna sweeper writes no multirun.yaml): "random", "tpe" or Optuna's class name; (None,
+    None) when no trial folder has one."""
+    found = sorted(sweep_dir.glob("*/.hydra/hydra.yaml"), key=lambda p: _num(p.parent.parent))
+    if not found:
+        return None, None
+    sampler = ((yaml.safe_load(found[0].read_text()) or {}).get("hydra") or {}).get("sweeper") or {}
+    sampler = sampler.get("sampler") or {}
+    name = str(sampler.get("_target_", "")).rsplit(".", 1)[-1]
+    short = {"RandomSampler": "random", "TPESampler": "tpe"}.get(name, name or None)
+    return short, sampler.get("seed")
 
 
 def _num(path: Path):
@@ -301,8 +333,16 @@ def comparison_table(plan: Plan, winners: dict[str, dict], test_root: Path) -> t
             row.update({f"{m}_mean": mean, f"{m}_std": std})
         lines.append("| " + " | ".join(cells) + " |")
         rows.append(row)
-    lines += ["", f"Dev: best of the trials by {obj} ({plan.direction}); test: mean ± sample "
-              f"std over seeds {plan.config.seeds}. Winners' parameters: winners.yaml."]
+    c = plan.config
+    drawn = sorted({w.get("drawn_by", f"{c.sampler} seed {c.sampler_seed}")
+                    for w in winners.values() if w["tuned"]}) or ["-"]
+    lines += ["", f"Dev: best of the trials by {obj} ({plan.direction}), drawn by Optuna's "
+              f"{' / '.join(drawn)} sampler; test: mean ± sample std over seeds {c.seeds}. "
+              f"Winners' parameters: winners.yaml; every trial: trials.csv."]
+    fixed = [m for m, w in winners.items() if not w["tuned"]]
+    if fixed:
+        lines.append(f"- no tunables, so 1 trial each (budget curve = a single point): "
+                     f"{', '.join(fixed)}")
     lines += [f"- skipped `{s}`: {p}" for s, p in table.skipped]
     return "\n".join(lines) + "\n", rows
 
@@ -339,11 +379,21 @@ def tune_method(plan: Plan, method: str, out: Path, *, echo=print) -> tuple[dict
         echo(f"[tune] {method}: {n} dev trial(s)")
         _call(dev_command(plan, method, dev_dir), log)
     trials = read_trials(dev_dir, c.objective)
+    drawn_by, drawn_seed = sweep_sampler(dev_dir)
+    if space and (drawn_by, drawn_seed) != (c.sampler, c.sampler_seed):
+        echo(f"[tune] {method}: the dev trials in {dev_dir} were drawn by {drawn_by} seed "
+             f"{drawn_seed}, not {c.sampler} seed {c.sampler_seed} (an earlier study); "
+             f"trials.csv says so; use a fresh out_dir to redraw them")
+    # objective name, direction and the Optuna sampler ride along: make_tables --trials reads them
     rows = [{"method": method, "trial": t["trial"], "objective": t["objective"],
+             "metric": c.objective, "direction": plan.direction,
+             "optuna_sampler": drawn_by if space else "none (no tunables)",
+             "optuna_seed": drawn_seed if space else None, "tuned": len(space),
              "params": json.dumps(t["params"])} for t in trials]
     best = best_trial(trials, plan.direction)
     winner = {"params": best["params"], "objective": best["objective"], "trials": len(trials),
-              "tuned": len(space), "trial": best["trial"]}
+              "tuned": len(space), "trial": best["trial"],
+              "drawn_by": f"{drawn_by} seed {drawn_seed}" if space else "none (no tunables)"}
     if not _complete(test_dir, len(c.seeds)):
         echo(f"[tune] {method}: winner {best['params']} on {c.test_split}, seeds {c.seeds}")
         _call(test_command(plan, method, best["params"], test_dir), log)

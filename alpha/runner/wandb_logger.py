@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 import threading
 from pathlib import Path
 
@@ -183,5 +184,10 @@ class WandbLogger(Logger):
     @guarded
     def finish(self, *, status: str = "complete") -> None:
         if self._ready():
+            offline = self.run.settings.mode == "offline"
+            folder = Path(self.run.dir).parent  # <run dir>/wandb/offline-run-*/ (files/ below)
             self.run.finish(exit_code=0 if status == "complete" else 1)
             self.run = None
+            if offline:
+                print(f"W&B offline run saved in {folder}; upload it with: wandb sync {folder}",
+                      file=sys.stderr)
