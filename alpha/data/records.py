@@ -13,12 +13,14 @@ does not).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from alpha.data import gsm8k_cot
 from alpha.registry import Registry
 
+log = logging.getLogger(__name__)
 DATASET_SOURCES = Registry("dataset source")
 
 
@@ -102,8 +104,14 @@ def _from_hub(ds: dict, *, limit: int | None, tokenizer_fn: Callable | None = No
 
     if ds.get("source") and not hub_reachable():
         return _from_source(ds, limit=limit, tokenizer_fn=tokenizer_fn, rows="file")
-    return [{**r, "origin": f"hub:{ds['name']}"}
-            for r in hub_records(ds, limit=limit, tokenizer_fn=tokenizer_fn)]
+    try:
+        records = hub_records(ds, limit=limit, tokenizer_fn=tokenizer_fn)
+    except ValueError as err:  # reachable host, failing hub (a proxy, a silent server)
+        if not ds.get("source"):
+            raise
+        log.warning("%s; using the package copy (dataset.source=%s)", err, ds["source"])
+        return _from_source(ds, limit=limit, tokenizer_fn=tokenizer_fn, rows="file")
+    return [{**r, "origin": f"hub:{ds['name']}"} for r in records]
 
 
 @DATASET_SOURCES.register("source")
