@@ -3,7 +3,8 @@
 `check_checkpoint(path)` catches the usual ways a local model folder is broken (missing
 folder, missing or corrupt config / weights / tokenizer files) and a tokenizer that does not
 fit the model (more token ids than embedding rows), with one-line messages that name the file
-and the fix. It reads headers and configs only; it never loads the weights into a model.
+and the fix. It reads headers and configs only; it never loads the weights into a model. The
+tokenizer it loads is returned (`CheckpointInfo.tokenizer`) so a loader need not load it twice.
 `check_tokenizer_fits(tokenizer, vocab_size, source=...)` is the same vocabulary check for any
 already-loaded pair (hub models too). Loading itself is `alpha.models`' job.
 """
@@ -11,8 +12,9 @@ already-loaded pair (hub models too). Loading itself is `alpha.models`' job.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin")
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer.model", "vocab.json")
@@ -27,6 +29,7 @@ class CheckpointInfo:
     vocab_size: int  # embedding rows (config.vocab_size)
     tokenizer_size: int  # len(tokenizer), special tokens included
     eos_token_id: int | list[int] | None
+    tokenizer: Any = field(default=None, repr=False, compare=False)  # the loaded one: reuse it
 
 
 def _read_json(path: Path) -> dict:
@@ -105,4 +108,5 @@ def check_checkpoint(path: str | Path) -> CheckpointInfo:
                          f"{str(err)[:200]}); re-save the tokenizer") from None
     check_tokenizer_fits(tokenizer, vocab_size, source=str(path))
     return CheckpointInfo(path=path, weights=weights, vocab_size=vocab_size,
-                          tokenizer_size=len(tokenizer), eos_token_id=tokenizer.eos_token_id)
+                          tokenizer_size=len(tokenizer), eos_token_id=tokenizer.eos_token_id,
+                          tokenizer=tokenizer)

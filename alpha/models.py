@@ -120,9 +120,11 @@ def load_model_and_tokenizer(
     torch_dtype = resolve_dtype(dtype, dev)
     name = str(name_or_path)
     local = Path(name).expanduser()
+    tokenizer = None
     if local.is_dir():
         name = str(local)
-        check_checkpoint(local)  # missing/corrupt config, weights, tokenizer: one line each
+        # missing/corrupt config, weights, tokenizer: one line each; its tokenizer is reused
+        tokenizer = check_checkpoint(local).tokenizer
     elif local.exists() or _looks_local(name):
         raise ValueError(
             f"model.path={name!r} is not a folder; point model.path at a save_pretrained folder "
@@ -130,7 +132,8 @@ def load_model_and_tokenizer(
         )
     common = dict(revision=revision or "main", trust_remote_code=False)
     try:
-        tokenizer = AutoTokenizer.from_pretrained(name, **common)
+        if tokenizer is None:
+            tokenizer = AutoTokenizer.from_pretrained(name, **common)
         model = AutoModelForCausalLM.from_pretrained(
             name, dtype=torch_dtype, attn_implementation=attn_implementation,
             use_safetensors=use_safetensors, **common,

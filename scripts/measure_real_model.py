@@ -21,13 +21,13 @@ import torch
 
 from alpha.attention_capture import AttentionCapture, num_layers
 from alpha.baselines import build_greedy
-from alpha.continuation import split_passages
+from alpha.data.continuation import split_passages
+from alpha.data.gsm8k_cot import STOP_STRINGS, fewshot_prompt, score
+from alpha.data.sources import get_source, read_records
 from alpha.evaluation.perplexity import score_continuations
 from alpha.fetch import fetch
 from alpha.generation import generate
-from alpha.gsm8k_cot import STOP_STRINGS, fewshot_prompt, score
 from alpha.models import load_model_and_tokenizer
-from alpha.sources import get_source, read_records
 
 OUT = Path(__file__).resolve().parents[1] / "docs" / "cards" / "measurements"
 

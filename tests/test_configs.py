@@ -46,7 +46,8 @@ def _plain(cfg) -> dict:
 def test_groups_are_discovered():
     for group in ("model", "sampler", "dataset", "debug"):
         assert group in GROUPS
-    assert {"tiny", "qwen0.5b", "qwen1.5b", "llama3.2-1b", "gpt2", "smollm2-135m"} <= set(options("model"))
+    assert {"tiny", "qwen0.5b", "qwen1.5b", "llama3.2-1b", "gpt2", "smollm2-135m",
+            "smollm2-135m-hub", "gemma3-270m"} <= set(options("model"))
     assert {"heldout", "open_prompts", "arithmetic", "wikitext103", "writingprompts", "gsm8k"} <= set(
         options("dataset"))
 
@@ -57,7 +58,7 @@ def test_every_option_composes_and_validates(group, option, tmp_path):
     c = _plain(cfg)
     run = hc.settings(c)
     hc.build_sampler(c["sampler"])  # the registry validates every parameter
-    kw = hc.model_kwargs(c["model"], run)
+    kw = hc.model_kwargs(c["model"], run, fetch=False)  # a `source:` option: its cache folder
     assert kw["name_or_path"]
     hc.dataset_kwargs(c["dataset"], run)
     spec = hc.experiment_spec(c, run)

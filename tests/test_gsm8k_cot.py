@@ -15,8 +15,8 @@ import jinja2
 import pytest
 import yaml
 
-from alpha import gsm8k_cot as G
-from alpha.continuation import split_continuation, split_passages
+from alpha.data import gsm8k_cot as G
+from alpha.data.continuation import split_continuation, split_passages
 
 # Verbatim from lm_eval/tasks/gsm8k/gsm8k-cot.yaml (commit b8d1d4f), the parts used here.
 HARNESS_YAML = r"""

@@ -161,7 +161,7 @@ def online(monkeypatch, tmp_path):
 
 @pytest.mark.parametrize(("overrides", "part"), [
     (["model=qwen0.5b"], "model.path=Qwen/Qwen2.5-0.5B-Instruct"),
-    (["dataset=gsm8k"], "dataset.name=openai/gsm8k"),
+    (["dataset=gsm8k", "dataset.source=null"], "dataset.name=openai/gsm8k"),  # no package copy
     (["evaluation=full"], "evaluation.oracle=Qwen/Qwen2.5-1.5B-Instruct"),
 ])
 def test_unreachable_hub_is_one_check_before_loading(overrides, part, online, monkeypatch,

@@ -312,7 +312,8 @@ def _cfg(*overrides: str):
     (["dataset.split=dev", "dataset.dev_size=0"], r"dataset gave no prompts"),
     (["model=qwen0.5b"], r"^model Qwen/Qwen2.5-0.5B-Instruct is not available offline; set "
                          r"HF_HUB_OFFLINE=0 or point model.path at a local folder$"),
-    (["dataset=gsm8k"], r"^dataset openai/gsm8k is not available offline"),
+    (["dataset=gsm8k", "dataset.source=null"],  # no package fallback: the hub's message
+     r"^dataset openai/gsm8k is not available offline"),
     (["evaluation.headline=mauve"], r"evaluation.headline='mauve' is not among"),
 ])
 def test_start_up_errors_name_the_field(overrides, needle, tmp_path, monkeypatch):

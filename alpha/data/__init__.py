@@ -1,8 +1,11 @@
 """Prompt data: bundled JSON Lines sets, hub datasets, prompt templates, one split rule.
 
     prompts.py   load_prompts: a JSON Lines file or bundled set (validated line by line)
-    hub.py       hub datasets via `datasets.load_dataset`, token-prefix cutting, offline errors
+    hub.py       hub datasets via `datasets.load_dataset`, offline errors
     records.py   load_records: a `dataset/` option -> prompt records (source registry, template)
+    sources.py   the catalogue of real models and sets inside packages on the index (alpha.fetch)
+    continuation.py  the one prefix cutter: a token prefix as the prompt, the rest as reference
+    gsm8k_cot.py     GSM8K chain-of-thought prompts and lm-eval-harness scoring
 
 `datasets` is imported only when rows are actually read.
 """

@@ -2,7 +2,8 @@
 
 A hub `dataset/` option names `name` (+ `subset`, `hub_split`, `data_files`) and the field
 mapping; with `prefix_tokens` each paragraph is cut into a token prefix (the prompt) and the
-next `continuation_tokens` tokens (the reference). Rows are split with the same rule as the
+next `continuation_tokens` tokens (null: the rest) as the reference, by the one cutter
+(`alpha.data.continuation`). The same mapping reads rows from elsewhere (a package copy). Rows are split with the same rule as the
 bundled sets (`alpha.data.prompts.select_split`), and each record keeps its position before
 the split as `index`, so a prompt keeps its generator seed whichever split it lands in.
 Knows nothing about Hydra or the runner: the caller gives plain dicts and a tokenizer factory.
@@ -41,19 +42,36 @@ def hub_rows(ds: dict) -> list[dict]:
                          f"{first}") from err
 
 
-def prefix_rows(rows: list[dict], field: str, tokenizer, prefix: int, cont: int) -> list[dict]:
-    """Paragraphs cut into a `prefix`-token prompt and the next `cont` tokens as reference
-    (headings, blank lines and paragraphs shorter than prefix + cont tokens are dropped)."""
-    out = []
-    for r in rows:
-        text = (r.get(field) or "").strip()
-        if not text or text.startswith("="):
-            continue
-        ids = tokenizer(text, add_special_tokens=False)["input_ids"]
-        if len(ids) >= prefix + cont:
-            out.append({"text": tokenizer.decode(ids[:prefix]),
-                        "reference": tokenizer.decode(ids[prefix:prefix + cont])})
-    return out
+def hub_reachable(timeout: float = 3.0) -> bool:
+    """The hub's host answers a TCP connection within `timeout` s (False when told offline), so
+    a run with a package fallback does not sit through `datasets`' ~30 s of retries."""
+    import socket
+    from urllib.parse import urlparse
+
+    if datasets_offline():
+        return False
+    url = urlparse(os.environ.get("HF_ENDPOINT", "https://huggingface.co"))
+    try:
+        socket.create_connection((url.hostname, url.port or 443), timeout=timeout).close()
+    except OSError:
+        return False
+    return True
+
+
+def prefix_rows(rows: list[dict], field: str, tokenizer, prefix: int, cont: int | None,
+                min_cont: int | None = None) -> list[dict]:
+    """Passages cut by the one cutter (`alpha.data.continuation.split_passages`) into a
+    `prefix`-token prompt ("text") and the next `cont` tokens (None or 0: the rest of the
+    passage) as "reference". Headings ("= ... ="), blank rows and passages with fewer than
+    `min_cont` reference tokens (default: `cont`, else 1) are dropped."""
+    from alpha.data.continuation import split_passages
+
+    texts = [(r.get(field) or "").strip() for r in rows]
+    keep = [t for t in texts if t and not t.startswith("=")]
+    cont = int(cont) if cont else None
+    least = int(min_cont or cont or 1)
+    return [{"text": p, "reference": ref}
+            for _, p, ref in split_passages(keep, tokenizer, prefix, cont, least)]
 
 
 def _field(row: dict, name: str | None, what: str, i: int, keys) -> Any:
@@ -65,16 +83,18 @@ def _field(row: dict, name: str | None, what: str, i: int, keys) -> Any:
     return row[name]
 
 
-def hub_records(ds: dict, *, limit: int | None, tokenizer_fn: Callable | None = None) -> list[dict]:
-    """Prompt records of a hub dataset option: field mapping, token prefixes, split, limit.
+def hub_records(ds: dict, *, limit: int | None, tokenizer_fn: Callable | None = None,
+                rows: list[dict] | None = None) -> list[dict]:
+    """Prompt records of a hub dataset option (or of `rows` read elsewhere with the same fields,
+    e.g. a package copy): field mapping, token prefixes, split, limit.
 
     `tokenizer_fn()` gives the tokenizer that cuts `prefix_tokens` prefixes (called only then).
     """
-    rows = hub_rows(ds)
+    rows = hub_rows(ds) if rows is None else rows
     ref_field = ds.get("reference_field")
     if ds.get("prefix_tokens"):
         rows = prefix_rows(rows, ds["prompt_field"], tokenizer_fn(), int(ds["prefix_tokens"]),
-                           int(ds.get("continuation_tokens") or 0))
+                           ds.get("continuation_tokens"), ds.get("min_continuation_tokens"))
         ref_field = "reference"
         if ds["prompt_field"] != "text":
             rows = [{**r, ds["prompt_field"]: r["text"]} for r in rows]

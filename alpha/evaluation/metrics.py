@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from alpha.data import gsm8k_cot
 from alpha.evaluation import accuracy as acc
 from alpha.evaluation import bootstrap as bs
 from alpha.evaluation import repetition as rep
@@ -229,7 +230,8 @@ def _mauve(ctx: EvalContext) -> MetricResult:
 # --- task accuracy ----------------------------------------------------------------------------
 
 @register_metric("accuracy", higher_is_better=True, aggregation="mean",
-                 description="exact match of the extracted answer (#### N, else last number)")
+                 description="lenient exact match of the extracted answer (#### N, else last "
+                             "number; numbers canonicalised): above gsm8k_flexible")
 def _accuracy(ctx: EvalContext) -> MetricResult:
     per: list[float | None] = []
     unextracted = 0
@@ -245,6 +247,28 @@ def _accuracy(ctx: EvalContext) -> MetricResult:
     notes = [n for n in (result.note, f"{unextracted} generations had no extractable answer "
                          "(counted wrong)" if unextracted else "") if n]
     return MetricResult(result.value, result.n, result.ci95, "; ".join(notes), per)
+
+
+def _gsm8k(ctx: EvalContext, which: str) -> MetricResult:
+    """lm-evaluation-harness gsm8k_cot scoring (`alpha.data.gsm8k_cot.score`) of each
+    generation against the record's answer; None for records without an answer."""
+    per = [None if rec.get("answer") is None else
+           gsm8k_cot.score(rec["text"], str(rec["answer"]))[which] for rec in ctx.records]
+    return mean_result(ctx, per, undefined="have no answer in the dataset")
+
+
+@register_metric("gsm8k_strict", higher_is_better=True, aggregation="mean",
+                 description="lm-eval gsm8k_cot strict-match: the first 'The answer is N.' equals "
+                             "the target")
+def _gsm8k_strict(ctx: EvalContext) -> MetricResult:
+    return _gsm8k(ctx, "strict_match")
+
+
+@register_metric("gsm8k_flexible", higher_is_better=True, aggregation="mean",
+                 description="lm-eval gsm8k_cot flexible-extract: the last number-like span "
+                             "equals the target")
+def _gsm8k_flexible(ctx: EvalContext) -> MetricResult:
+    return _gsm8k(ctx, "flexible_extract")
 
 
 # --- cost -------------------------------------------------------------------------------------

