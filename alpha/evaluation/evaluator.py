@@ -33,13 +33,18 @@ class EvalReport:
     aggregates: dict[str, dict[str, Any]]
 
 
-def _check_metrics(metrics: Sequence[str], ctx: EvalContext) -> list[MetricSpec]:
+def check_metric_names(metrics: Sequence[str]) -> None:
+    """Every name is a registered metric (the runner calls this before loading anything)."""
     if isinstance(metrics, str):
         raise ValueError(f"metrics={metrics!r}: expected a list of names, e.g. [{metrics!r}]")
     unknown = [m for m in metrics if m not in METRICS]
     if unknown:
-        raise ValueError(f"evaluation.metrics has unknown name(s) {unknown}; "
-                         f"choose from {list(METRICS)}")
+        raise ValueError(f"evaluation.metrics has unknown metric(s) {unknown} (unknown names: "
+                         f"check the spelling); choose from {list(METRICS)}")
+
+
+def _check_metrics(metrics: Sequence[str], ctx: EvalContext) -> list[MetricSpec]:
+    check_metric_names(metrics)
     specs = [METRICS[m] for m in dict.fromkeys(metrics)]
     feature = ctx.options.mauve_feature_model
     for spec in specs:

@@ -379,12 +379,9 @@ def oracle_kwargs(c: dict, run: RunSettings) -> dict | None:
 
 def check_evaluation(ev: dict) -> None:
     """Metric names and options exist (checked before any generation starts)."""
-    from alpha.evaluation import EvalOptions, available_metrics
+    from alpha.evaluation import EvalOptions, available_metrics, check_metric_names
 
-    unknown = sorted(set(ev.get("metrics") or []) - set(available_metrics()))
-    if unknown:
-        raise ValueError(f"evaluation.metrics has unknown metric(s) {unknown}; "
-                         f"choose from {available_metrics()}")
+    check_metric_names(ev.get("metrics") or [])
     head = ev.get("headline")
     if head and head not in available_metrics():
         raise ValueError(f"evaluation.headline={head!r} is an unknown metric; choose one of "
