@@ -175,6 +175,9 @@ def run_or_exit(cfg: DictConfig) -> float:
     finally:
         if main_thread:
             signal.signal(signal.SIGTERM, previous)
+        from alpha.runner.lock import release
+
+        release(cfg.output_dir)  # the start callback's hold: Hydra skips on_run_end on an exit
 
 
 def fold_hydra_errors(main: Callable[[], object]) -> None:
