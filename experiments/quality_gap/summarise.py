@@ -20,10 +20,11 @@ def summarise(run: Path) -> dict:
     traced = {k: [v for r in rows for v in (r.get("trace") or {}).get(k, [])] for k in KEYS}
     out = {k: sum(v) / len(v) for k, v in traced.items() if v}
     words = sum(len(r["text"].split()) for r in rows)
-    ref_words = sum(len(r["reference"].split()) for r in rows)
     out["punct_per_100_words"] = 100 * sum(len(PUNCT.findall(r["text"])) for r in rows) / words
-    out["ref_punct_per_100_words"] = (100 * sum(len(PUNCT.findall(r["reference"])) for r in rows)
-                                      / ref_words)
+    refs = [r["reference"] for r in rows if r.get("reference")]
+    if refs:  # human continuations (continuation datasets only)
+        out["ref_punct_per_100_words"] = (100 * sum(len(PUNCT.findall(t)) for t in refs)
+                                          / sum(len(t.split()) for t in refs))
     if traced["rep_penalty"]:
         out["share_penalty_gt_1.05"] = (sum(v > 1.05 for v in traced["rep_penalty"])
                                         / len(traced["rep_penalty"]))
