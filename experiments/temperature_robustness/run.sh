@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 EXTRA=${EXTRA:-}
-TAG=${EXTRA:+_$(echo "$EXTRA" | tr ' =/' '_-_')}
+TAG=${EXTRA:+_$(echo "$EXTRA" | sed 's/[^A-Za-z0-9._-]/_/g')}   # own folders per EXTRA
 SWEEP=multirun/study_temperature_robustness$TAG
 OUT=experiments/temperature_robustness/results$TAG
 mkdir -p "$SWEEP" "$OUT"
