@@ -1,7 +1,8 @@
 """Every ablation in conf/experiment/ expands to its grid the way Hydra's basic sweeper does
 (its own override parser), and every grid point composes, resolves and builds a validated
 SamplerConfig with the intended values (hand-written expectations below). Also checks the
-conventions: `# @package _global_`, a header comment with the command, tags, seeds 0,1,2."""
+conventions: `# @package _global_`, a header comment with the command, tags, seeds 0,1,2.
+Study files (tags: [study, ...]) are checked by tests/test_studies.py."""
 
 from __future__ import annotations
 
@@ -16,7 +17,9 @@ from omegaconf import OmegaConf
 from alpha.config import SamplerConfig
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
-EXPERIMENTS = sorted(p.stem for p in (CONF / "experiment").glob("*.yaml"))
+# the ablations (tags: [ablation, ...]); the studies (tags: [study, ...]) are tests/test_studies.py's
+EXPERIMENTS = sorted(p.stem for p in (CONF / "experiment").glob("*.yaml")
+                     if list(OmegaConf.load(p).get("tags") or [""])[0] != "study")
 SAMPLER_FIELDS = set(SamplerConfig.field_names())
 
 

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Study 1 (issue 15): open-ended continuation of OpenWebText, 14 samplers tuned with the same
+# random-search budget on dev (MAUVE vs the human continuations), winners on test with 3 seeds.
+# One command, resumable (finished dev sweeps and test runs are reused; an interrupted run skips
+# its finished prompts):
+#   bash experiments/open_ended/run.sh
+# Another dataset or model: its own folders, e.g. (README)
+#   python scripts/tune.py conf/tune/open_ended.yaml 'extra_overrides=[dataset=xsum_news]' \
+#       out_dir=multirun/tune/open_ended_xsum/runs results_dir=experiments/open_ended/results_xsum
+# Two streams (one torch thread each on a 2-core machine), then the table, the differences
+# against top_p with paired CIs and the budget curves.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+CFG=conf/tune/open_ended.yaml
+RUNS=multirun/tune/open_ended/runs
+RES=experiments/open_ended/results
+mkdir -p multirun/tune/open_ended
+python scripts/tune.py $CFG 'methods=[alpha,greedy,temperature,top_p,typical,eta,edt]' \
+    results_dir=multirun/tune/open_ended/stream_a > multirun/tune/open_ended/stream_a.log 2>&1 &
+python scripts/tune.py $CFG 'methods=[alpha_seed,pure,top_k,min_p,epsilon,dynatemp,entropix]' \
+    results_dir=multirun/tune/open_ended/stream_b > multirun/tune/open_ended/stream_b.log 2>&1 &
+wait
+python scripts/tune.py $CFG results_dir=$RES     # every method finished: assembles
+python scripts/make_tables.py $RUNS/test --by sampler.name --reference top_p \
+    --metrics mauve,coherence,oracle_perplexity,perplexity,diversity,rep_4,self_bleu,mean_length,tokens_per_s \
+    --trials $RES/trials.csv --out $RES/paired

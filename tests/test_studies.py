@@ -1,0 +1,154 @@
+"""The issue-15 study definitions compose and validate, so they cannot rot before they are run.
+
+Study experiment files (conf/experiment/*.yaml with tags: [study, ...]) expand to their grid the
+way Hydra's basic sweeper does, and every seed-0 grid point composes, builds its sampler through
+the runner's registry (which validates every parameter) and carries the hand-written values
+below. Tuning configs (conf/tune/*.yaml) load and plan through scripts/tune.py's own functions
+(unknown method, empty search range, objective the evaluation does not compute: all refused
+there). The study run scripts name only experiment/tune files that exist.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_dir
+from hydra.core.global_hydra import GlobalHydra
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from omegaconf import OmegaConf
+
+from alpha.runner import config as hc
+from alpha.runner.tuning import load_config, make_plan
+
+ROOT = Path(__file__).resolve().parents[1]
+CONF = ROOT / "conf"
+STUDIES = sorted(p.stem for p in (CONF / "experiment").glob("*.yaml")
+                 if list(OmegaConf.load(p).get("tags") or [""])[0] == "study")
+TUNES = sorted(p.stem for p in (CONF / "tune").glob("*.yaml"))
+TEMPERATURES = [0.7, 1.0, 1.5, 2.0, 3.0]  # the min-p paper's grid (issue 15)
+
+
+def grid(name: str) -> list[list[str]]:
+    cfg = OmegaConf.load(CONF / "experiment" / f"{name}.yaml")
+    parser = OverridesParser.create()
+    axes = []
+    for key, value in cfg.hydra.sweeper.params.items():
+        (override,) = parser.parse_overrides([f"{key}={value}"])
+        axes.append([f"{key}={v}" for v in override.sweep_string_iterator()])
+    return [list(combo) for combo in itertools.product(*axes)]
+
+
+def compose_plain(overrides: list[str]) -> dict:
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(str(CONF), version_base="1.3"):
+        cfg = compose("config", overrides=[*overrides, "output_dir=/tmp/unused"],
+                      return_hydra_config=True)
+    sweep_dir = cfg.hydra.sweep.dir
+    cfg = OmegaConf.masked_copy(cfg, [k for k in cfg if k != "hydra"])
+    return {**hc.to_plain(cfg), "_sweep_dir": sweep_dir}
+
+
+def test_the_studies_are_found():
+    assert {"temperature_robustness", "temperature_robustness_alpha"} <= set(STUDIES)
+    assert "open_ended" in TUNES
+
+
+@pytest.mark.parametrize("name", STUDIES)
+def test_study_conventions(name):
+    text = (CONF / "experiment" / f"{name}.yaml").read_text()
+    assert text.startswith("# @package _global_\n")
+    assert f"python run.py -m experiment={name}" in text
+    cfg = OmegaConf.load(CONF / "experiment" / f"{name}.yaml")
+    assert cfg.task_name.startswith("study_")
+    assert str(cfg.hydra.sweeper.params.seed) == "0,1,2"
+    # a fixed sweep folder (no timestamp), so re-running the same command resumes it
+    assert str(cfg.hydra.sweep.dir).startswith("multirun/study_")
+    assert "${now:" not in str(cfg.hydra.sweep.dir)
+
+
+# hand-written: grid size and, per grid point (seed dropped), the values the run must get
+EXPECTED = {
+    "temperature_robustness": (3 * 5 * 3, {
+        ("sampler=min_p", "sampler.temperature=3.0"): {"name": "min_p", "min_p": 0.1,
+                                                       "temperature": 3.0},
+        ("sampler=top_p", "sampler.temperature=0.7"): {"name": "top_p", "top_p": 0.9,
+                                                       "temperature": 0.7},
+        ("sampler=temperature", "sampler.temperature=1.5"): {"name": "temperature",
+                                                             "temperature": 1.5},
+    }),
+    "temperature_robustness_alpha": (5 * 3, {
+        # the ceiling at T; base_temp 0.8 stays (the runner clamps it to T when T < 0.8)
+        ("sampler.temp_max=3.0",): {"name": "alpha", "temp_max": 3.0, "base_temp": 0.8,
+                                    "temp_min": 0.1},
+        ("sampler.temp_max=0.7",): {"name": "alpha", "temp_max": 0.7, "base_temp": 0.8},
+    }),
+}
+
+
+@pytest.mark.parametrize("name", STUDIES)
+def test_study_grid_composes_and_validates(name):
+    points = grid(name)
+    size, expected = EXPECTED[name]
+    assert len(points) == size
+    seen = set()
+    for point in (p for p in points if "seed=0" in p):
+        c = compose_plain([f"experiment={name}", *point])
+        hc.build_sampler(c["sampler"])  # the registry validates every parameter
+        run = hc.settings(c)
+        hc.dataset_kwargs(c["dataset"], run)
+        spec = hc.experiment_spec(c, run)
+        assert {"gsm8k_strict", "gsm8k_flexible"} <= set(spec.evaluation["metrics"])
+        assert c["model"]["source"] == "smollm2-135m" and c["dataset"]["source"] == "multiarith"
+        key = tuple(o for o in point if not o.startswith("seed="))
+        temps = [float(o.split("=")[1]) for o in key if "temp" in o.split("=")[0]]
+        assert temps and temps[0] in TEMPERATURES
+        for field, value in expected.get(key, {}).items():
+            want = value if isinstance(value, str) else pytest.approx(value)
+            assert c["sampler"][field] == want, (name, key, field)
+        seen.add(key)
+    assert set(expected) <= seen
+
+
+def test_both_halves_of_study_2_share_data_and_sizes():
+    a = compose_plain(["experiment=temperature_robustness", "sampler=top_p"])
+    b = compose_plain(["experiment=temperature_robustness_alpha"])
+    for key in ("num_prompts", "max_new_tokens", "dataset", "model", "evaluation", "batch_size"):
+        assert a[key] == b[key], key
+    assert a["_sweep_dir"] != b["_sweep_dir"]
+
+
+def test_the_stricter_alpha_mapping_is_one_override():
+    c = compose_plain(["experiment=temperature_robustness_alpha", "sampler.temp_max=2.0",
+                       "sampler.base_temp=${sampler.temp_max}"])
+    assert c["sampler"]["base_temp"] == 2.0 and c["sampler"]["temp_max"] == 2.0
+    hc.build_sampler(c["sampler"])
+
+
+@pytest.mark.parametrize("name", TUNES)
+def test_tune_config_plans(name):
+    plan = make_plan(load_config(str(CONF / "tune" / f"{name}.yaml")))
+    assert plan.config.trials >= 1 and len(plan.config.seeds) >= 2
+
+
+def test_open_ended_is_the_issues_study():
+    plan = make_plan(load_config(str(CONF / "tune" / "open_ended.yaml")))
+    c = plan.config
+    assert set(c.methods) == {"pure", "temperature", "top_k", "top_p", "min_p", "typical", "eta",
+                              "epsilon", "edt", "dynatemp", "entropix", "alpha", "alpha_seed",
+                              "greedy"}
+    assert c.trials >= 10 and c.sampler == "random" and c.seeds == [0, 1, 2]
+    assert c.objective == "mauve" and plan.direction == "maximize"
+    assert not c.results_dir.startswith("outputs/") and c.out_dir.startswith("multirun/")
+    assert "evaluation.oracle=gemma3-270m" in c.overrides
+
+
+def test_study_scripts_name_existing_configs():
+    for script in sorted((ROOT / "experiments").glob("*/run.sh")):
+        text = script.read_text()
+        for name in re.findall(r"experiment=([\w]+)", text):
+            assert (CONF / "experiment" / f"{name}.yaml").exists(), (script, name)
+        for name in re.findall(r"conf/tune/([\w]+)\.yaml", text):
+            assert (CONF / "tune" / f"{name}.yaml").exists(), (script, name)
