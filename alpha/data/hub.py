@@ -43,19 +43,11 @@ def hub_rows(ds: dict) -> list[dict]:
 
 
 def hub_reachable(timeout: float = 3.0) -> bool:
-    """The hub's host answers a TCP connection within `timeout` s (False when told offline), so
-    a run with a package fallback does not sit through `datasets`' ~30 s of retries."""
-    import socket
-    from urllib.parse import urlparse
+    """The hub answers within `timeout` s (False when told offline; `alpha.netcheck`'s probe),
+    so a run with a package fallback does not sit through `datasets`' ~30 s of retries."""
+    from alpha.netcheck import hf_endpoint, unreachable
 
-    if datasets_offline():
-        return False
-    url = urlparse(os.environ.get("HF_ENDPOINT", "https://huggingface.co"))
-    try:
-        socket.create_connection((url.hostname, url.port or 443), timeout=timeout).close()
-    except OSError:
-        return False
-    return True
+    return not datasets_offline() and unreachable(hf_endpoint(), timeout) is None
 
 
 def prefix_rows(rows: list[dict], field: str, tokenizer, prefix: int, cont: int | None,
