@@ -27,6 +27,7 @@ from alpha.filtering import apply_sampling_params, draw
 from alpha.generation import GenerationResult, generate
 from alpha.hf_processor import AlphaLogitsProcessor
 from alpha.models import load_model_and_tokenizer
+from alpha.penalty_scope import lexical_exempt_mask
 from alpha.protocol import TRACE_KEYS, SamplerStep, TokenSampler
 from alpha.quickstart import generate_response
 from alpha.registry import available_samplers, build_sampler, register_sampler
@@ -74,6 +75,7 @@ __all__ = [
     "apply_sampling_params",
     "attention_entropy_varentropy",
     "draw",
+    "lexical_exempt_mask",
     "token_entropy_varentropy",
     "AttentionCapture",
     "GenerationResult",

@@ -14,6 +14,7 @@ from alpha.protocol import PARAM_NAMES
 
 SOLVERS = ("bisection", "seed_adam")
 ATTENTION_MODES = ("mean_heads", "per_head")
+REP_PENALTY_SCOPES = ("all", "lexical")
 
 _BOUND_FIELDS = (  # (min field, max field, absolute allowed interval, integer?)
     ("temp_min", "temp_max", (0.0, float("inf")), False),
@@ -44,6 +45,10 @@ class SamplerConfig:
         weight_token_entropy, weight_token_varentropy, weight_attn_entropy,
             weight_attn_varentropy: alpha = sum of weight * normalised term.
         rep_window: the repetition penalty looks at the last `rep_window` tokens.
+        rep_penalty_scope: "all" (every seen token is penalised: the original) or "lexical"
+            (tokens whose text has no letter or digit, i.e. punctuation, whitespace, newlines
+            and symbols, are never penalised; the sampler needs the tokenizer's mask:
+            `alpha.penalty_scope`, bound by `alpha.generate`).
         target_scale: bisection: target = H_base + target_scale * (alpha_mean - average
             alpha); seed_adam (the original): target = target_scale * alpha_mean.
         solver: "bisection" (correct; moves all five parameters) or "seed_adam" (the original).
@@ -84,6 +89,7 @@ class SamplerConfig:
     weight_attn_entropy: float = 0.3
     weight_attn_varentropy: float = 0.1
     rep_window: int = 128
+    rep_penalty_scope: str = "all"
     target_scale: float = 0.5
     solver: str = "bisection"
     solver_iters: int = 20
@@ -130,6 +136,9 @@ class SamplerConfig:
             _check_number(name, getattr(self, name), False)
         if self.solver not in SOLVERS:
             raise ValueError(f"solver={self.solver!r} is unknown; choose one of {list(SOLVERS)}")
+        if self.rep_penalty_scope not in REP_PENALTY_SCOPES:
+            raise ValueError(f"rep_penalty_scope={self.rep_penalty_scope!r} is unknown; "
+                             f"choose one of {list(REP_PENALTY_SCOPES)}")
         if self.attention_mode not in ATTENTION_MODES:
             raise ValueError(f"attention_mode={self.attention_mode!r} is unknown; "
                              f"choose one of {list(ATTENTION_MODES)}")

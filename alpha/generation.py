@@ -350,6 +350,8 @@ def generate(
         raise ValueError(f"batch_size={batch_size!r} must be a positive int or None (all at once)")
     sampler = resolve_sampler(sampler, sampler_config)
     check_vocab(model, tokenizer)
+    if hasattr(sampler, "bind_tokenizer"):  # e.g. alpha_lexical's exempt-token mask
+        sampler.bind_tokenizer(tokenizer)
     ctx = context_length(model)
     if ctx is not None and max_new_tokens >= ctx:
         raise ValueError(f"max_new_tokens={max_new_tokens} leaves no room for a prompt in the "

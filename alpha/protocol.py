@@ -3,7 +3,9 @@
 Every sampler (the adaptive one and each baseline) turns one decoding step's logits into one
 token per row. The engine knows nothing about how; the sampler knows nothing about models,
 caches or batching. Per-step diagnostics come back as a flat dict of `(B,)` tensors so the
-engine can store them as traces without knowing their names.
+engine can store them as traces without knowing their names. A sampler that needs the
+vocabulary's texts may also define `bind_tokenizer(tokenizer)`: `alpha.generate` calls it
+before the first step (optional, not part of `TokenSampler`).
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""`AdaptiveEntropixSampler`: the adaptive sampler, batched, registered as "alpha"/"alpha_seed".
+"""`AdaptiveEntropixSampler`: the adaptive sampler, batched, registered as "alpha",
+"alpha_lexical" (penalty spares punctuation/whitespace) and "alpha_seed" (the original solver).
 
 One step per row: alpha from token and attention uncertainty -> moving average over the row's
 window (and the row's average alpha so far) -> target entropy (bisection: the base values'
@@ -20,6 +21,7 @@ import torch
 
 from alpha.config import SamplerConfig
 from alpha.filtering import NEG_INF, Candidates, draw_with, keep_mask, uniforms
+from alpha.penalty_scope import check_exempt_mask, lexical_exempt_mask, penalised_positions
 from alpha.protocol import Generators, SamplerStep, check_attention, check_ids, check_logits
 from alpha.quickstart import OriginalMethods
 from alpha.registry import register_sampler
@@ -79,11 +81,13 @@ class AdaptiveEntropixSampler(OriginalMethods):
     needs_attention = True
 
     def __init__(self, config: SamplerConfig | None = None, *, compile: bool = False,
-                 **overrides) -> None:
+                 exempt_tokens: torch.Tensor | None = None, **overrides) -> None:
         if config is not None and overrides:
             raise ValueError("pass either a SamplerConfig or keyword overrides, not both")
         self.config = config if config is not None else _config(overrides)
         self.config.validate()
+        self.exempt_tokens = exempt_tokens  # (V,) bool, read when rep_penalty_scope="lexical"
+        self._exempt_source = None  # the tokenizer exempt_tokens was built from
         self._batch = None
         self._step_fn = adaptive_step
         if compile:
@@ -103,6 +107,13 @@ class AdaptiveEntropixSampler(OriginalMethods):
     @property
     def compiled(self) -> bool:
         return self._step_fn is not adaptive_step
+
+    def bind_tokenizer(self, tokenizer) -> None:
+        """Build `exempt_tokens` from the tokenizer when rep_penalty_scope="lexical" (once per
+        tokenizer; a no-op for "all"). `alpha.generate` calls it before the first step."""
+        if self.config.rep_penalty_scope == "lexical" and self._exempt_source is not tokenizer:
+            self.exempt_tokens = lexical_exempt_mask(tokenizer)
+            self._exempt_source = tokenizer
 
     # ---- per-row state -------------------------------------------------------------------
     def reset(self, batch_size: int) -> None:
@@ -161,6 +172,8 @@ class AdaptiveEntropixSampler(OriginalMethods):
         b, v = x.shape
         input_ids = check_ids(input_ids, b).to(x.device)
         input_mask = _input_mask(key_mask, input_ids)
+        if cfg.rep_penalty_scope == "lexical":  # exempt tokens count as never seen
+            input_mask = penalised_positions(input_ids, input_mask, self._exempt(v))
         if b == 0:
             return _empty_step(x)
         if attention is not None:
@@ -184,6 +197,13 @@ class AdaptiveEntropixSampler(OriginalMethods):
         self._has_prev = torch.ones_like(self._has_prev)
         return AlphaStep(tokens, comps, alpha_mean, target, self._prev.rounded(),
                          h / math.log2(max(v, 2)))
+
+    def _exempt(self, vocab_size: int) -> torch.Tensor:
+        if self.exempt_tokens is None:
+            raise ValueError("rep_penalty_scope='lexical' needs the tokenizer's exempt-token "
+                             "mask; generate with alpha.generate (it binds the tokenizer), call "
+                             "sampler.bind_tokenizer(tokenizer), or set rep_penalty_scope='all'")
+        return check_exempt_mask(self.exempt_tokens, vocab_size)
 
     def step(self, logits: torch.Tensor, input_ids: torch.Tensor, *,
              attention: torch.Tensor | None = None, key_mask: torch.Tensor | None = None,
@@ -273,6 +293,16 @@ def _config(params: dict) -> SamplerConfig:
 def build_alpha(**params) -> AdaptiveEntropixSampler:
     """The adaptive sampler with the configured solver (default: bisection)."""
     return AdaptiveEntropixSampler(_config(params))
+
+
+@register_sampler("alpha_lexical")
+def build_alpha_lexical(**params) -> AdaptiveEntropixSampler:
+    """`alpha` whose repetition penalty spares punctuation and whitespace tokens
+    (rep_penalty_scope="lexical"; the tokenizer is bound by `alpha.generate`)."""
+    if params.get("rep_penalty_scope", "lexical") != "lexical":
+        raise ValueError(f"alpha_lexical always uses rep_penalty_scope='lexical'; got "
+                         f"{params['rep_penalty_scope']!r} (use sampler name 'alpha' for 'all')")
+    return AdaptiveEntropixSampler(_config({**params, "rep_penalty_scope": "lexical"}))
 
 
 @register_sampler("alpha_seed")
