@@ -178,6 +178,21 @@ def test_folder_of_another_config_is_refused_then_forced(tmp_path):
     assert saved["fingerprint"]["sampler"]["temp_max"] == 0.5
 
 
+def test_a_run_recorded_before_rep_penalty_scope_existed_still_resumes(tmp_path):
+    """rep_penalty_scope=all reproduces the texts of configs without the key, so it is left out
+    of the fingerprint; lexical changes the texts and is in it."""
+    from alpha.runner.config import fingerprint
+
+    old = {"sampler": {"name": "alpha", "temp_max": 1.0}, "seed": 0}
+    prepare_output_dir(_spec(tmp_path, fingerprint=fingerprint(old)))
+    append_rows(tmp_path / "run" / "generations.jsonl", [{"index": 0}])
+    now = {"sampler": {**old["sampler"], "rep_penalty_scope": "all"}, "seed": 0}
+    prepare_output_dir(_spec(tmp_path, fingerprint=fingerprint(now)))  # resumed
+    lexical = {"sampler": {**old["sampler"], "rep_penalty_scope": "lexical"}, "seed": 0}
+    with pytest.raises(ValueError, match=r"differs in: sampler.rep_penalty_scope"):
+        prepare_output_dir(_spec(tmp_path, fingerprint=fingerprint(lexical)))
+
+
 def test_a_retrained_checkpoint_at_the_same_path_is_not_resumed(tmp_path):
     """The fingerprint signs the local model files: rewriting the weights changes it."""
     from alpha.runner.config import fingerprint

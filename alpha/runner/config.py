@@ -28,6 +28,9 @@ from alpha.runner import ROOT
 # they do not change any prompt's text.
 FINGERPRINT_KEYS = ("model", "sampler", "dataset", "seed", "max_new_tokens", "dtype", "capture")
 MODEL_LABELS = ("name",)  # model keys that are labels only
+# sampler keys added after runs were recorded, at the value that reproduces the texts of configs
+# without them: left out of the fingerprint there, so those runs still resume
+NEUTRAL_SAMPLER_KEYS = {"rep_penalty_scope": "all"}
 
 
 @dataclass
@@ -252,7 +255,8 @@ def fingerprint(c: dict) -> dict:
     the local model and prompt files, so a checkpoint retrained at the same path is not resumed."""
     fp = {k: c.get(k) for k in FINGERPRINT_KEYS}
     fp["model"] = {k: v for k, v in (c.get("model") or {}).items() if k not in MODEL_LABELS}
-    fp["sampler"] = {k: v for k, v in (c.get("sampler") or {}).items() if k != "search_space"}
+    fp["sampler"] = {k: v for k, v in (c.get("sampler") or {}).items() if k != "search_space"
+                     and not (k in NEUTRAL_SAMPLER_KEYS and v == NEUTRAL_SAMPLER_KEYS[k])}
     fp["dataset"] = {k: v for k, v in (c.get("dataset") or {}).items() if k != "limit"}
     for group in ("model", "dataset"):  # a catalogue entry is signed by its sha256, not its path
         name = (c.get(group) or {}).get("source")
