@@ -86,6 +86,13 @@ def test_sampler_yamls_list_every_samplerconfig_field():
         assert keys == set(SamplerConfig.field_names()), option
 
 
+def test_alpha_lexical_is_alpha_with_the_lexical_scope():
+    alpha = _plain(_compose(["sampler=alpha", "output_dir=/tmp/x"]))["sampler"]
+    lexical = _plain(_compose(["sampler=alpha_lexical", "output_dir=/tmp/x"]))["sampler"]
+    assert lexical == {**alpha, "name": "alpha_lexical", "rep_penalty_scope": "lexical"}
+    assert alpha["rep_penalty_scope"] == "all"
+
+
 def test_debug_shrinks_the_run():
     c = _plain(_compose(["debug=default", "output_dir=/tmp/x"]))
     assert c["num_prompts"] == 4 and c["max_new_tokens"] == 16

@@ -78,6 +78,18 @@ def test_bad_search_space(tmp_path, space, message):
     assert message in str(err.value)
 
 
+def test_an_option_extending_alpha_gets_alphas_search_space(tmp_path):
+    """alpha_lexical's YAML holds only its delta (a defaults list): the space is alpha's."""
+    plan = tuning.make_plan(tuning.load_config(_write(tmp_path),
+                                               ["methods=[alpha,alpha_lexical]"]))
+    assert plan.spaces["alpha_lexical"] == plan.spaces["alpha"]
+    names = yaml.safe_load((ROOT / "conf/sampler/alpha.yaml").read_text())["search_space"]
+    assert [p.name for p in plan.spaces["alpha"]] == list(names)
+    cmd = tuning.dev_command(plan, "alpha_lexical", tmp_path / "dev")
+    assert "sampler=alpha_lexical" in cmd
+    assert any(c.startswith("sampler.target_scale=interval(") for c in cmd)
+
+
 def test_param_overrides_are_optuna_sweeps():
     assert tuning.Param("top_p", "float", 0.5, 1).override() == "sampler.top_p=interval(0.5, 1.0)"
     assert (tuning.Param("top_k", "int", 2, 200, log=True).override()

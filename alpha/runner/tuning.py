@@ -142,13 +142,19 @@ def load_config(path: str, dotlist: list[str] | None = None) -> TuneConfig:
 # ---------------------------------------------------------------- validation before any run
 
 
-def search_space(method: str, conf: Path = CONF) -> list[Param]:
-    """The method's tunables from `conf/sampler/<method>.yaml`; checks the method exists."""
-    path = conf / "sampler" / f"{method}.yaml"
-    if not path.exists():
+def check_method(method: str, conf: Path = CONF) -> None:
+    """One line unless `conf/sampler/<method>.yaml` exists."""
+    if not (conf / "sampler" / f"{method}.yaml").exists():
         known = sorted(p.stem for p in (conf / "sampler").glob("*.yaml"))
         raise ValueError(f"method {method!r} is not a sampler option; choose from {known}")
-    cfg = yaml.safe_load(path.read_text()) or {}
+
+
+def search_space(method: str, conf: Path = CONF, sampler: dict | None = None) -> list[Param]:
+    """The method's tunables: `search_space:` of its sampler option as Hydra composes it (so
+    an option that extends another through its defaults list, e.g. alpha_lexical, has the
+    other's space); `sampler` = that composed group when the caller has it."""
+    check_method(method, conf)
+    cfg = sampler if sampler is not None else compose([f"sampler={method}"], conf)["sampler"]
     space = cfg.get("search_space") or {}
     params = []
     for name, spec in space.items():
@@ -222,10 +228,12 @@ def make_plan(cfg: TuneConfig, conf: Path = CONF) -> Plan:
     """Validate everything (methods, ranges, objective, each sampler's defaults) up front."""
     from alpha.runner.config import build_sampler, input_files
 
-    spaces = {m: search_space(m, conf) for m in cfg.methods}
-    direction = None
+    for method in cfg.methods:
+        check_method(method, conf)
+    spaces, direction = {}, None
     for method in cfg.methods:
         run_cfg = compose([*cfg.overrides, f"sampler={method}"], conf)
+        spaces[method] = search_space(method, conf, run_cfg["sampler"])
         build_sampler(run_cfg["sampler"])  # a bad default fails here, not mid-sweep
         direction = direction or objective_direction(cfg, run_cfg)
     return Plan(cfg, spaces, direction, checksums(input_files(run_cfg)))
