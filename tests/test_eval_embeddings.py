@@ -60,6 +60,29 @@ def test_mauve_equals_mauve_text_on_the_same_features(minilm):
     assert "unreliable" in agg["note"]
 
 
+def test_mauve_kmeans_seeds_is_the_mean_of_mauve_text_over_seeds(minilm):
+    texts = [f"generated sentence number {i} about {w}" for i, w in
+             enumerate(["dogs", "cats", "rain", "sun", "trains", "boats", "tea", "bread",
+                        "music", "snow"])]
+    records = [{"prompt": "p", "text": t, "reference": r} for t, r in
+               zip(texts, REFS, strict=True)]
+    report = evaluate_records(records, metrics=["mauve"], seed=7,
+                              options={"mauve_num_buckets": 3, "mauve_kmeans_seeds": 3})
+    p, q = minilm.encode(texts), minilm.encode(REFS)
+    each = [mauve.compute_mauve(p_features=p, q_features=q, num_buckets=3, seed=s,
+                                verbose=False).mauve for s in (7, 8, 9)]
+    agg = report.aggregates["mauve"]
+    assert agg["mean"] == pytest.approx(sum(each) / 3, abs=1e-6)
+    assert "mean of 3 k-means seeds" in agg["note"]
+
+
+@pytest.mark.parametrize("value", [0, -1, 1.5, True, "3"])
+def test_mauve_kmeans_seeds_must_be_a_positive_int(value):
+    with pytest.raises(ValueError, match="mauve_kmeans_seeds"):
+        evaluate_records([{"prompt": "p", "text": "a", "reference": "b"}], metrics=["rep_2"],
+                         options={"mauve_kmeans_seeds": value})
+
+
 @pytest.mark.parametrize("records, match", [
     ([{"prompt": "p", "text": "only one", "reference": "ref one"}], "needs >= 2"),
     ([{"prompt": "p", "text": "a b", "reference": None}] * 3, "no reference"),

@@ -222,7 +222,8 @@ def _mauve(ctx: EvalContext) -> MetricResult:
         return MetricResult(None, len(p_texts), None, too_few_note(len(p_texts), len(q_texts)))
     out = mauve_from_features(_features(ctx, p_texts), _features(ctx, q_texts), seed=ctx.seed,
                               num_buckets=ctx.options.mauve_num_buckets,
-                              scaling_factor=ctx.options.mauve_scaling_factor)
+                              scaling_factor=ctx.options.mauve_scaling_factor,
+                              kmeans_seeds=ctx.options.mauve_kmeans_seeds)
     note = f"{out.note}; features={ctx.options.mauve_feature_model}"
     return MetricResult(out.value, out.n_p, None, note)
 

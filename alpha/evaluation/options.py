@@ -29,6 +29,9 @@ class EvalOptions:
             "oracle", or a sentence-transformers path.
         mauve_num_buckets: "auto" (MAUVE's n/10) or an int number of k-means clusters.
         mauve_scaling_factor: MAUVE's c (5 in the paper).
+        mauve_kmeans_seeds: MAUVE is averaged over this many k-means seeds (seed, seed+1, ...)
+            on the same features; at ~50 samples one k-means draw moves MAUVE by +-0.1
+            (experiments/open_ended/README.md), the average by about that / sqrt(k).
     """
 
     simctg_compat: bool = False
@@ -42,6 +45,7 @@ class EvalOptions:
     mauve_feature_model: str = "minilm"
     mauve_num_buckets: int | str = "auto"
     mauve_scaling_factor: float = 5.0
+    mauve_kmeans_seeds: int = 1
 
     def __post_init__(self) -> None:
         _check_int("self_bleu_max_samples", self.self_bleu_max_samples, 2)
@@ -54,6 +58,7 @@ class EvalOptions:
         if not isinstance(self.simctg_compat, bool):
             raise ValueError(f"evaluation.options.simctg_compat={self.simctg_compat!r}: "
                              "expected true or false")
+        _check_int("mauve_kmeans_seeds", self.mauve_kmeans_seeds, 1)
         if self.mauve_num_buckets != "auto":
             _check_int("mauve_num_buckets", self.mauve_num_buckets, 2)
         if not self.mauve_scaling_factor > 0:
