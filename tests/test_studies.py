@@ -138,7 +138,9 @@ def test_open_ended_is_the_issues_study():
     c = plan.config
     assert set(c.methods) == {"pure", "temperature", "top_k", "top_p", "min_p", "typical", "eta",
                               "epsilon", "edt", "dynatemp", "entropix", "alpha", "alpha_seed",
-                              "greedy"}
+                              "greedy", "alpha_lexical"}  # + the issue's named variant
+    assert plan.spaces["alpha_lexical"] == plan.spaces["alpha"]  # the same budget and space
+    assert "evaluation.options.mauve_feature_model=oracle" in c.overrides  # MiniLM saturates
     assert c.trials >= 10 and c.sampler == "random" and c.seeds == [0, 1, 2]
     assert c.objective == "mauve" and plan.direction == "maximize"
     assert not c.results_dir.startswith("outputs/") and c.out_dir.startswith("multirun/")

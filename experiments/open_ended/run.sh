@@ -17,7 +17,7 @@ RES=experiments/open_ended/results
 mkdir -p multirun/tune/open_ended
 python scripts/tune.py $CFG 'methods=[alpha,greedy,temperature,top_p,typical,eta,edt]' \
     results_dir=multirun/tune/open_ended/stream_a > multirun/tune/open_ended/stream_a.log 2>&1 &
-python scripts/tune.py $CFG 'methods=[alpha_seed,pure,top_k,min_p,epsilon,dynatemp,entropix]' \
+python scripts/tune.py $CFG 'methods=[alpha_seed,pure,top_k,min_p,epsilon,dynatemp,entropix,alpha_lexical]' \
     results_dir=multirun/tune/open_ended/stream_b > multirun/tune/open_ended/stream_b.log 2>&1 &
 wait
 python scripts/tune.py $CFG results_dir=$RES     # every method finished: assembles
