@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 COMMON=(model=smollm2-135m dataset=owt dataset.split=test num_prompts=128 max_new_tokens=96
-        batch_size=8 cpu_threads=1 device=cpu logger=none progress=false
+        batch_size=64 cpu_threads=1 device=cpu logger=none progress=false
         evaluation.options.bootstrap_samples=0)
 EXTRA=${EXTRA:-}
 TAG=${EXTRA:+_$(echo "$EXTRA" | sed 's/[^A-Za-z0-9._-]/_/g')}   # own folders per EXTRA
