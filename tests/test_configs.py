@@ -47,7 +47,7 @@ def test_groups_are_discovered():
     for group in ("model", "sampler", "dataset", "debug"):
         assert group in GROUPS
     assert {"tiny", "qwen0.5b", "qwen1.5b", "llama3.2-1b", "gpt2", "smollm2-135m",
-            "smollm2-135m-hub", "gemma3-270m"} <= set(options("model"))
+            "smollm2-135m-hub", "gemma3-270m", "qwen2.5-coder-0.5b"} <= set(options("model"))
     assert {"heldout", "open_prompts", "arithmetic", "wikitext103", "writingprompts", "gsm8k"} <= set(
         options("dataset"))
 

