@@ -5,12 +5,16 @@
 #   bash experiments/ablations_real/run.sh                 # all six, two streams
 #   bash experiments/ablations_real/run.sh window_size     # one
 #   EXTRA="num_prompts=64" bash experiments/ablations_real/run.sh   # extra overrides: own folders
-# Sizes: experiments/ablations_real/README.md (25 grid points x 3 seeds x 128 prompts x 96 tokens).
+#   SEEDS=0,1,2 bash experiments/ablations_real/run.sh     # a third seed: only its runs are new
+# Sizes: experiments/ablations_real/README.md (25 grid points x 2 seeds x 128 prompts x 96 tokens).
+# Run folders are named by their overrides (no job number), so changing SEEDS or splitting a
+# grid over two commands finds the finished runs again.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 COMMON=(model=smollm2-135m dataset=owt dataset.split=test num_prompts=128 max_new_tokens=96
         batch_size=64 cpu_threads=1 device=cpu logger=none progress=false
-        evaluation.options.bootstrap_samples=0)
+        evaluation.options.bootstrap_samples=0 seed=${SEEDS:-0,1}
+        'hydra.sweep.subdir=${hydra.job.override_dirname}')
 EXTRA=${EXTRA:-}
 TAG=${EXTRA:+_$(echo "$EXTRA" | sed 's/[^A-Za-z0-9._-]/_/g')}   # own folders per EXTRA
 SWEEPS=multirun/study_ablations_real$TAG
