@@ -101,7 +101,7 @@ def test_study_grid_composes_and_validates(name):
         hc.dataset_kwargs(c["dataset"], run)
         spec = hc.experiment_spec(c, run)
         assert {"gsm8k_strict", "gsm8k_flexible"} <= set(spec.evaluation["metrics"])
-        assert c["model"]["source"] == "smollm2-135m" and c["dataset"]["source"] == "multiarith"
+        assert c["model"]["source"] == "qwen2.5-coder-0.5b" and c["dataset"]["source"] == "multiarith"  # above the floor
         key = tuple(o for o in point if not o.startswith("seed="))
         temps = [float(o.split("=")[1]) for o in key if "temp" in o.split("=")[0]]
         assert temps and temps[0] in TEMPERATURES
