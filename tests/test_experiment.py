@@ -111,8 +111,9 @@ def test_rows_follow_the_design_format(engine):
     run, records = engine
     row = run(records[:1])[0]
     assert set(row) == {"index", "prompt", "reference", "answer", "text", "token_ids",
-                        "num_tokens", "finish_reason", "trace", "metrics"}
-    assert row["num_tokens"] == len(row["token_ids"]) <= 4
+                        "token_logprobs", "num_tokens", "finish_reason", "trace", "metrics"}
+    assert row["num_tokens"] == len(row["token_ids"]) == len(row["token_logprobs"]) <= 4
+    assert all(lp <= 0.0 for lp in row["token_logprobs"])
     assert all(len(v) == row["num_tokens"] for v in row["trace"].values())
     json.dumps(row)  # JSON-serialisable as is
 
@@ -156,6 +157,29 @@ def test_ctrl_c_keeps_finished_batches_and_resume_completes(engine, tmp_path):
     assert small.n_prompts == 2
     kept = [json.loads(x) for x in (out / "generations.jsonl").read_text().splitlines()]
     assert [r["index"] for r in kept] == [0, 1, 2, 3] and kept[2:] == rows[2:]
+
+
+# ------------------------------------------------------------------------ resume
+
+
+def _never(batch):
+    raise AssertionError("all prompts are finished; nothing should be generated")
+
+
+def test_resumed_rows_without_token_logprobs_fail_before_generating(engine, tmp_path):
+    run, records = engine
+    spec = _spec(tmp_path, batch_size=2, progress=False)
+    spec.evaluation = {"metrics": ["perplexity", "rep_2"], "headline": "rep_2",
+                       "options": {"perplexity_source": "generation", "bootstrap_samples": 0}}
+    out = tmp_path / "run"
+    old = [{k: v for k, v in r.items() if k != "token_logprobs"} for r in run(records[:2])]
+    prepare_output_dir(spec)
+    append_rows(out / "generations.jsonl", old)  # rows made before the engine kept log-probs
+    with pytest.raises(ValueError) as err:
+        run_experiment(spec, model=None, tokenizer=None, sampler=None, records=records,
+                       generate_fn=_never)
+    assert "\n" not in str(err.value) and "perplexity_source=rescore" in str(err.value)
+    assert len(read_finished(out / "generations.jsonl")) == 2  # nothing lost
 
 
 # ------------------------------------------------------------------------ the run folder

@@ -272,6 +272,8 @@ def make_rows(records: list[dict], result: Any) -> list[dict]:
             "answer": rec.get("answer"),
             "text": result.texts[i],
             "token_ids": ids,
+            **({} if result.token_logprobs is None else
+               {"token_logprobs": [float(x) for x in result.token_logprobs[i]]}),
             "num_tokens": len(ids),
             "finish_reason": result.finish_reasons[i],
             "trace": _trace_row(result.traces[i]),
@@ -428,6 +430,7 @@ def _run(spec, model, tokenizer, sampler, records, logger, oracle, generate_fn) 
     gen_path, timing_path = out / GENERATIONS, out / TIMING
     done = read_finished(gen_path)
     todo = [r for r in records if r["index"] not in done]
+    _check_finished_rows(spec, [done[r["index"]] for r in records if r["index"] in done], gen_path)
     if done:
         log.info("resuming in %s: %d of %d prompts already generated", out, len(records) - len(todo),
                  len(records))
@@ -461,6 +464,19 @@ def _run(spec, model, tokenizer, sampler, records, logger, oracle, generate_fn) 
     bar.close()
     return _finish(spec, out, done, [r["index"] for r in records], model, tokenizer, oracle,
                    logger, _wall_time(timing_path))
+
+
+def _check_finished_rows(spec: ExperimentSpec, rows: list[dict], path: Path) -> None:
+    """A resumed run's finished rows can be evaluated as configured (e.g. they carry
+    token_logprobs for perplexity_source=generation): fail before generating the rest."""
+    if not rows:
+        return
+    from alpha.evaluation import check_records
+
+    try:
+        check_records(rows, list(spec.evaluation["metrics"]), spec.evaluation.get("options"))
+    except ValueError as err:
+        raise ValueError(f"{path}: {err}") from err
 
 
 def _finish(spec, out: Path, done: dict[int, dict], indices: list[int], model, tokenizer, oracle,
