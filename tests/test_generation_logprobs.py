@@ -151,3 +151,19 @@ def test_recording_can_be_turned_off_and_does_not_change_the_tokens(tiny_tokeniz
     off = generate(model, tiny_tokenizer, PROMPTS, sampler=build_sampler("top_p"),
                    max_new_tokens=6, seed=3, record_logprobs=False)
     assert off.token_logprobs is None and off.token_ids == on.token_ids
+
+
+def test_bench_perplexity_script_runs_offline_on_the_tiny_model():
+    """Smoke run of scripts/bench_perplexity.py (its figures live in docs/performance.md)."""
+    import importlib.util
+
+    from conftest import ROOT
+
+    spec = importlib.util.spec_from_file_location("bench_ppl", ROOT / "scripts" / "bench_perplexity.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    out = bench.main(["--model", "tiny", "--data", "heldout", "--prompts", "4", "--tokens", "4",
+                      "--batch", "4", "--repeats", "1"])
+    assert out["generation_ratio"] > 0 and out["eval_ratio"] > 0
+    assert any(out["exact"])  # rows whose text re-tokenises to the ids: both sources agree
+    assert max(r for r, k in zip(out["rel_diff"], out["exact"], strict=True) if k) < 1e-4
