@@ -6,6 +6,11 @@ attention, `AttentionCapture` supplies the last query's attention row (`(B, H, S
 chosen layer(s) while the model keeps running SDPA. Rows that finish (EOS, stop string or
 length) are pruned from the batch, the cache and the sampler (`select_rows`).
 
+Scores: the engine also keeps each generated token's log-probability under the model's raw
+next-token distribution (float32 `log_softmax` of the logits, before any sampler warping: no
+temperature, penalty or filtering), one logsumexp and one gather per step. `perplexity` reads
+them instead of running the model again (`evaluation.options.perplexity_source`).
+
 Reproducibility: row i draws only from its own `torch.Generator`, seeded by `row_seed(seed,
 prompt_index)` = the first 8 bytes (little endian, top bit cleared) of
 `sha256(f"{seed}:{prompt_index}")`. A prompt's text therefore does not depend on its batch or
@@ -45,6 +50,9 @@ class GenerationResult:
         prompt_lengths: prompt length in tokens (after chat template and truncation).
         prompt_indices: the index each prompt's generator was seeded with.
         timing: `wall_time_s`, `generated_tokens`, `tokens_per_s` for the whole call.
+        token_logprobs: per prompt, log p(token | prompt, earlier tokens) in nats of each id in
+            `token_ids` (EOS and stop-string tokens included), under the raw model logits;
+            None when `generate(record_logprobs=False)`.
     """
 
     texts: list[str]
@@ -54,6 +62,7 @@ class GenerationResult:
     prompt_lengths: list[int]
     prompt_indices: list[int]
     timing: dict[str, float] = field(default_factory=dict)
+    token_logprobs: list[list[float]] | None = None
 
 
 # ---------------------------------------------------------------- seeds and small helpers
@@ -192,11 +201,13 @@ class _Batch:
     pos: torch.Tensor  # (B',) position id of the last token
     trace: torch.Tensor | None  # (B', K, max_new_tokens) float32, filled up to the step
     gens: list[torch.Generator]
+    logprob: torch.Tensor | None = None  # (B', max_new_tokens) float32, filled up to the step
 
     def select(self, keep: torch.Tensor) -> None:
         self.rows, self.ids, self.mask, self.pos = (
             self.rows[keep], self.ids[keep], self.mask[keep], self.pos[keep])
         self.trace = None if self.trace is None else self.trace[keep]
+        self.logprob = None if self.logprob is None else self.logprob[keep]
         self.gens = [self.gens[i] for i in keep.tolist()]
 
 
@@ -208,7 +219,9 @@ class _Finisher:
         self.eos = torch.tensor(eos or [-1], dtype=torch.long, device=device)
         self.stops = [s for s in (stop_strings or []) if s]
         self.tail = max((len(s) for s in self.stops), default=0) + 4
-        self.out: dict[int, tuple[list[int], str, list[list[float]] | None]] = {}
+        # row -> (ids, reason, trace (K, n) | None, log-probs (n,) | None)
+        self.out: dict[int, tuple[list[int], str, list[list[float]] | None,
+                                  list[float] | None]] = {}
 
     def done(self, b: _Batch, tokens: torch.Tensor, last_step: bool) -> tuple[torch.Tensor, list]:
         """`(B',)` bool of rows that finished and the reason of each row (None if running)."""
@@ -228,7 +241,8 @@ class _Finisher:
         for i in finished.nonzero().flatten().tolist():
             ids = b.ids[i, self.prompt_len:].tolist()
             trace = None if b.trace is None else b.trace[i, :, :len(ids)].tolist()
-            self.out[int(b.rows[i])] = (ids, reasons[i], trace)
+            lp = None if b.logprob is None else b.logprob[i, :len(ids)].tolist()
+            self.out[int(b.rows[i])] = (ids, reasons[i], trace, lp)
 
     def text(self, ids: list[int], reason: str) -> str:
         text = self.tokenizer.decode(ids, skip_special_tokens=True)
@@ -245,6 +259,12 @@ def _step_trace(trace: dict[str, torch.Tensor], n: int) -> tuple[list[str], torc
     return names, torch.stack([trace[k].float().reshape(n) for k in names], 1)  # (B', K)
 
 
+def token_logprobs(logits: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
+    """`(B,)` log softmax(logits)[token] of each row: one logsumexp, one gather (no `(B, V)`
+    log-softmax is written). logits: `(B, V)` float32 raw model logits; tokens: `(B,)` int64."""
+    return logits.gather(1, tokens[:, None])[:, 0] - torch.logsumexp(logits, dim=-1)
+
+
 def _forward(model, **kw):
     """Model calls run without autograd; sampler steps do not (a solver may need gradients)."""
     with torch.no_grad():
@@ -252,12 +272,14 @@ def _forward(model, **kw):
 
 
 def _generate_batch(model, tokenizer, seqs, indices, *, sampler, cap, seed, max_new_tokens,
-                    eos, pad_id, stop_strings, streamer):
+                    eos, pad_id, stop_strings, streamer, record_logprobs=True):
     device = next(model.parameters()).device
     ids, mask = left_pad(seqs, pad_id, device)
     pos_ids = (mask.cumsum(-1) - 1).clamp(min=0)  # (B, T)
     b = _Batch(rows=torch.arange(len(seqs), device=device), ids=ids, mask=mask,
-               pos=pos_ids[:, -1], trace=None, gens=row_generators(seed, indices, device))
+               pos=pos_ids[:, -1], trace=None, gens=row_generators(seed, indices, device),
+               logprob=ids.new_zeros(len(seqs), max_new_tokens, dtype=torch.float32)
+               if record_logprobs else None)
     fin = _Finisher(tokenizer, eos, stop_strings, ids.shape[1], device)
     cache = DynamicCache(config=model.config)
     extra = {**_forward_kwargs(model, cache),
@@ -271,6 +293,8 @@ def _generate_batch(model, tokenizer, seqs, indices, *, sampler, cap, seed, max_
         res = sampler.step(logits, b.ids, attention=attention, key_mask=b.mask.bool(),
                            generators=b.gens)
         tokens = res.tokens.to(device=device, dtype=torch.long).reshape(-1)  # (B',)
+        if b.logprob is not None:  # raw logits (samplers never write into them): no warping
+            b.logprob[:, step] = token_logprobs(logits, tokens)
         names, st = _step_trace(res.trace, len(tokens))
         if st is not None:  # written into a (B', K, max_new_tokens) buffer: no per-step cat
             if b.trace is None:
@@ -316,6 +340,7 @@ def generate(
     batch_size: int | None = None,
     streamer=None,
     ignore_eos: bool = False,
+    record_logprobs: bool = True,
 ) -> GenerationResult:
     """Generate a continuation of every prompt with a token sampler.
 
@@ -337,6 +362,8 @@ def generate(
         batch_size: prompts per forward batch (default: all at once).
         streamer: a transformers streamer (`put`/`end`), only with a single prompt.
         ignore_eos: never stop at EOS (benchmarks: every row generates max_new_tokens).
+        record_logprobs: keep each generated token's raw-logit log-probability
+            (`token_logprobs`; one logsumexp + gather per step). False: `token_logprobs` None.
 
     Returns:
         GenerationResult, one entry per prompt in input order.
@@ -366,7 +393,7 @@ def generate(
         raise ValueError(f"streamer needs exactly one prompt, got {len(seqs)}")
     eos, pad_id = [] if ignore_eos else eos_token_ids(model, tokenizer), pad_token_id(tokenizer)
     bs = batch_size or len(seqs)
-    outs: list[tuple[list[int], str, dict[str, list[float]]]] = []
+    outs: list[tuple[list[int], str, dict[str, list[float]], str, list[float] | None]] = []
     t0 = time.perf_counter()
     cap = AttentionCapture(model, capture) if sampler.needs_attention else None
     try:
@@ -377,11 +404,11 @@ def generate(
             fin, names = _generate_batch(
                 model, tokenizer, seqs[chunk], indices[chunk], sampler=sampler, cap=cap, seed=seed,
                 max_new_tokens=max_new_tokens, eos=eos, pad_id=pad_id,
-                stop_strings=stop_strings, streamer=streamer)
+                stop_strings=stop_strings, streamer=streamer, record_logprobs=record_logprobs)
             for r in range(len(seqs[chunk])):
-                ids, reason, trace = fin.out[r]
+                ids, reason, trace, lp = fin.out[r]
                 tr = {} if trace is None else {k: trace[j] for j, k in enumerate(names)}
-                outs.append((ids, reason, tr, fin.text(ids, reason)))
+                outs.append((ids, reason, tr, fin.text(ids, reason), lp))
     finally:
         if cap:
             cap.remove()
@@ -392,4 +419,5 @@ def generate(
         finish_reasons=[o[1] for o in outs], traces=[o[2] for o in outs],
         prompt_lengths=[len(s) for s in seqs], prompt_indices=indices,
         timing={"wall_time_s": wall, "generated_tokens": n_tok,
-                "tokens_per_s": n_tok / wall if wall > 0 else 0.0})
+                "tokens_per_s": n_tok / wall if wall > 0 else 0.0},
+        token_logprobs=[o[4] for o in outs] if record_logprobs else None)

@@ -72,6 +72,8 @@ class TokenSampler(Protocol):
 
         Args:
             logits: `(B, V)` next-token logits (any float dtype; samplers compute in float32).
+                Read-only: the engine reads them after the step for the chosen tokens'
+                log-probabilities (`GenerationResult.token_logprobs`), so warp a copy.
             input_ids: `(B, T)` tokens so far (prompt + generated; left padding allowed,
                 pad positions are excluded from repetition penalties via `key_mask`'s prefix).
             attention: `(B, H, S)` attention probabilities of the last query position over all

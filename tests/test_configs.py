@@ -173,3 +173,27 @@ def test_hub_style_dataset_through_load_dataset(tmp_path):
     with pytest.raises(ValueError, match="no field 'question'.*dataset.prompt_field"):
         bad = {**c["dataset"], "prefix_tokens": None, "prompt_field": "question"}
         hc.load_records(bad, hc.settings(c), c["model"])
+
+
+def test_study_3_keeps_rescored_perplexity_its_folders_and_fingerprint():
+    """experiments/ablations_real/run.sh pins perplexity_source=rescore (its finished runs used
+    it); the key must change neither the sweep's folder names nor the resume fingerprint, or
+    every finished run would be redone. New runs of evaluation=default read the generation's
+    log-probs."""
+    import re
+    import shlex
+
+    script = (CONF.parent / "experiments" / "ablations_real" / "run.sh").read_text()
+    common = shlex.split(re.search(r"^COMMON=\((.*?)\)", script, re.S | re.M).group(1),
+                         comments=True)
+    pin = "evaluation.options.perplexity_source=rescore"
+    assert pin in common
+    before = [o for o in common if o != pin] + ["experiment=window_size", "seed=1",
+                                                "sampler.alpha_window_size=2", "output_dir=/x"]
+    old, new = (_compose(o, hydra_cfg=True) for o in (before, [*before, pin]))
+    assert new.hydra.job.override_dirname == old.hydra.job.override_dirname
+    assert "bootstrap_samples=0" in new.hydra.job.override_dirname  # options are in names
+    old, new = _plain(old), _plain(new)
+    assert old["evaluation"]["options"]["perplexity_source"] == "generation"  # default.yaml
+    assert new["evaluation"]["options"]["perplexity_source"] == "rescore"
+    assert hc.fingerprint(new) == hc.fingerprint(old)

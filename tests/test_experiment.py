@@ -111,8 +111,9 @@ def test_rows_follow_the_design_format(engine):
     run, records = engine
     row = run(records[:1])[0]
     assert set(row) == {"index", "prompt", "reference", "answer", "text", "token_ids",
-                        "num_tokens", "finish_reason", "trace", "metrics"}
-    assert row["num_tokens"] == len(row["token_ids"]) <= 4
+                        "token_logprobs", "num_tokens", "finish_reason", "trace", "metrics"}
+    assert row["num_tokens"] == len(row["token_ids"]) == len(row["token_logprobs"]) <= 4
+    assert all(lp <= 0.0 for lp in row["token_logprobs"])
     assert all(len(v) == row["num_tokens"] for v in row["trace"].values())
     json.dumps(row)  # JSON-serialisable as is
 
@@ -156,6 +157,116 @@ def test_ctrl_c_keeps_finished_batches_and_resume_completes(engine, tmp_path):
     assert small.n_prompts == 2
     kept = [json.loads(x) for x in (out / "generations.jsonl").read_text().splitlines()]
     assert [r["index"] for r in kept] == [0, 1, 2, 3] and kept[2:] == rows[2:]
+
+
+# ------------------------------------------------------------------------ resume: reuse metrics
+
+
+@pytest.fixture()
+def counted(monkeypatch):
+    """Counts the runner's evaluations (the real `_evaluate` still runs)."""
+    import alpha.runner.experiment as ex
+
+    calls = []
+    real = ex._evaluate
+
+    def wrapped(rows, *args, **kw):
+        calls.append(len(rows))
+        return real(rows, *args, **kw)
+
+    monkeypatch.setattr(ex, "_evaluate", wrapped)
+    return calls
+
+
+def _never(batch):
+    raise AssertionError("all prompts are finished; nothing should be generated")
+
+
+def test_a_complete_run_resumed_reuses_its_metrics(engine, tmp_path, counted):
+    from alpha.evaluation import evaluate_records
+
+    run, records = engine
+    spec = _spec(tmp_path, batch_size=2, progress=False)
+    first = run_experiment(spec, model=None, tokenizer=None, sampler=None, records=records,
+                           generate_fn=run)
+    out = tmp_path / "run"
+    files = {n: (out / n).read_text() for n in ("generations.jsonl", "metrics.json")}
+    assert counted == [4]
+    again = run_experiment(spec, model=None, tokenizer=None, sampler=None, records=records,
+                           generate_fn=_never)
+    assert counted == [4]  # not evaluated again
+    assert {n: (out / n).read_text() for n in files} == files
+    rows = [json.loads(x) for x in files["generations.jsonl"].splitlines()]
+    ref = evaluate_records(rows, metrics=EVAL["metrics"], options=EVAL["options"])
+    assert again.metrics == first.metrics == json.loads(files["metrics.json"])["metrics"]
+    assert again.value == pytest.approx(ref.aggregates["distinct_2"]["mean"])
+    # another headline among the same metrics: still reused, the headline follows the config
+    other = _spec(tmp_path, batch_size=2, progress=False)
+    other.evaluation = {**EVAL, "headline": "rep_2"}
+    third = run_experiment(other, model=None, tokenizer=None, sampler=None, records=records,
+                           generate_fn=_never)
+    assert counted == [4] and third.value == pytest.approx(ref.aggregates["rep_2"]["mean"])
+    assert json.loads((out / "metrics.json").read_text())["headline"]["name"] == "rep_2"
+
+
+@pytest.mark.parametrize("change", ["options", "metrics", "oracle", "legacy", "row", "partial",
+                                    "subset"])
+def test_a_changed_evaluation_or_rows_is_evaluated_again(engine, tmp_path, counted, change):
+    from alpha.evaluation import evaluate_records
+
+    run, records = engine
+    spec = _spec(tmp_path, batch_size=4, progress=False)
+    run_experiment(spec, model=None, tokenizer=None, sampler=None, records=records,
+                   generate_fn=run)
+    out = tmp_path / "run"
+    ev, todo = dict(EVAL), records
+    if change == "options":  # a default filled in explicitly is the same evaluation: reused
+        ev["options"] = {**EVAL["options"], "simctg_compat": False}
+        spec.evaluation = ev
+        run_experiment(spec, model=None, tokenizer=None, sampler=None, records=records,
+                       generate_fn=_never)
+        assert counted == [4]
+        ev["options"] = {**EVAL["options"], "simctg_compat": True}
+    elif change == "metrics":
+        ev["metrics"] = [*EVAL["metrics"], "rep_4"]
+    elif change == "oracle":  # evaluation.oracle (a conf/model name) changed
+        ev["oracle"] = "tiny"
+    elif change in ("legacy", "partial"):  # written before evaluations were recorded / unfinished
+        m = json.loads((out / "metrics.json").read_text())
+        m.pop("evaluation") if change == "legacy" else m.update(status="partial")
+        (out / "metrics.json").write_text(json.dumps(m))
+    elif change == "row":  # a row edited by hand (or rewritten by an unfinished evaluation)
+        lines = (out / "generations.jsonl").read_text().splitlines()
+        row = json.loads(lines[1])
+        row["text"] += " the the the"
+        lines[1] = json.dumps(row)
+        (out / "generations.jsonl").write_text("\n".join(lines) + "\n")
+    else:  # a smaller run in the same folder
+        todo = records[:2]
+    spec.evaluation = ev
+    result = run_experiment(spec, model=None, tokenizer=None, sampler=None, records=todo,
+                            generate_fn=_never)
+    assert counted == [4, len(todo)]
+    rows = [json.loads(x) for x in (out / "generations.jsonl").read_text().splitlines()]
+    ref = evaluate_records(rows[:len(todo)], metrics=ev["metrics"], options=ev["options"])
+    assert result.metrics == ref.aggregates
+    assert json.loads((out / "metrics.json").read_text())["evaluation"]["metrics"] == ev["metrics"]
+
+
+def test_resumed_rows_without_token_logprobs_fail_before_generating(engine, tmp_path):
+    run, records = engine
+    spec = _spec(tmp_path, batch_size=2, progress=False)
+    spec.evaluation = {"metrics": ["perplexity", "rep_2"], "headline": "rep_2",
+                       "options": {"perplexity_source": "generation", "bootstrap_samples": 0}}
+    out = tmp_path / "run"
+    old = [{k: v for k, v in r.items() if k != "token_logprobs"} for r in run(records[:2])]
+    prepare_output_dir(spec)
+    append_rows(out / "generations.jsonl", old)  # rows made before the engine kept log-probs
+    with pytest.raises(ValueError) as err:
+        run_experiment(spec, model=None, tokenizer=None, sampler=None, records=records,
+                       generate_fn=_never)
+    assert "\n" not in str(err.value) and "perplexity_source=rescore" in str(err.value)
+    assert len(read_finished(out / "generations.jsonl")) == 2  # nothing lost
 
 
 # ------------------------------------------------------------------------ the run folder

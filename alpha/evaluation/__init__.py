@@ -5,7 +5,12 @@ maps each name to its MetricSpec (higher_is_better, aggregation, needs, fn). Def
 every metric: docs/metrics.md. No Hydra/W&B here: options arrive as a plain dict.
 """
 
-from alpha.evaluation.evaluator import EvalReport, check_metric_names, evaluate_records
+from alpha.evaluation.evaluator import (
+    EvalReport,
+    check_metric_names,
+    check_records,
+    evaluate_records,
+)
 from alpha.evaluation.options import EvalOptions
 from alpha.evaluation.registry import (
     METRICS,
@@ -23,6 +28,7 @@ __all__ = [
     "MetricSpec",
     "available_metrics",
     "check_metric_names",
+    "check_records",
     "evaluate_records",
     "register_metric",
 ]

@@ -13,6 +13,7 @@ from typing import Any
 from alpha.evaluation import metrics as _builtin  # noqa: F401  (registers the metrics)
 from alpha.evaluation.context import EvalContext
 from alpha.evaluation.options import EvalOptions
+from alpha.evaluation.perplexity import generation_scores
 from alpha.evaluation.registry import METRICS, MetricSpec
 
 COST_FIELDS = {"generated_tokens": "num_tokens", "tokens_per_s": "num_tokens",
@@ -47,8 +48,10 @@ def _check_metrics(metrics: Sequence[str], ctx: EvalContext) -> list[MetricSpec]
     check_metric_names(metrics)
     specs = [METRICS[m] for m in dict.fromkeys(metrics)]
     feature = ctx.options.mauve_feature_model
+    from_generation = ctx.options.perplexity_source == "generation"  # scores in the records
     for spec in specs:
-        needs_model = spec.needs == "model" or (spec.name == "mauve" and feature == "generator")
+        needs_model = ((spec.needs == "model" and not (spec.name == "perplexity" and from_generation))
+                       or (spec.name == "mauve" and feature == "generator"))
         needs_oracle = spec.needs == "oracle" or (spec.name == "mauve" and feature == "oracle")
         if needs_model and (ctx.model is None or ctx.tokenizer is None):
             raise ValueError(f"metric {spec.name!r} needs the generating model and tokenizer: "
@@ -75,6 +78,18 @@ def _check_records(records: Sequence[dict], specs: Sequence[MetricSpec]) -> None
         if "finish_reason" in needed and rec.get("finish_reason") not in FINISH_REASONS:
             raise ValueError(f"records[{i}].finish_reason={rec.get('finish_reason')!r}: "
                              f"expected one of {FINISH_REASONS}")
+
+
+def check_records(records: Sequence[dict], metrics: Sequence[str],
+                  options: dict | EvalOptions | None = None) -> None:
+    """The records carry every field `metrics` need under `options` (no model is run): text,
+    cost fields, and token_logprobs for perplexity_source="generation". One-line ValueError.
+    The runner calls it on a resumed run's finished rows before generating the rest."""
+    opts = options if isinstance(options, EvalOptions) else EvalOptions.from_dict(options)
+    check_metric_names(metrics)
+    _check_records(records, [METRICS[m] for m in dict.fromkeys(metrics)])
+    if opts.perplexity_source == "generation" and "perplexity" in metrics:
+        generation_scores(records)  # raises on missing or misaligned token_logprobs
 
 
 def evaluate_records(records: list[dict], *, metrics: Sequence[str], model=None, tokenizer=None,
@@ -108,7 +123,7 @@ def evaluate_records(records: list[dict], *, metrics: Sequence[str], model=None,
     ctx = EvalContext(list(records), EvalOptions.from_dict(options), seed, model, tokenizer,
                       oracle, oracle_tokenizer, wall_time_s)
     specs = _check_metrics(metrics, ctx)
-    _check_records(ctx.records, specs)
+    check_records(ctx.records, [s.name for s in specs], ctx.options)  # before any metric runs
     per_prompt: list[dict[str, float | None]] = [{} for _ in ctx.records]
     aggregates: dict[str, dict[str, Any]] = {}
     for spec in specs:

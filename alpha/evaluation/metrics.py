@@ -19,7 +19,7 @@ from alpha.evaluation.bleu import self_bleu_scores, subsample
 from alpha.evaluation.context import EvalContext
 from alpha.evaluation.embeddings import cosine_rows, last_hidden_features, sentence_embeddings
 from alpha.evaluation.mauve_score import MIN_SAMPLES, mauve_from_features, too_few_note
-from alpha.evaluation.perplexity import score_continuations
+from alpha.evaluation.perplexity import generation_scores, score_continuations
 from alpha.evaluation.registry import MetricResult, register_metric
 from alpha.evaluation.zipf import zipf_coefficient
 
@@ -155,6 +155,10 @@ def _zipf(ctx: EvalContext) -> MetricResult:
 # --- model-based ------------------------------------------------------------------------------
 
 def _scores(ctx: EvalContext, which: str):
+    """Continuation scores under the generating model ("model") or the oracle; the generating
+    model's come from the records' token_logprobs when perplexity_source="generation"."""
+    if which == "model" and ctx.options.perplexity_source == "generation":
+        return ctx.cached("scores_generation", lambda: generation_scores(ctx.records))
     model = ctx.model if which == "model" else ctx.oracle
     tok = ctx.tokenizer if which == "model" else ctx.oracle_tokenizer
     return ctx.cached(f"scores_{which}", lambda: score_continuations(
@@ -165,8 +169,15 @@ def _scores(ctx: EvalContext, which: str):
 @register_metric("perplexity", higher_is_better=None, aggregation="mean", needs="model",
                  description="perplexity of each continuation given its prompt, generating model")
 def _perplexity(ctx: EvalContext) -> MetricResult:
-    return mean_result(ctx, [s.perplexity for s in _scores(ctx, "model")],
-                       undefined="have no continuation token to score")
+    result = mean_result(ctx, [s.perplexity for s in _scores(ctx, "model")],
+                         undefined="have no continuation token to score")
+    source = ctx.options.perplexity_source
+    stopped = sum(r.get("finish_reason") == "stop" for r in ctx.records)
+    notes = [f"source={source}", result.note,
+             f"{stopped} rows stopped at a stop string: their stop-string tokens are scored"
+             if source == "generation" and stopped else ""]
+    return MetricResult(result.value, result.n, result.ci95, "; ".join(n for n in notes if n),
+                        result.per_prompt)
 
 
 @register_metric("oracle_perplexity", higher_is_better=None, aggregation="mean", needs="oracle",

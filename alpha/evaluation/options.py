@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Any
 
+PERPLEXITY_SOURCES = ("rescore", "generation")
+
 
 @dataclass(frozen=True)
 class EvalOptions:
@@ -32,6 +34,11 @@ class EvalOptions:
         mauve_kmeans_seeds: MAUVE is averaged over this many k-means seeds (seed, seed+1, ...)
             on the same features; at ~50 samples one k-means draw moves MAUVE by +-0.1
             (experiments/open_ended/README.md), the average by about that / sqrt(k).
+        perplexity_source: where `perplexity` gets the generating model's log-probs.
+            "rescore" (default): re-tokenise prompt + text and run the model over every row
+            again. "generation": the records' `token_logprobs`, kept by `alpha.generate` while
+            it generated (no second pass; the exact sampled ids and context, every generated
+            token except a final EOS). Records without them raise (use "rescore" there).
     """
 
     simctg_compat: bool = False
@@ -46,6 +53,7 @@ class EvalOptions:
     mauve_num_buckets: int | str = "auto"
     mauve_scaling_factor: float = 5.0
     mauve_kmeans_seeds: int = 1
+    perplexity_source: str = "rescore"
 
     def __post_init__(self) -> None:
         _check_int("self_bleu_max_samples", self.self_bleu_max_samples, 2)
@@ -64,6 +72,9 @@ class EvalOptions:
         if not self.mauve_scaling_factor > 0:
             raise ValueError(f"evaluation.options.mauve_scaling_factor="
                              f"{self.mauve_scaling_factor!r}: expected a number > 0 (paper: 5)")
+        if self.perplexity_source not in PERPLEXITY_SOURCES:
+            raise ValueError(f"evaluation.options.perplexity_source={self.perplexity_source!r}: "
+                             f"expected one of {list(PERPLEXITY_SOURCES)}")
         for name in ("coherence_model", "mauve_feature_model"):
             if not isinstance(getattr(self, name), str) or not getattr(self, name):
                 raise ValueError(f"evaluation.options.{name}={getattr(self, name)!r}: expected "

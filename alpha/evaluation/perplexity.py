@@ -6,7 +6,11 @@ continuation without. If a prompt yields no tokens, the BOS token is used as con
 tokenizer has one; otherwise the first continuation token is context only (not scored).
 Rows are sorted by length and right-padded, so real tokens keep their positions and the
 result equals transformers' own loss on each unpadded row with `labels=-100` on the prompt.
-Too-long rows lose prompt tokens from the left. Knows nothing about records or aggregation.
+Too-long rows lose prompt tokens from the left.
+
+`generation_scores` is the same quantity without a second pass: it sums the log-probs the
+engine kept while generating (`token_logprobs`, one per generated id, raw model logits) over
+every generated token except a final EOS. Knows nothing about aggregation.
 """
 
 from __future__ import annotations
@@ -115,4 +119,37 @@ def score_continuations(model, tokenizer, prompts: Sequence[str], texts: Sequenc
         chunk = todo[start:start + batch_size]
         for i, score in zip(chunk, _score_batch(model, [encoded[i] for i in chunk], pad_id), strict=True):
             out[i] = score
+    return out
+
+
+RESCORE_FIX = "evaluation.options.perplexity_source=rescore"
+
+
+def generation_scores(records: Sequence[dict]) -> list[ContinuationScore]:
+    """Per-record continuation log-likelihood from the log-probs kept during generation.
+
+    Scored tokens: every generated id except a final EOS (`finish_reason == "eos"`); a row
+    stopped by a stop string keeps the stop string's tokens (its text is cut, its ids are not).
+
+    Args:
+        records: dicts with `token_logprobs` (one float per generated id, nats), optional
+            `token_ids` (checked to align) and `finish_reason`.
+
+    Raises:
+        ValueError: a record has no `token_logprobs` (made before the engine kept them), or
+            they do not align with `token_ids`; one line naming the fix.
+    """
+    missing = [i for i, r in enumerate(records) if not isinstance(r.get("token_logprobs"), list)]
+    if missing:
+        raise ValueError(f"records[{missing[0]}] (and {len(missing) - 1} more of {len(records)}) "
+                         "have no token_logprobs (generated before the engine kept them); score "
+                         f"perplexity by running the model again with {RESCORE_FIX}")
+    out = []
+    for i, rec in enumerate(records):
+        lp, ids = rec["token_logprobs"], rec.get("token_ids")
+        if ids is not None and len(ids) != len(lp):
+            raise ValueError(f"records[{i}].token_logprobs has {len(lp)} values for "
+                             f"{len(ids)} token_ids; regenerate the row or use {RESCORE_FIX}")
+        n = len(lp) - (1 if lp and rec.get("finish_reason") == "eos" else 0)
+        out.append(ContinuationScore(-math.fsum(float(x) for x in lp[:n]), n))
     return out

@@ -311,7 +311,7 @@ def experiment_spec(c: dict, run: RunSettings):
     return ExperimentSpec(
         output_dir=run.output_dir,
         evaluation={"metrics": list(ev.get("metrics") or []), "options": ev.get("options") or {},
-                    "headline": ev.get("headline")},
+                    "headline": ev.get("headline"), "oracle": ev.get("oracle")},
         seed=run.seed, batch_size=run.batch_size, max_new_tokens=run.max_new_tokens,
         chat_template=bool(model.get("chat_template", False)) and fmt.chat_template,
         stop_strings=tuple(fmt.stop_strings), capture=run.capture, fingerprint=fingerprint(c),

@@ -12,11 +12,15 @@ Robustness, by design:
 - `run_config.json` fingerprints what decides the generations (model, sampler, dataset, seed,
   max_new_tokens, dtype); a folder holding another config's results is refused unless `force`;
 - out-of-memory on a batch halves the batch and retries (logged), down to one prompt;
-- Ctrl-C keeps the finished batches, writes `metrics.json` with status "partial" and re-raises.
+- Ctrl-C keeps the finished batches, writes `metrics.json` with status "partial" and re-raises;
+- a resumed run with nothing left to generate whose `metrics.json` is complete and records the
+  same evaluation (metric list, resolved options, oracle, seed) of the same rows (sha256 of the
+  rows as written, per-prompt metrics included) is not evaluated again: its metrics are reused.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import math
@@ -51,7 +55,8 @@ class ExperimentSpec:
 
     Attributes:
         output_dir: the run folder (created if missing; must be writable).
-        evaluation: `{"metrics": [...], "options": {...}, "headline": name}`.
+        evaluation: `{"metrics": [...], "options": {...}, "headline": name}` and optionally
+            `"oracle"` (its config name or mapping; recorded so a changed oracle re-evaluates).
         seed: generation seed; prompt i's generator comes from (seed, i).
         batch_size: prompts per batch (halved on out-of-memory).
         max_new_tokens: new tokens per prompt.
@@ -272,6 +277,8 @@ def make_rows(records: list[dict], result: Any) -> list[dict]:
             "answer": rec.get("answer"),
             "text": result.texts[i],
             "token_ids": ids,
+            **({} if result.token_logprobs is None else
+               {"token_logprobs": [float(x) for x in result.token_logprobs[i]]}),
             "num_tokens": len(ids),
             "finish_reason": result.finish_reasons[i],
             "trace": _trace_row(result.traces[i]),
@@ -428,6 +435,7 @@ def _run(spec, model, tokenizer, sampler, records, logger, oracle, generate_fn) 
     gen_path, timing_path = out / GENERATIONS, out / TIMING
     done = read_finished(gen_path)
     todo = [r for r in records if r["index"] not in done]
+    _check_finished_rows(spec, [done[r["index"]] for r in records if r["index"] in done], gen_path)
     if done:
         log.info("resuming in %s: %d of %d prompts already generated", out, len(records) - len(todo),
                  len(records))
@@ -463,26 +471,76 @@ def _run(spec, model, tokenizer, sampler, records, logger, oracle, generate_fn) 
                    logger, _wall_time(timing_path))
 
 
+def _check_finished_rows(spec: ExperimentSpec, rows: list[dict], path: Path) -> None:
+    """A resumed run's finished rows can be evaluated as configured (e.g. they carry
+    token_logprobs for perplexity_source=generation): fail before generating the rest."""
+    if not rows:
+        return
+    from alpha.evaluation import check_records
+
+    try:
+        check_records(rows, list(spec.evaluation["metrics"]), spec.evaluation.get("options"))
+    except ValueError as err:
+        raise ValueError(f"{path}: {err}") from err
+
+
+def evaluation_record(spec: ExperimentSpec, rows: list[dict], oracle) -> dict:
+    """What decides this run's metrics, as metrics.json stores it: metric list, resolved
+    options (defaults filled in), oracle, seed, and a sha256 of the evaluated rows as written
+    (per-prompt metrics included, so rows rewritten by an unfinished evaluation differ)."""
+    from dataclasses import asdict
+
+    from alpha.evaluation import EvalOptions
+
+    ev = spec.evaluation
+    text = "\n".join(json.dumps(r, sort_keys=True, ensure_ascii=False, default=float) for r in rows)
+    oracle_model = oracle[0] if oracle is not None else None
+    return {"metrics": list(dict.fromkeys(ev["metrics"])),
+            "options": asdict(EvalOptions.from_dict(ev.get("options"))),
+            "oracle": ev.get("oracle"), "oracle_model": getattr(oracle_model, "name_or_path", None),
+            "seed": spec.seed, "rows_sha256": hashlib.sha256(text.encode()).hexdigest()}
+
+
+def _reusable(path: Path, record: dict) -> dict | None:
+    """metrics.json's metrics when it is complete and records this very evaluation, else None
+    (missing, partial, written before evaluations were recorded, or anything differs)."""
+    try:
+        old = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    if old.get("status") != "complete" or old.get("evaluation") != record:
+        return None
+    return old.get("metrics")
+
+
 def _finish(spec, out: Path, done: dict[int, dict], indices: list[int], model, tokenizer, oracle,
             logger, wall: float):
     """Evaluate this run's prompts; rewrite generations.jsonl in index order with per-prompt
     metrics (rows of other prompts already in the folder, e.g. from a larger num_prompts, are
-    kept as they are); write metrics.json; hand everything to the logger."""
+    kept as they are); write metrics.json; hand everything to the logger. When metrics.json
+    already holds this evaluation of these rows (`_reusable`), its metrics are kept as they are."""
     rows = [done[i] for i in indices]
-    report = _evaluate(rows, spec, model, tokenizer, oracle, wall)
-    for row, per in zip(rows, report.per_prompt, strict=True):
-        row["metrics"] = per
-    text = "".join(json.dumps(done[i], ensure_ascii=False) + "\n" for i in sorted(done))
-    _write_atomic(out / GENERATIONS, text)
+    aggregates = _reusable(out / METRICS, evaluation_record(spec, rows, oracle))
+    if aggregates is not None:
+        log.info("%s: metrics.json already holds this evaluation of these %d rows; reusing it "
+                 "(delete metrics.json to evaluate again)", out, len(rows))
+    else:
+        report = _evaluate(rows, spec, model, tokenizer, oracle, wall)
+        for row, per in zip(rows, report.per_prompt, strict=True):
+            row["metrics"] = per
+        text = "".join(json.dumps(done[i], ensure_ascii=False) + "\n" for i in sorted(done))
+        _write_atomic(out / GENERATIONS, text)
+        aggregates = report.aggregates
     name = spec.evaluation["headline"]
-    value = _headline(report.aggregates, name)
+    value = _headline(aggregates, name)
     summary = {"status": "complete", "n_prompts": len(rows),
                "headline": {"name": name, "value": None if math.isnan(value) else value},
-               "metrics": report.aggregates, **spec.provenance}
+               "metrics": aggregates, **spec.provenance,
+               "evaluation": evaluation_record(spec, rows, oracle)}
     _write_atomic(out / METRICS, json.dumps(summary, indent=2, default=float) + "\n")
     logger.log_records(rows)
-    logger.log_summary(report.aggregates)
+    logger.log_summary(aggregates)
     logger.log_file(str(out / GENERATIONS), "generations")
     logger.log_file(str(out / METRICS), "metrics")
     logger.finish(status="complete")
-    return ExperimentResult(name, value, report.aggregates, len(rows), str(out))
+    return ExperimentResult(name, value, aggregates, len(rows), str(out))

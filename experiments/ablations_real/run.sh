@@ -12,10 +12,12 @@
 # grid over two commands finds the finished runs again.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+# perplexity_source=rescore: the definition its first runs used (the text re-scored); the key is
+# in neither the folder names (conf/hydra exclude_keys) nor the fingerprint, so finished runs resume
 COMMON=(model=smollm2-135m dataset=owt dataset.split=test num_prompts=128 max_new_tokens=96
         batch_size=64 cpu_threads=1 device=cpu logger=none progress=false
-        evaluation.options.bootstrap_samples=0 seed=${SEEDS:=0}
-        'hydra.sweep.subdir=${hydra.job.override_dirname}')
+        evaluation.options.bootstrap_samples=0 evaluation.options.perplexity_source=rescore
+        seed=${SEEDS:=0} 'hydra.sweep.subdir=${hydra.job.override_dirname}')
 EXTRA=${EXTRA:-}
 TAG=${EXTRA:+_$(echo "$EXTRA" | sed 's/[^A-Za-z0-9._-]/_/g')}   # own folders per EXTRA
 SWEEPS=multirun/study_ablations_real$TAG
