@@ -186,6 +186,7 @@ def test_study_3_keeps_rescored_perplexity_its_folders_and_fingerprint():
     script = (CONF.parent / "experiments" / "ablations_real" / "run.sh").read_text()
     common = shlex.split(re.search(r"^COMMON=\((.*?)\)", script, re.S | re.M).group(1),
                          comments=True)
+    common = [o for o in common if not o.startswith(("seed=", "hydra."))]  # shell-expanded / Hydra's
     pin = "evaluation.options.perplexity_source=rescore"
     assert pin in common
     before = [o for o in common if o != pin] + ["experiment=window_size", "seed=1",
