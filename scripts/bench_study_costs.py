@@ -17,8 +17,6 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import statistics
-import time
 from pathlib import Path
 
 import alpha  # first: the CPU thread policy is set before torch loads (docs/threads.md)
@@ -29,6 +27,7 @@ import torch
 from alpha.data.sources import SOURCES
 from alpha.fetch import fetch
 from alpha.models import load_model_and_tokenizer
+from bench_baselines import median_times  # scripts/ is on the path of `python scripts/...`
 
 PROMPTS = ["The history of the city begins", "In a statement released on Monday, the company",
            "Scientists have long wondered why", "The recipe calls for", "After the match, the coach",
@@ -52,16 +51,6 @@ def parse_method(spec: str) -> tuple[str, dict, object]:
         except json.JSONDecodeError:
             params[key] = value
     return name, params, capture
-
-
-def median_times(fns, repeats: int) -> list[float]:
-    times = [[] for _ in fns]
-    for _ in range(repeats):
-        for i, fn in enumerate(fns):
-            t0 = time.perf_counter()
-            fn()
-            times[i].append(time.perf_counter() - t0)
-    return [statistics.median(t) for t in times]
 
 
 def main(argv=None) -> list[dict]:

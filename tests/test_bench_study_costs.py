@@ -1,11 +1,13 @@
 """scripts/bench_study_costs.py: the method specs it reads (sampler params, the capture option)."""
 
 import importlib.util
+import sys
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "scripts"))  # as `python scripts/bench_study_costs.py` has it
 spec = importlib.util.spec_from_file_location("bench_costs", ROOT / "scripts" / "bench_study_costs.py")
 bench = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(bench)

@@ -44,12 +44,16 @@ def test_coherence_equals_direct_sentence_transformers_cosine(minilm):
     assert agg["n"] == 3 and "minilm" in agg["note"]
 
 
-def test_mauve_equals_mauve_text_on_the_same_features(minilm):
+def _ten_records() -> tuple[list[str], list[dict]]:
     texts = [f"generated sentence number {i} about {w}" for i, w in
              enumerate(["dogs", "cats", "rain", "sun", "trains", "boats", "tea", "bread",
                         "music", "snow"])]
-    records = [{"prompt": "p", "text": t, "reference": r} for t, r in
-               zip(texts, REFS, strict=True)]
+    return texts, [{"prompt": "p", "text": t, "reference": r} for t, r in
+                   zip(texts, REFS, strict=True)]
+
+
+def test_mauve_equals_mauve_text_on_the_same_features(minilm):
+    texts, records = _ten_records()
     report = evaluate_records(records, metrics=["mauve"], seed=7,
                               options={"mauve_num_buckets": 3})
     want = mauve.compute_mauve(p_features=minilm.encode(texts), q_features=minilm.encode(REFS),
@@ -61,11 +65,7 @@ def test_mauve_equals_mauve_text_on_the_same_features(minilm):
 
 
 def test_mauve_kmeans_seeds_is_the_mean_of_mauve_text_over_seeds(minilm):
-    texts = [f"generated sentence number {i} about {w}" for i, w in
-             enumerate(["dogs", "cats", "rain", "sun", "trains", "boats", "tea", "bread",
-                        "music", "snow"])]
-    records = [{"prompt": "p", "text": t, "reference": r} for t, r in
-               zip(texts, REFS, strict=True)]
+    texts, records = _ten_records()
     report = evaluate_records(records, metrics=["mauve"], seed=7,
                               options={"mauve_num_buckets": 3, "mauve_kmeans_seeds": 3})
     p, q = minilm.encode(texts), minilm.encode(REFS)
