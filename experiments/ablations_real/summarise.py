@@ -36,7 +36,7 @@ def main() -> None:
     for r in rows:
         cells = [cell(r[m]) if m in r else "-" for m in METRICS]
         lines.append("| " + " | ".join([r["ablation"], r["row"], *cells]) + " |")
-        out.append(dict(zip(head, [r["ablation"], r["row"], *cells])))
+        out.append(dict(zip(head, [r["ablation"], r["row"], *cells], strict=True)))
     note = ("\nΔ = row − the ablation's default row, paired over the same 128 prompts (seed 0); "
             "95% paired bootstrap CI; * = the CI excludes 0 (uncorrected for the ~20 rows x 5 "
             "metrics compared). Better: coherence ↑, rep_4 ↓, diversity ↑, self_bleu ↓; "

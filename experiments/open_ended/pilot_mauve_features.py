@@ -2,13 +2,18 @@
 k-means seeds each (features computed once per run). Usage (README: the runs it read):
     python experiments/open_ended/pilot_mauve_features.py RUNS_DIR   # RUNS_DIR/<run>/generations.jsonl
 """
-import json, sys, torch
-torch.set_num_threads(1)
+import json
+import sys
 from pathlib import Path
+
 import numpy as np
-from alpha.models import load_model_and_tokenizer
+import torch
+
 from alpha.evaluation.embeddings import last_hidden_features, sentence_embeddings
 from alpha.evaluation.mauve_score import mauve_from_features
+from alpha.models import load_model_and_tokenizer
+
+torch.set_num_threads(1)
 runs = sorted(p for p in Path(sys.argv[1]).iterdir() if (p / "generations.jsonl").is_file())
 rows = {p.name: [json.loads(l) for l in (p / "generations.jsonl").read_text().splitlines()] for p in runs}
 home = Path.home() / ".cache/alpha-sampler/models"
