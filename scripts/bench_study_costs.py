@@ -27,6 +27,8 @@ import torch
 from alpha.data.sources import SOURCES
 from alpha.fetch import fetch
 from alpha.models import load_model_and_tokenizer
+
+# isort: split
 from bench_baselines import median_times  # scripts/ is on the path of `python scripts/...`
 
 PROMPTS = ["The history of the city begins", "In a statement released on Monday, the company",

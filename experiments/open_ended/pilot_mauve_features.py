@@ -15,7 +15,7 @@ from alpha.models import load_model_and_tokenizer
 
 torch.set_num_threads(1)
 runs = sorted(p for p in Path(sys.argv[1]).iterdir() if (p / "generations.jsonl").is_file())
-rows = {p.name: [json.loads(l) for l in (p / "generations.jsonl").read_text().splitlines()] for p in runs}
+rows = {p.name: [json.loads(line) for line in (p / "generations.jsonl").read_text().splitlines()] for p in runs}
 home = Path.home() / ".cache/alpha-sampler/models"
 gem = load_model_and_tokenizer(str(next(home.glob("gemma3-270m-*"))), device="cpu", dtype="float32")
 smol = load_model_and_tokenizer(str(next(home.glob("smollm2-135m-*"))), device="cpu", dtype="float32")
