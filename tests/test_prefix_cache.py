@@ -237,3 +237,29 @@ def test_prefix_cache_must_be_a_bool(value, tiny_tokenizer):
     with pytest.raises(ValueError, match="prefix_cache="):
         generate(make_tiny_model(), tiny_tokenizer, PROMPTS, sampler=build_sampler("greedy"),
                  prefix_cache=value)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_every_step_equals_an_unpadded_forward_on_cuda(dtype, tiny_tokenizer):
+    """CUDA SDPA with pads between prefix and suffix: each step's logits and attention row
+    equal an eager unpadded forward of the row on the GPU (float32 tight, bf16 loose), and
+    greedy ids are the same with and without the shared prefix in float32."""
+    model = make_tiny_model("qwen2").to("cuda", dtype)
+    sampler = LoggingSampler()
+    res = generate(model, tiny_tokenizer, PROMPTS, sampler=sampler, max_new_tokens=6, seed=1)
+    eager = make_tiny_model("qwen2", attn_implementation="eager").to("cuda", dtype)
+    tol = dict(atol=1e-4, rtol=0) if dtype == torch.float32 else dict(atol=3e-2, rtol=3e-2)
+    seqs = encode_prompts(tiny_tokenizer, PROMPTS)
+    for row, steps in sampler.log.items():
+        for t, (logits, att, keep, ids) in enumerate(steps):
+            assert ids.tolist() == seqs[row] + res.token_ids[row][:t]
+            with torch.no_grad():
+                ref = eager(ids[None], output_attentions=True)
+            torch.testing.assert_close(logits, ref.logits[0, -1].float(), **tol)
+            torch.testing.assert_close(att[:, keep], ref.attentions[-1][0, :, -1].float(), **tol)
+    if dtype == torch.float32:
+        on, off = (generate(model, tiny_tokenizer, PROMPTS, sampler=build_sampler("greedy"),
+                            max_new_tokens=8, prefix_cache=flag) for flag in (True, False))
+        assert on.token_ids == off.token_ids
