@@ -16,6 +16,14 @@ prompt_index)` = the first 8 bytes (little endian, top bit cleared) of
 `sha256(f"{seed}:{prompt_index}")`. A prompt's text therefore does not depend on its batch or
 its batch-mates (up to float rounding of padded batched matmuls, see docs/performance.md).
 
+Shared prefix: when every prompt of a batch starts with the same >= `MIN_SHARED_PREFIX` tokens
+(a few-shot prompt), the prefix runs once with batch 1, its cache is repeated to the batch and
+only each row's own suffix is prefilled: the cache holds `[prefix][pads][suffix]` (mask and
+position ids make every row's positions those of its unpadded prompt). The sampler still sees
+the usual left-padded rows (`_SharedPrefix` reorders the attention row), so ids, key mask and
+repetition window are unchanged. Sliding-window, linear-attention and flash-attention models
+fall back to plain left padding (`prefix_cache_supported`).
+
 This module knows nothing about how a sampler chooses tokens.
 """
 
@@ -30,12 +38,17 @@ from dataclasses import dataclass, field
 
 import torch
 from transformers import DynamicCache
+from transformers.cache_utils import DynamicLayer
 
-from alpha.attention_capture import AttentionCapture, Capture
+from alpha.attention_capture import IMPL_NAME, AttentionCapture, Capture
 from alpha.padding import left_pad
 from alpha.protocol import TokenSampler
 
 FINISH_REASONS = ("eos", "stop", "length")
+MIN_SHARED_PREFIX = 32  # tokens; a shorter shared prefix (e.g. BOS alone) runs with the rows
+# attention implementations whose masks take padding anywhere in a row (flash attention unpads
+# queries assuming left padding: not used with a shared prefix)
+PREFIX_CACHE_ATTENTION = ("sdpa", "eager", IMPL_NAME)
 
 
 @dataclass
@@ -188,6 +201,91 @@ def resolve_sampler(sampler, sampler_config) -> TokenSampler:
     return AdaptiveEntropixSampler(sampler_config if sampler_config is not None else SamplerConfig())
 
 
+# ---------------------------------------------------------------- shared prefix
+
+
+def shared_prefix_length(seqs: Sequence[Sequence[int]], min_len: int = MIN_SHARED_PREFIX) -> int:
+    """Tokens every row starts with, at most the shortest row's length - 1 (each row keeps a
+    token of its own: its last prompt token gives the first logits); 0 when there are fewer
+    than 2 rows or fewer than `min_len` shared tokens.
+
+    >>> shared_prefix_length([[5, 6, 7, 8], [5, 6, 7], [5, 6, 9, 9]], min_len=2)
+    2
+    """
+    if len(seqs) < 2:
+        return 0
+    n = 0
+    for column in zip(*seqs, strict=False):  # stops at the shortest row
+        if any(t != column[0] for t in column):
+            break
+        n += 1
+    n = min(n, min(len(s) for s in seqs) - 1)
+    return n if n >= min_len else 0
+
+
+def prefix_cache_supported(model, cache) -> bool:
+    """True when a shared prefix may run once: every cache layer is a plain `DynamicLayer`
+    (no sliding window, whose window counts cache columns, pads included; no linear attention)
+    and the attention implementation masks padding at any column (`PREFIX_CACHE_ATTENTION`)."""
+    layers = getattr(cache, "layers", None)
+    impl = getattr(model.config, "_attn_implementation", None)
+    return (bool(layers) and all(type(layer) is DynamicLayer for layer in layers)
+            and impl in PREFIX_CACHE_ATTENTION)
+
+
+@dataclass
+class _SharedPrefix:
+    """Where each left-padded prompt column lives in a `[prefix][pads][suffix]` cache.
+
+    Row i of a batch padded to T0 has n_i = T0 - len_i pads. Left padded (what the sampler
+    sees), column j is a pad for j < n_i and prompt token j - n_i after; in the cache the P
+    prefix tokens come first, then the n_i pads, then tokens P.. at their own columns.
+    Generated tokens sit at the same columns in both.
+    """
+
+    kv_mask: torch.Tensor  # (B, T0) 1 = real token, cache order
+    index: torch.Tensor  # (B, T0) cache column of each left-padded prompt column
+
+    @classmethod
+    def build(cls, kv_mask: torch.Tensor, prefix_len: int) -> _SharedPrefix:
+        j = torch.arange(kv_mask.shape[1], device=kv_mask.device)[None, :]  # (1, T0)
+        n = (kv_mask == 0).sum(-1, keepdim=True)  # (B, 1) pads per row
+        index = torch.where(j < n, prefix_len + j, torch.where(j < n + prefix_len, j - n, j))
+        return cls(kv_mask, index)
+
+    def model_mask(self, rows: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """`(B', S)` attention mask in cache order for the live `rows` (sampler `mask`)."""
+        return torch.cat([self.kv_mask[rows], mask[:, self.kv_mask.shape[1]:]], 1)
+
+    def sampler_attention(self, attention: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
+        """`(B', H, S)` attention row, cache order -> left-padded order."""
+        idx = self.index[rows]  # (B', T0)
+        t0, h = idx.shape[1], attention.shape[1]
+        head = attention[:, :, :t0].gather(2, idx[:, None, :].expand(-1, h, -1))
+        return torch.cat([head, attention[:, :, t0:]], 2)
+
+
+def _prefill(model, seqs, ids, mask, pos_ids, *, prefix_len, pad_id, cache, extra, cap):
+    """Run the prompts into `cache`; returns the forward output (last position's logits and
+    capture) and the layout (None: plain left padding, the cache is in the sampler's order)."""
+    if prefix_len == 0:
+        return _forward(model, input_ids=ids, attention_mask=mask, position_ids=pos_ids,
+                        **extra), None
+    b, device = len(seqs), ids.device
+    head = torch.tensor([list(seqs[0][:prefix_len])], dtype=torch.long, device=device)  # (1, P)
+    _forward(model, input_ids=head, attention_mask=torch.ones_like(head),
+             position_ids=torch.arange(prefix_len, device=device)[None],
+             **{**extra, "output_attentions": False})
+    if cap:
+        cap.clear()
+    cache.batch_repeat_interleave(b)  # (1, Hkv, P, D) -> (B, Hkv, P, D) per layer
+    tail, tail_mask = left_pad([list(s[prefix_len:]) for s in seqs], pad_id, device)  # (B, Ts)
+    kv_mask = torch.cat([tail_mask.new_ones(b, prefix_len), tail_mask], 1)  # (B, P + Ts)
+    tail_pos = prefix_len + (tail_mask.cumsum(-1) - 1).clamp(min=0)  # (B, Ts)
+    out = _forward(model, input_ids=tail, attention_mask=kv_mask, position_ids=tail_pos, **extra)
+    return out, _SharedPrefix.build(kv_mask, prefix_len)
+
+
 # ---------------------------------------------------------------- the decode loop
 
 
@@ -272,7 +370,7 @@ def _forward(model, **kw):
 
 
 def _generate_batch(model, tokenizer, seqs, indices, *, sampler, cap, seed, max_new_tokens,
-                    eos, pad_id, stop_strings, streamer, record_logprobs=True):
+                    eos, pad_id, stop_strings, streamer, prefix_cache, record_logprobs=True):
     device = next(model.parameters()).device
     ids, mask = left_pad(seqs, pad_id, device)
     pos_ids = (mask.cumsum(-1) - 1).clamp(min=0)  # (B, T)
@@ -285,11 +383,15 @@ def _generate_batch(model, tokenizer, seqs, indices, *, sampler, cap, seed, max_
     extra = {**_forward_kwargs(model, cache),
              **(cap.forward_kwargs() if cap else {"output_attentions": False})}
     sampler.reset(len(seqs))
-    out = _forward(model, input_ids=ids, attention_mask=mask, position_ids=pos_ids, **extra)
+    p = shared_prefix_length(seqs) if prefix_cache and prefix_cache_supported(model, cache) else 0
+    out, shared = _prefill(model, seqs, ids, mask, pos_ids, prefix_len=p, pad_id=pad_id,
+                           cache=cache, extra=extra, cap=cap)
     names: list[str] = []
     for step in range(max_new_tokens):
         logits = out.logits[:, -1, :].float()  # (B', V)
         attention = cap.read(out) if cap else None  # (B', H, S)
+        if shared is not None and attention is not None:
+            attention = shared.sampler_attention(attention, b.rows)
         res = sampler.step(logits, b.ids, attention=attention, key_mask=b.mask.bool(),
                            generators=b.gens)
         tokens = res.tokens.to(device=device, dtype=torch.long).reshape(-1)  # (B',)
@@ -317,7 +419,8 @@ def _generate_batch(model, tokenizer, seqs, indices, *, sampler, cap, seed, max_
             tokens = tokens[keep]
         if cap:
             cap.clear()
-        out = _forward(model, input_ids=tokens[:, None], attention_mask=b.mask,
+        kv_mask = b.mask if shared is None else shared.model_mask(b.rows, b.mask)
+        out = _forward(model, input_ids=tokens[:, None], attention_mask=kv_mask,
                        position_ids=b.pos[:, None], **extra)
     if streamer is not None:
         streamer.end()
@@ -337,6 +440,7 @@ def generate(
     stop_strings: Sequence[str] | None = None,
     chat_template: bool = False,
     capture: Capture = "last",
+    prefix_cache: bool = True,
     batch_size: int | None = None,
     streamer=None,
     ignore_eos: bool = False,
@@ -359,6 +463,9 @@ def generate(
         chat_template: wrap each prompt as a user turn with the tokenizer's chat template.
         capture: attention row for the sampler: "last" layer, a layer index, or
             ("mean_last", N) for the mean of the last N layers.
+        prefix_cache: when a batch's prompts share >= `MIN_SHARED_PREFIX` leading tokens, run
+            them once (batch 1) and prefill only each row's suffix (same tokens up to float
+            rounding; automatic fallback where unsupported, see `prefix_cache_supported`).
         batch_size: prompts per forward batch (default: all at once).
         streamer: a transformers streamer (`put`/`end`), only with a single prompt.
         ignore_eos: never stop at EOS (benchmarks: every row generates max_new_tokens).
@@ -375,6 +482,8 @@ def generate(
         raise ValueError(f"max_new_tokens={max_new_tokens!r} must be a positive int (e.g. 256)")
     if batch_size is not None and (not isinstance(batch_size, int) or batch_size <= 0):
         raise ValueError(f"batch_size={batch_size!r} must be a positive int or None (all at once)")
+    if not isinstance(prefix_cache, bool):
+        raise ValueError(f"prefix_cache={prefix_cache!r} must be True or False")
     sampler = resolve_sampler(sampler, sampler_config)
     check_vocab(model, tokenizer)
     if hasattr(sampler, "bind_tokenizer"):  # e.g. alpha_lexical's exempt-token mask
@@ -403,6 +512,7 @@ def generate(
             chunk = slice(start, start + bs)
             fin, names = _generate_batch(
                 model, tokenizer, seqs[chunk], indices[chunk], sampler=sampler, cap=cap, seed=seed,
+                prefix_cache=prefix_cache,
                 max_new_tokens=max_new_tokens, eos=eos, pad_id=pad_id,
                 stop_strings=stop_strings, streamer=streamer, record_logprobs=record_logprobs)
             for r in range(len(seqs[chunk])):

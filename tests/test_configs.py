@@ -123,6 +123,7 @@ def test_bundled_paths_resolve_to_the_repo_from_any_directory(tmp_path, monkeypa
     ("dtype=float8", "dtype='float8'"),
     ("cpu_threads=0", "cpu_threads=0"),
     ("compile_sampler=maybe", "compile_sampler='maybe'"),
+    ("prefix_cache=maybe", "prefix_cache='maybe'"),
     ("model.trust_remote_code=true", "trust_remote_code"),
 ])
 def test_bad_values_name_the_field(override, needle):
@@ -131,6 +132,27 @@ def test_bad_values_name_the_field(override, needle):
         run = hc.settings(c)
         hc.build_sampler(c["sampler"])
         hc.model_kwargs(c["model"], run)
+
+
+def test_prefix_cache_switch_reaches_generate(monkeypatch, tmp_path):
+    """config.yaml's prefix_cache (default true) -> RunSettings -> ExperimentSpec ->
+    alpha.generate(prefix_cache=...)."""
+    import alpha.generation
+    from alpha.runner.experiment import _engine
+
+    seen = {}
+
+    def stop(*args, **kw):
+        seen.update(kw)
+        raise RuntimeError("stop here")
+
+    monkeypatch.setattr(alpha.generation, "generate", stop)
+    for overrides, want in [([], True), (["prefix_cache=false"], False)]:
+        c = _plain(_compose([*overrides, f"output_dir={tmp_path}"]))
+        spec = hc.experiment_spec(c, hc.settings(c))
+        with pytest.raises(RuntimeError, match="stop here"):
+            _engine(None, None, None, spec, tmp_path / "timing.jsonl")([{"prompt": "x", "index": 0}])
+        assert seen["prefix_cache"] is want
 
 
 def test_typo_key_is_refused_by_hydra():

@@ -49,6 +49,7 @@ class RunSettings:
     capture: Any = "last"
     cpu_threads: int | None = None
     compile_sampler: bool = False
+    prefix_cache: bool = True
 
     def __post_init__(self):
         # each rule lives once: counts in the run loop's check_counts (ExperimentSpec runs the
@@ -67,6 +68,8 @@ class RunSettings:
             raise ValueError(f"cpu_threads={t!r} must be null (OMP_NUM_THREADS or the cores available) or an integer >= 1")
         if not isinstance(self.compile_sampler, bool):
             raise ValueError(f"compile_sampler={self.compile_sampler!r} must be true or false")
+        if not isinstance(self.prefix_cache, bool):
+            raise ValueError(f"prefix_cache={self.prefix_cache!r} must be true or false")
         if isinstance(self.capture, list):  # YAML has no tuples: [mean_last, 2] -> ("mean_last", 2)
             self.capture = tuple(self.capture)
 
@@ -133,6 +136,7 @@ def settings(c: dict) -> RunSettings:
         output_dir=str(c["output_dir"]), force=bool(c.get("force", False)),
         progress=bool(c.get("progress", True)), capture=c.get("capture", "last"),
         cpu_threads=c.get("cpu_threads"), compile_sampler=c.get("compile_sampler", False),
+        prefix_cache=c.get("prefix_cache", True),
     )
 
 
@@ -316,6 +320,7 @@ def experiment_spec(c: dict, run: RunSettings):
         chat_template=bool(model.get("chat_template", False)) and fmt.chat_template,
         stop_strings=tuple(fmt.stop_strings), capture=run.capture, fingerprint=fingerprint(c),
         config=c, force=run.force, progress=run.progress, provenance=provenance(c),
+        prefix_cache=run.prefix_cache,
     )
 
 

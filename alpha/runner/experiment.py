@@ -63,6 +63,8 @@ class ExperimentSpec:
         chat_template: wrap prompts in the tokenizer's chat template.
         capture: attention row source for the sampler ("last", a layer index, or
             ("mean_last", N)); passed to `alpha.generate`.
+        prefix_cache: prefill a batch's shared prompt prefix once (`alpha.generate`'s switch;
+            same tokens up to float rounding, so not part of the fingerprint).
         fingerprint: the config values that decide the generations; a folder whose
             `run_config.json` holds a different fingerprint is refused unless `force`.
         config: the full resolved config (stored in run_config.json, given to the logger).
@@ -80,6 +82,7 @@ class ExperimentSpec:
     max_new_tokens: int = 128
     chat_template: bool = False
     capture: Any = "last"
+    prefix_cache: bool = True
     fingerprint: dict = field(default_factory=dict)
     config: dict = field(default_factory=dict)
     force: bool = False
@@ -345,6 +348,7 @@ def _engine(model, tokenizer, sampler, spec: ExperimentSpec, timing_path: Path) 
             max_new_tokens=spec.max_new_tokens, seed=spec.seed,
             prompt_indices=[r["index"] for r in batch], chat_template=spec.chat_template,
             capture=spec.capture, stop_strings=list(spec.stop_strings) or None,
+            prefix_cache=spec.prefix_cache,
         )
         rows = make_rows(batch, result)
         append_rows(timing_path, [{"n": len(batch), "wall_time_s": time.perf_counter() - t0}])
