@@ -32,9 +32,10 @@ import alpha  # noqa: F401  first: it sets the CPU thread policy before torch lo
 import torch
 import yaml
 
-from alpha.generation import encode_prompts, generate, shared_prefix_length
+from alpha.generation import encode_prompts, generate
 from alpha.models import load_model_and_tokenizer
 from alpha.registry import build_sampler
+from alpha.shared_prefix import shared_prefix_length
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -18,9 +18,10 @@ import pytest
 import torch
 from conftest import make_tiny_model
 
-from alpha.generation import MIN_SHARED_PREFIX, encode_prompts, generate, shared_prefix_length
+from alpha.generation import encode_prompts, generate
 from alpha.protocol import SamplerStep
 from alpha.registry import build_sampler
+from alpha.shared_prefix import MIN_SHARED_PREFIX, shared_prefix_length
 from alpha.uncertainty import attention_entropy_varentropy
 
 PREFIX = ("To be, or not to be, that is the question: whether 'tis nobler in the mind to "
