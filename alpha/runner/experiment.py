@@ -524,7 +524,8 @@ def _finish(spec, out: Path, done: dict[int, dict], indices: list[int], model, t
     kept as they are); write metrics.json; hand everything to the logger. When metrics.json
     already holds this evaluation of these rows (`_reusable`), its metrics are kept as they are."""
     rows = [done[i] for i in indices]
-    aggregates = _reusable(out / METRICS, evaluation_record(spec, rows, oracle))
+    record = evaluation_record(spec, rows, oracle)
+    aggregates = _reusable(out / METRICS, record)
     if aggregates is not None:
         log.info("%s: metrics.json already holds this evaluation of these %d rows; reusing it "
                  "(delete metrics.json to evaluate again)", out, len(rows))
@@ -535,12 +536,13 @@ def _finish(spec, out: Path, done: dict[int, dict], indices: list[int], model, t
         text = "".join(json.dumps(done[i], ensure_ascii=False) + "\n" for i in sorted(done))
         _write_atomic(out / GENERATIONS, text)
         aggregates = report.aggregates
+        record = evaluation_record(spec, rows, oracle)  # the rows now carry their new metrics
     name = spec.evaluation["headline"]
     value = _headline(aggregates, name)
     summary = {"status": "complete", "n_prompts": len(rows),
                "headline": {"name": name, "value": None if math.isnan(value) else value},
                "metrics": aggregates, **spec.provenance,
-               "evaluation": evaluation_record(spec, rows, oracle)}
+               "evaluation": record}
     _write_atomic(out / METRICS, json.dumps(summary, indent=2, default=float) + "\n")
     logger.log_records(rows)
     logger.log_summary(aggregates)
