@@ -47,10 +47,17 @@ def make_tiny_model(
 ):
     """A random-initialised float32 causal LM of a real architecture, built from a config.
 
-    arch: "qwen2" (GQA: 4 query heads, 2 kv heads), "llama" (GQA) or "gpt2".
+    arch: "qwen2" (GQA: 4 query heads, 2 kv heads), "llama" (GQA), "gpt2" or "gemma3" (tied
+        embeddings, sliding-window layers; a Gemma-3-270M in miniature).
     overrides: extra config attributes (e.g. num_hidden_layers=3).
     """
-    from transformers import AutoModelForCausalLM, GPT2Config, LlamaConfig, Qwen2Config
+    from transformers import (
+        AutoModelForCausalLM,
+        Gemma3TextConfig,
+        GPT2Config,
+        LlamaConfig,
+        Qwen2Config,
+    )
 
     torch.manual_seed(seed)
     common = dict(vocab_size=vocab_size, bos_token_id=0, eos_token_id=0, pad_token_id=1)
@@ -64,8 +71,13 @@ def make_tiny_model(
                           max_position_embeddings=512, **common)
     elif arch == "gpt2":
         cfg = GPT2Config(n_embd=32, n_layer=2, n_head=4, n_positions=512, **common)
+    elif arch == "gemma3":
+        cfg = Gemma3TextConfig(hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                               num_attention_heads=4, num_key_value_heads=2, head_dim=8,
+                               sliding_window=4, max_position_embeddings=512,
+                               layer_types=["sliding_attention", "full_attention"], **common)
     else:
-        raise ValueError(f"arch={arch!r}: expected qwen2, llama or gpt2")
+        raise ValueError(f"arch={arch!r}: expected qwen2, llama, gpt2 or gemma3")
     for k, v in overrides.items():
         setattr(cfg, k, v)
     model = AutoModelForCausalLM.from_config(cfg, attn_implementation=attn_implementation)

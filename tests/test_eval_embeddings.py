@@ -94,8 +94,9 @@ def test_mauve_undefined_returns_none_with_reason(records, match):
     assert agg["mean"] is None and match in agg["note"]
 
 
-def test_generator_features_equal_unpadded_last_hidden_state(tiny_tokenizer):
-    model = make_tiny_model("llama")
+@pytest.mark.parametrize("arch", ["llama", "gpt2", "gemma3"])
+def test_generator_features_equal_unpadded_last_hidden_state(arch, tiny_tokenizer):
+    model = make_tiny_model(arch)
     texts = ["a short one", "a rather longer text with ünïcode and more words", "x"]
     feats = last_hidden_features(model, tiny_tokenizer, texts, batch_size=2)
     for row, text in zip(feats, texts, strict=True):
@@ -120,3 +121,35 @@ def test_mauve_with_generator_features_equals_mauve_text(tiny_tokenizer):
                                verbose=False).mauve
     assert report.aggregates["mauve"]["mean"] == pytest.approx(want, abs=1e-6)
     assert "features=generator" in report.aggregates["mauve"]["note"]
+
+
+def test_reference_features_are_reused_only_for_the_same_named_model_and_texts(tiny_tokenizer):
+    """A sweep evaluates the same human references in every run: the second run featurises
+    only its generations, and gets the MAUVE a fresh process would (mauve-text on fresh
+    features). A model without a name, or other references, is featurised again."""
+    model = make_tiny_model("llama")
+    model.config._name_or_path = "models/tiny-test-llama"
+    texts = [f"sample {i} of generated words" for i in range(6)]
+    refs = [f"reference number {i} here" for i in range(6)]
+    opts = {"mauve_feature_model": "generator", "mauve_num_buckets": 2}
+    rows_seen = []
+    model.base_model.register_forward_hook(lambda m, a, k, out: rows_seen.append(
+        k["input_ids"].shape[0]), with_kwargs=True)
+
+    def run(refs_, gens=texts):
+        rows_seen.clear()
+        records = [{"prompt": "p", "text": t, "reference": r} for t, r in zip(gens, refs_, strict=True)]
+        return evaluate_records(records, metrics=["mauve"], model=model, tokenizer=tiny_tokenizer,
+                                seed=5, options=opts).aggregates["mauve"]["mean"], sum(rows_seen)
+
+    run(refs)
+    other_gens = [f"another {i} text of words" for i in range(6)]
+    value, rows = run(refs, other_gens)
+    assert rows == 6  # the generations only
+    want = mauve.compute_mauve(p_features=last_hidden_features(model, tiny_tokenizer, other_gens),
+                               q_features=last_hidden_features(model, tiny_tokenizer, refs),
+                               num_buckets=2, seed=5, verbose=False).mauve
+    assert value == pytest.approx(want, abs=1e-6)
+    assert run(list(reversed(refs)))[1] == 12  # other references (order is part of the key)
+    model.config._name_or_path = ""
+    assert run(refs)[1] == 12  # unnamed weights: nothing reused

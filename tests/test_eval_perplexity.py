@@ -44,9 +44,11 @@ def _records():
     return [{"prompt": p, "text": t} for p, t in zip(PROMPTS, TEXTS, strict=True)]
 
 
-@pytest.mark.parametrize("arch", ["qwen2", "llama", "gpt2"])
-def test_perplexity_matches_transformers_loss(arch, tiny_tokenizer):
-    model = make_tiny_model(arch)
+@pytest.mark.parametrize("arch,overrides", [("qwen2", {}), ("llama", {}), ("gpt2", {}),
+                                            ("gemma3", {}),
+                                            ("gemma3", {"final_logit_softcapping": 2.0})])
+def test_perplexity_matches_transformers_loss(arch, overrides, tiny_tokenizer):
+    model = make_tiny_model(arch, **overrides)  # softcapping: the model's own head post-processing
     report = evaluate_records(_records(), metrics=["perplexity"], model=model,
                               tokenizer=tiny_tokenizer, options={"batch_size": 4})
     got = [r["perplexity"] for r in report.per_prompt]
@@ -101,3 +103,19 @@ def test_long_rows_lose_prompt_tokens_from_the_left(tiny_tokenizer):
     with torch.no_grad():
         want = math.exp(model(input_ids=ids, labels=labels).loss.item())
     assert report.per_prompt[0]["perplexity"] == pytest.approx(want, rel=1e-4)
+
+
+@pytest.mark.parametrize("arch", ["llama", "gemma3"])
+def test_vocabulary_projection_only_at_scored_positions(arch, tiny_tokenizer):
+    """The LM head sees one row per scored continuation token: no vocabulary pass over the
+    prompt or the padding (what made Gemma-3's 262k-token head most of an oracle pass)."""
+    model = make_tiny_model(arch)
+    projected = []
+    model.lm_head.register_forward_hook(lambda mod, args, out: projected.append(args[0].shape))
+    records = _records()
+    report = evaluate_records(records, metrics=["perplexity"], model=model,
+                              tokenizer=tiny_tokenizer, options={"batch_size": 8})
+    scored = sum(len(tiny_tokenizer(r["text"], add_special_tokens=False)["input_ids"])
+                 - (0 if r["prompt"] else 1) for r in records)  # empty prompt: BOS is context
+    assert sum(math.prod(s[:-1]) for s in projected) == scored
+    assert report.aggregates["perplexity"]["n"] == 5

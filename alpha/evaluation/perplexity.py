@@ -80,14 +80,35 @@ def _batch(rows: Sequence[Encoded], pad_id: int, device) -> tuple[torch.Tensor, 
     return ids.to(device), mask.to(device), scored.to(device)
 
 
+def _scored_logits(model, ids: torch.Tensor, mask: torch.Tensor, scored: torch.Tensor):
+    """(N, V) logits at the N scored positions only, or None where the model cannot slice.
+
+    transformers >= 5 takes a boolean (B, T) `logits_to_keep` and projects only those hidden
+    states onto the vocabulary (its own head, softcapping included). Prompt and padding
+    positions then cost no vocabulary pass: on Gemma-3 (262k tokens) that pass is most of a
+    forward. Older versions or models without the argument fall back to full logits.
+    """
+    keep = F.pad(scored, (0, 1))  # (B, T): position t predicts ids[t + 1]
+    try:
+        logits = model(input_ids=ids, attention_mask=mask, logits_to_keep=keep).logits
+    except (TypeError, IndexError, RuntimeError, ValueError):
+        return None
+    return logits if logits.dim() == 2 and logits.shape[0] == int(scored.sum()) else None
+
+
 @torch.inference_mode()
 def _score_batch(model, rows: Sequence[Encoded], pad_id: int) -> list[ContinuationScore]:
     ids, mask, scored = _batch(rows, pad_id, model.device)
-    logits = model(input_ids=ids, attention_mask=mask).logits[:, :-1]  # (B, T-1, V)
-    nll = F.cross_entropy(logits.float().transpose(1, 2), ids[:, 1:], reduction="none")  # (B, T-1)
-    nll = (nll * scored).sum(dim=1)
-    counts = scored.sum(dim=1)
-    return [ContinuationScore(float(s), int(c)) for s, c in zip(nll.tolist(), counts.tolist(), strict=True)]
+    logits = _scored_logits(model, ids, mask, scored)  # (N, V) over the scored positions
+    if logits is not None:
+        token_nll = F.cross_entropy(logits.float(), ids[:, 1:][scored], reduction="none")  # (N,)
+        nll = torch.zeros(scored.shape, dtype=token_nll.dtype, device=ids.device)
+        nll[scored] = token_nll
+    else:
+        full = model(input_ids=ids, attention_mask=mask).logits[:, :-1]  # (B, T-1, V)
+        nll = F.cross_entropy(full.float().transpose(1, 2), ids[:, 1:], reduction="none") * scored
+    sums, counts = nll.sum(dim=1), scored.sum(dim=1)
+    return [ContinuationScore(float(s), int(c)) for s, c in zip(sums.tolist(), counts.tolist(), strict=True)]
 
 
 def score_continuations(model, tokenizer, prompts: Sequence[str], texts: Sequence[str], *,
