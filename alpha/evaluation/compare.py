@@ -67,8 +67,10 @@ def _ordered(runs: Sequence[Rows], order: list[int]) -> list[Rows]:
     return out
 
 
-def _per_prompt(runs: list[Rows], metric: str) -> list[float | None]:
-    """Mean over runs of each prompt's value (runs where it is undefined left out)."""
+def per_prompt_mean(runs: list[Rows], metric: str) -> list[float | None]:
+    """Mean over runs of each prompt's value (runs where it is undefined left out).
+
+    `runs`: each run's rows in the same prompt order (one list per seed)."""
     vals = np.array([[np.nan if r.get("metrics", {}).get(metric) is None
                       else r["metrics"][metric] for r in rows] for rows in runs], float)
     with warnings.catch_warnings():
@@ -88,7 +90,7 @@ def compare_metric(runs_a: Sequence[Rows], runs_b: Sequence[Rows], metric: str, 
     a, b = _ordered(runs_a, order), _ordered(runs_b, order)
     kw = {"samples": samples, "seed": seed, "perm_samples": perm_samples}
     if metric not in _POOLED:
-        return paired.paired_mean(_per_prompt(a, metric), _per_prompt(b, metric), **kw)
+        return paired.paired_mean(per_prompt_mean(a, metric), per_prompt_mean(b, metric), **kw)
     components, stat = _POOLED[metric]
 
     def counts(runs):  # (n, k) summed over runs

@@ -4,7 +4,8 @@
 #   bash experiments/temperature_robustness/run.sh
 #   EXTRA="model=gemma3-270m" bash experiments/temperature_robustness/run.sh   # another model (own folders)
 # Two streams, one torch thread each (a 2-core machine): the baselines' grid and the adaptive
-# sampler's grid side by side, greedy first. Then the tables (paired CIs against greedy).
+# sampler's grid side by side, greedy first. Then the tables (paired CIs against greedy) and
+# summarise.py: methods x temperatures with CIs, alpha vs each baseline, the figure.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 EXTRA=${EXTRA:-}
@@ -22,3 +23,5 @@ wait
 python scripts/make_tables.py "$SWEEP/greedy" "$SWEEP/baselines" "$SWEEP/alpha" \
     --reference greedy --metrics gsm8k_strict,gsm8k_flexible,accuracy,mean_length,eos_rate,tokens_per_s \
     --out "$OUT/table"
+# the min-p paper's shape: methods x temperatures, CIs over problems, alpha vs each baseline, figure
+python experiments/temperature_robustness/summarise.py "$SWEEP" --out "$OUT/summary"

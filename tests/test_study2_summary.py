@@ -1,0 +1,89 @@
+"""experiments/temperature_robustness/summarise.py on small synthetic run folders.
+
+Hand-computed: 4 problems, per-problem 0/1 answers chosen per (method, T, seed); the cell mean is
+the mean over seeds of each seed's accuracy, the std the sample std over seeds, and alpha minus a
+baseline the difference of the seed-averaged per-problem accuracies. A method identical to its
+baseline has a zero difference with the CI [0, 0]. An unfinished run is listed, not counted.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import statistics
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+spec = importlib.util.spec_from_file_location(
+    "study2_summary", ROOT / "experiments" / "temperature_robustness" / "summarise.py")
+summ = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(summ)
+
+# (method, T, seed) -> strict answers of problems 0..3 (flexible = strict or problem 3 right)
+ANSWERS = {
+    ("greedy", None, 0): [1, 1, 0, 1],
+    ("top_p", 1.0, 0): [1, 0, 0, 1], ("top_p", 1.0, 1): [1, 1, 0, 0],
+    ("top_p", 3.0, 0): [0, 0, 0, 0], ("top_p", 3.0, 1): [0, 0, 0, 0],
+    ("alpha", 1.0, 0): [1, 0, 0, 1], ("alpha", 1.0, 1): [1, 1, 0, 0],  # = top_p at 1.0
+    ("alpha", 3.0, 0): [1, 1, 0, 0], ("alpha", 3.0, 1): [1, 0, 1, 1],
+}
+
+
+def make_run(folder: Path, method: str, temp: float | None, seed: int, answers: list[int]) -> None:
+    (folder / ".hydra").mkdir(parents=True)
+    sampler = {"name": method}
+    if temp is not None:
+        sampler["temp_max" if method == "alpha" else "temperature"] = temp
+    (folder / ".hydra/config.yaml").write_text(yaml.safe_dump({"sampler": sampler, "seed": seed}))
+    (folder / ".hydra/overrides.yaml").write_text(yaml.safe_dump([f"seed={seed}"]))
+    rows = [{"index": i, "text": "t", "metrics": {"gsm8k_strict": a,
+                                                   "gsm8k_flexible": max(a, int(i == 3))}}
+            for i, a in enumerate(answers)]
+    (folder / "generations.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    (folder / "metrics.json").write_text(json.dumps({
+        "status": "complete", "n_prompts": 4, "headline": None,
+        "metrics": {**{m: {"mean": sum(r["metrics"][m] for r in rows) / 4, "higher_is_better": True}
+                       for m in summ.METRICS},
+                    "tokens_per_s": {"mean": 10.0 * (seed + 1), "higher_is_better": True},
+                    "mean_length": {"mean": 100.0, "higher_is_better": None}}}))
+
+
+@pytest.fixture
+def sweep(tmp_path):
+    for n, ((method, temp, seed), answers) in enumerate(ANSWERS.items()):
+        make_run(tmp_path / "sweep" / f"{method}_{n}", method, temp, seed, answers)
+    (tmp_path / "sweep" / "unfinished" / ".hydra").mkdir(parents=True)
+    (tmp_path / "sweep" / "unfinished" / ".hydra/config.yaml").write_text("seed: 2\n")
+    return tmp_path
+
+
+def test_cells_and_paired_differences_match_hand_computed_values(sweep, capsys):
+    out = sweep / "res" / "summary"
+    assert summ.main([str(sweep / "sweep"), "--out", str(out)]) == 0
+    cells = {(r["method"], r["temperature"], r["metric"]): r for r in
+             summ.csv.DictReader(out.with_suffix(".csv").open())}
+    alpha3 = cells[("alpha", "3.0", "gsm8k_strict")]
+    assert float(alpha3["mean"]) == pytest.approx((2 / 4 + 3 / 4) / 2)
+    assert float(alpha3["std"]) == pytest.approx(statistics.stdev([0.5, 0.75]))
+    assert int(alpha3["seeds"]) == 2 and int(alpha3["n"]) == 4
+    assert float(cells[("greedy", "", "gsm8k_strict")]["mean"]) == 0.75
+    assert float(cells[("top_p", "3.0", "gsm8k_flexible")]["mean"]) == 0.25  # problem 3 only
+
+    diffs = {(r["metric"], r["temperature"], r["vs"]): r for r in
+             summ.csv.DictReader(out.with_name("summary_diff.csv").open())}
+    d3 = diffs[("gsm8k_strict", "3.0", "top_p")]
+    # seed-averaged per problem: alpha [1, .5, .5, .5], top_p [0, 0, 0, 0]
+    assert float(d3["diff"]) == pytest.approx(0.625)
+    assert float(d3["ci_lo"]) > 0  # every problem's difference is positive
+    same = diffs[("gsm8k_strict", "1.0", "top_p")]
+    assert float(same["diff"]) == 0 and float(same["ci_lo"]) == float(same["ci_hi"]) == 0
+
+    md = out.with_suffix(".md").read_text()
+    assert "| alpha | 50.0 ± 0.0" in md  # T=1.0 strict: 0.5 on both seeds
+    assert "unfinished" in md and "no metrics.json" in md
+    assert "| top_p | 15.0 · 100 | 15.0 · 100 |" in md  # tokens/s 10 and 20 over two seeds
+    assert out.with_suffix(".png").stat().st_size > 0
+    assert r"\pm" in out.with_suffix(".tex").read_text()
