@@ -17,6 +17,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 from alpha.runner import tables as mt  # noqa: E402
+from alpha.runner.runs import find_runs  # noqa: E402
 
 
 def make_run(sweep: Path, num: int, overrides: dict, metrics: dict | None, status="complete",
@@ -70,7 +71,7 @@ def test_numbers_equal_metrics_json(sweep, tmp_path):
 
 
 def test_markdown_arrows_best_and_order(sweep):
-    table = mt.build_table(mt.find_runs([str(sweep)]))
+    table = mt.build_table(find_runs([str(sweep)]))
     assert table.configs == ["sampler.alpha_window_size=1", "sampler.alpha_window_size=10"]
     md = mt.to_markdown(table)
     header = md.splitlines()[0]
@@ -101,7 +102,7 @@ def test_different_metric_sets(tmp_path):
                                                          "accuracy": (0.5, True)})
     make_run(sweep, 1, {"sampler": "alpha", "seed": 1}, {"rep_2": (3.0, False)})
     make_run(sweep, 2, {"sampler": "top_p", "seed": 0}, {"rep_2": (1.5, False)})
-    table = mt.build_table(mt.find_runs([str(sweep)]))
+    table = mt.build_table(find_runs([str(sweep)]))
     md = mt.to_markdown(table)
     assert "| sampler=alpha | 2 | 0.5 (n=1) | 2 ± 1.414 |" in md
     assert "| sampler=top_p | 1 | - | **1.5** |" in md
@@ -152,7 +153,7 @@ def test_ties_all_marked_unless_all_equal(tmp_path):
     for i, (name, rep) in enumerate([("a", 1.0), ("b", 1.0), ("c", 2.0)]):
         make_run(sweep, i, {"sampler": name, "seed": 0}, {"rep_2": (rep, False),
                                                           "zipf": (0.5, False)})
-    table = mt.build_table(mt.find_runs([str(sweep)]))
+    table = mt.build_table(find_runs([str(sweep)]))
     assert table.best("rep_2") == {"sampler=a", "sampler=b"}
     assert table.best("zipf") == set()  # every config equal: no winner to mark
 

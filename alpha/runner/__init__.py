@@ -2,7 +2,8 @@
 
 Hydra glue (`config.py`), the run loop with resume, OOM back-off and metrics.json
 (`experiment.py`), loggers (`loggers.py`: none/local; `wandb_logger.py`: W&B), the
-equal-budget tuner (`tuning.py`), tables and statistics over run folders (`tables.py`), plots
+equal-budget tuner (`tuning.py`), run folders read and grouped (`runs.py`), tables over them
+(`tables.py`) and their paired differences and budget curves (`stat_tables.py`), plots
 (`plots.py`) and the ablation builder (`ablations.py`). This is the only part of `alpha/` that
 may import Hydra, OmegaConf or W&B; `import alpha` never loads it. Imported by `run.py`,
 `scripts/*` and the tests. Importing this package itself is free: each submodule is loaded on

@@ -28,6 +28,7 @@ import yaml
 from alpha.runner import ROOT
 from alpha.runner import plots as plot_traces
 from alpha.runner import tables as make_tables
+from alpha.runner.runs import find_runs, read_run
 
 TABLE_METRICS = ["diversity", "distinct_2", "rep_4", "self_bleu", "perplexity", "coherence",
                  "mean_length", "tokens_per_s"]
@@ -55,7 +56,7 @@ def sweep_command(name: str, prompts: int, tokens: int, sweep: Path,
 
 def default_run(sweep: Path, keys: list[str]) -> Path:
     """The seed-0 run closest to the default config (first one otherwise), for trace plots."""
-    runs = [make_tables.read_run(p.parent.parent) for p in sweep.rglob(".hydra/config.yaml")]
+    runs = [read_run(p.parent.parent) for p in sweep.rglob(".hydra/config.yaml")]
     runs = [r for r in runs if not r.problem and r.overrides.get("seed") == "0"]
     defaults = {"sampler.alpha_window_size": "5", "ablation.bounds": "default",
                 "ablation.weights": "original", "sampler.solver": "bisection",
@@ -157,7 +158,7 @@ def build(name: str, prompts: int, tokens: int, run: bool, extra: list[str],
         subprocess.run(cmd, cwd=ROOT, check=True)
     out = output_dir(name, out_root)
     out.mkdir(parents=True, exist_ok=True)
-    runs = make_tables.find_runs([str(sweep)])
+    runs = find_runs([str(sweep)])
     table = make_tables.build_table(runs, metrics=[m for m in TABLE_METRICS if any(
         r.metrics and m in r.metrics for r in runs)])
     table_md = make_tables.write_outputs(table, str(out / "table"))

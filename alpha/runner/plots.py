@@ -7,7 +7,7 @@
     python scripts/plot_traces.py html RUN_DIR --prompts 0 --out outputs/figures/           # tokens by alpha
 
 Reads `generations.jsonl` (per-step `trace` per prompt) and, for sweeps, each run's
-`metrics.json` through `tables.py`. The HTML view needs the run's tokenizer
+`metrics.json` through `runs.py`. The HTML view needs the run's tokenizer
 (`model.path` of its `.hydra/config.yaml`, or `--tokenizer PATH`).
 """
 
@@ -26,7 +26,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from alpha.runner import tables  # noqa: E402
+from alpha.runner.runs import find_runs, natural  # noqa: E402
 
 ALPHA_TERMS = ("alpha", "alpha_mean", "h_tok", "vh_tok", "h_attn", "vh_attn", "final_entropy")
 PARAMS = ("temperature", "top_k", "top_p", "rep_penalty", "candidate_size")
@@ -145,7 +145,7 @@ def sweep_points(paths: list[str], key: str, metric: str, *,
 
     `where` keeps only runs whose overrides hold those key=value pairs (one line of a hue).
     """
-    runs = [r for r in tables.find_runs(paths) if not r.problem]
+    runs = [r for r in find_runs(paths) if not r.problem]
     keys = sorted({k for r in runs for k in r.overrides})
     if key not in keys:
         raise ValueError(f"--key {key!r} is not an override of these runs; swept keys: {keys}")
@@ -160,15 +160,15 @@ def sweep_points(paths: list[str], key: str, metric: str, *,
         raise ValueError(f"--metric {metric!r} is in no complete run; metrics: {found}")
     rows = [(v, statistics.mean(x), statistics.stdev(x) if len(x) > 1 else float("nan"), len(x))
             for v, x in groups.items()]
-    return sorted(rows, key=lambda r: tables.natural(r[0]))
+    return sorted(rows, key=lambda r: natural(r[0]))
 
 
 def _hue_values(paths: list[str], hue: str) -> list[str]:
-    runs = [r for r in tables.find_runs(paths) if not r.problem]
+    runs = [r for r in find_runs(paths) if not r.problem]
     values = {r.overrides[hue] for r in runs if hue in r.overrides}
     if not values:
         raise ValueError(f"--hue {hue!r} is not an override of these runs")
-    return sorted(values, key=tables.natural)
+    return sorted(values, key=natural)
 
 
 def plot_sweep(paths: list[str], key: str, metric: str, out: Path, *, hue: str | None = None):
@@ -177,7 +177,7 @@ def plot_sweep(paths: list[str], key: str, metric: str, out: Path, *, hue: str |
         (f"{hue}={v}", sweep_points(paths, key, metric, where={hue: v}))
         for v in _hue_values(paths, hue)]
     labels = list(dict.fromkeys(p[0] for _, pts in lines for p in pts))
-    labels.sort(key=tables.natural)
+    labels.sort(key=natural)
     try:
         position, fmt = {v: float(v) for v in labels}, "o-"
     except ValueError:  # categorical values: points only, a line between them would mean nothing

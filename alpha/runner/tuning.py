@@ -319,8 +319,9 @@ def best_trial(trials: list[dict], direction: str) -> dict:
 def comparison_table(plan: Plan, winners: dict[str, dict], test_root: Path) -> tuple[str, list]:
     """Markdown + CSV rows: per method #tuned, trials, dev objective, test mean +/- std."""
     from alpha.runner import tables as mt
+    from alpha.runner.runs import find_runs
 
-    table = mt.build_table(mt.find_runs([str(test_root)]), by=["sampler.name"])
+    table = mt.build_table(find_runs([str(test_root)]), by=["sampler.name"])
     obj = plan.config.objective
     heads = ["method", "tuned", "trials", f"dev {obj}", "seeds"] + [
         mt.header(table, m, " ↑", " ↓") for m in table.metrics]

@@ -27,7 +27,7 @@ import numpy as np
 
 from alpha.evaluation import bootstrap as bs
 from alpha.evaluation.compare import compare_metric, per_prompt_mean
-from alpha.runner.tables import find_runs, read_generations
+from alpha.runner.runs import find_runs, read_generations
 
 ROOT = Path(__file__).resolve().parents[2]
 METRICS = ("gsm8k_strict", "gsm8k_flexible")
