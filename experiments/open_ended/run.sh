@@ -7,7 +7,8 @@
 # Another dataset or model: its own folders, e.g. (README)
 #   python scripts/tune.py conf/tune/open_ended.yaml 'extra_overrides=[dataset=xsum_news]' \
 #       out_dir=multirun/tune/open_ended_xsum/runs results_dir=experiments/open_ended/results_xsum
-# Two streams (one torch thread each on a 2-core machine), then the table, the differences
+# Two streams (one torch thread each on a 2-core machine; 6 tunable methods each, ~3 h each with
+# the evaluation of 47f03ed), then the table, the differences
 # against top_p with paired CIs and the budget curves.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -15,9 +16,9 @@ CFG=conf/tune/open_ended.yaml
 RUNS=multirun/tune/open_ended/runs
 RES=experiments/open_ended/results
 mkdir -p multirun/tune/open_ended
-python scripts/tune.py $CFG 'methods=[alpha,greedy,temperature,top_p,typical,eta,edt]' \
+python scripts/tune.py $CFG 'methods=[alpha,greedy,temperature,top_p,typical,eta,edt,entropix]' \
     results_dir=multirun/tune/open_ended/stream_a > multirun/tune/open_ended/stream_a.log 2>&1 &
-python scripts/tune.py $CFG 'methods=[alpha_seed,pure,top_k,min_p,epsilon,dynatemp,entropix,alpha_lexical]' \
+python scripts/tune.py $CFG 'methods=[alpha_seed,pure,top_k,min_p,epsilon,dynatemp,alpha_lexical]' \
     results_dir=multirun/tune/open_ended/stream_b > multirun/tune/open_ended/stream_b.log 2>&1 &
 wait
 python scripts/tune.py $CFG results_dir=$RES     # every method finished: assembles
