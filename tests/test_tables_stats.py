@@ -133,3 +133,21 @@ def test_statistics_more_bad_input(sweep, capsys):
     make_run(single, 0, "top_p", 0)
     assert mt.main([str(single), "--reference", "top_p"]) == 2
     assert "is the only configuration" in capsys.readouterr().err
+
+
+def test_generations_with_unicode_line_separators_read_back(tmp_path):
+    """The runner writes rows with ensure_ascii=False, so U+2028, U+2029 and U+0085 sit raw
+    inside JSON strings; str.splitlines would break those rows in two (it did, on a Study 1
+    test run whose text held a U+2028). Every reader of generations.jsonl splits at "\\n"."""
+    from alpha.runner.experiment import append_rows
+    from alpha.runner.plots import load_records
+    from alpha.runner.runs import Run, read_generations
+
+    texts = ["line one\u2028line two", "next\x85line", "para\u2029graph", "plain"]
+    rows = [{"index": i, "text": t, "metrics": {"coherence": 0.5}} for i, t in enumerate(texts)]
+    append_rows(tmp_path / "generations.jsonl", rows)
+    (tmp_path / "metrics.json").write_text(json.dumps({"status": "complete", "n_prompts": 4}))
+    assert "\u2028" in (tmp_path / "generations.jsonl").read_text(encoding="utf-8")  # raw, as written
+    got = read_generations(Run(str(tmp_path), {}, {}))
+    assert [r["text"] for r in got] == texts
+    assert [r["text"] for r in load_records(tmp_path)] == texts

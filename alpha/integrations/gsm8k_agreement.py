@@ -26,7 +26,8 @@ from alpha.evaluation.accuracy import extract_answer
 
 def read_samples(path: str | Path) -> list[dict]:
     """The records of one harness samples JSONL file."""
-    return [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]
+    text = Path(path).read_text(encoding="utf-8")  # split at "\n" only: U+2028 may sit in a string
+    return [json.loads(line) for line in text.split("\n") if line.strip()]
 
 
 def by_doc(samples: list[dict]) -> dict[int, dict]:

@@ -41,7 +41,7 @@ def load_records(run_dir: str | Path) -> list[dict]:
     if not path.exists():
         raise ValueError(f"{path} does not exist; pass a run folder written by run.py")
     rows = {}
-    for n, line in enumerate(path.read_text().splitlines(), 1):
+    for n, line in enumerate(path.read_text(encoding="utf-8").split("\n"), 1):  # not splitlines: U+2028
         if line.strip():
             try:
                 rec = json.loads(line)

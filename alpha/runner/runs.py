@@ -160,7 +160,8 @@ def read_generations(run: Run) -> list[dict]:
     if not path.exists():
         raise ValueError(f"{path} is missing: --reference pairs prompts from each run's "
                          f"generations.jsonl")
-    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    # "\n" only: str.splitlines also breaks at U+2028/U+0085, which JSON keeps raw in strings
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").split("\n") if line.strip()]
     n = json.loads((Path(run.source) / "metrics.json").read_text()).get("n_prompts")
     if n is not None and n != len(rows):
         raise ValueError(f"{path} holds {len(rows)} rows but metrics.json n_prompts={n} (rows "
