@@ -119,3 +119,28 @@ def test_vocabulary_projection_only_at_scored_positions(arch, tiny_tokenizer):
                  - (0 if r["prompt"] else 1) for r in records)  # empty prompt: BOS is context
     assert sum(math.prod(s[:-1]) for s in projected) == scored
     assert report.aggregates["perplexity"]["n"] == 5
+
+
+def test_a_model_that_cannot_slice_logits_falls_back_once_and_scores_the_same(tiny_tokenizer):
+    """A forward without `logits_to_keep` (older transformers, custom models): full logits,
+    the same perplexities, and the failed attempt is made once, not once per batch."""
+    model = make_tiny_model("llama")
+    want = [r["perplexity"] for r in evaluate_records(
+        _records(), metrics=["perplexity"], model=model, tokenizer=tiny_tokenizer,
+        options={"batch_size": 2}).per_prompt]
+
+    class NoSlicing(type(model)):
+        attempts = 0
+
+        def forward(self, *args, logits_to_keep=0, **kwargs):
+            if not isinstance(logits_to_keep, int):
+                NoSlicing.attempts += 1
+                raise TypeError("forward() got an unexpected keyword argument 'logits_to_keep'")
+            return super().forward(*args, **kwargs)
+
+    model.__class__ = NoSlicing
+    got = [r["perplexity"] for r in evaluate_records(
+        _records(), metrics=["perplexity"], model=model, tokenizer=tiny_tokenizer,
+        options={"batch_size": 2}).per_prompt]
+    assert NoSlicing.attempts == 1  # 3 batches, one failed attempt
+    assert got == pytest.approx(want, rel=1e-5)

@@ -80,20 +80,29 @@ def _batch(rows: Sequence[Encoded], pad_id: int, device) -> tuple[torch.Tensor, 
     return ids.to(device), mask.to(device), scored.to(device)
 
 
+_FULL_LOGITS: set[type] = set()  # model classes whose forward cannot slice by a boolean mask
+
+
 def _scored_logits(model, ids: torch.Tensor, mask: torch.Tensor, scored: torch.Tensor):
     """(N, V) logits at the N scored positions only, or None where the model cannot slice.
 
     transformers >= 5 takes a boolean (B, T) `logits_to_keep` and projects only those hidden
     states onto the vocabulary (its own head, softcapping included). Prompt and padding
     positions then cost no vocabulary pass: on Gemma-3 (262k tokens) that pass is most of a
-    forward. Older versions or models without the argument fall back to full logits.
+    forward. Older versions or models without the argument fall back to full logits; the
+    class is remembered, so the failed attempt is paid once per process, not once per batch.
     """
+    if type(model) in _FULL_LOGITS:
+        return None
     keep = F.pad(scored, (0, 1))  # (B, T): position t predicts ids[t + 1]
     try:
         logits = model(input_ids=ids, attention_mask=mask, logits_to_keep=keep).logits
     except (TypeError, IndexError, RuntimeError, ValueError):
-        return None
-    return logits if logits.dim() == 2 and logits.shape[0] == int(scored.sum()) else None
+        logits = None
+    if logits is not None and logits.dim() == 2 and logits.shape[0] == int(scored.sum()):
+        return logits
+    _FULL_LOGITS.add(type(model))
+    return None
 
 
 @torch.inference_mode()
