@@ -1,0 +1,44 @@
+"""Benchmark scripts run offline on the tiny model (their figures live in docs/ and READMEs).
+
+- bench_eval_passes.py: the old ways it times (a full LM forward for features, full logits for
+  scoring) are the independent references: the new features equal them exactly, the new
+  perplexities within float32 rounding, and a second MAUVE run with the same references gives
+  the same value.
+- bench_batch_size.py: every batch size generates the same tokens; ratios against the first.
+"""
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "scripts"))  # as `python scripts/NAME.py` has it
+TINY = str(ROOT / "models" / "tiny-shakespeare")
+
+
+def load_script(name: str):
+    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_bench_eval_passes(capsys):
+    out = load_script("bench_eval_passes").main(
+        ["--model", "tiny", "--data", "heldout", "--rows", "8", "--repeats", "1", "--tokens", "16"])
+    assert set(out) == {"features", "scoring", "mauve_second_run"}
+    assert all(v > 0 for v in out.values())
+    printed = capsys.readouterr().out
+    assert "max |diff| 0.00e+00" in printed  # decoder-only features are the LM's, bit for bit
+    assert float(printed.split("max relative perplexity diff ")[1].split()[0]) < 1e-4
+
+
+def test_bench_batch_size(tmp_path):
+    prompts = tmp_path / "p.json"
+    prompts.write_text(json.dumps(["To be, or not to be", "Now is the winter", "O Romeo"] * 2))
+    out = load_script("bench_batch_size").main(
+        ["--model-path", TINY, "--prompts-json", str(prompts), "--prompts", "6", "--batches", "2,6",
+         "--new-tokens", "3"])
+    assert set(out) == {2, 6} and out[2]["ratio"] == 1.0
+    assert out[6]["tokens_per_s"] > 0 and out[6]["seconds"] > 0
