@@ -29,7 +29,7 @@ import torch.nn.functional as F
 
 # isort: split
 from bench_baselines import median_times  # scripts/ is on the path of `python scripts/...`
-from bench_perplexity import load
+from bench_perplexity import load, passage_pairs
 
 from alpha.evaluation import evaluate_records
 from alpha.evaluation.embeddings import last_hidden_features
@@ -81,19 +81,9 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--repeats", type=int, default=3)
     args = ap.parse_args(argv)
 
-    from alpha.data.continuation import split_passages
-
     model, tok = load(args.model)
-    if args.data == "owt":
-        from alpha.data.sources import read_records
-        passages = [r["text"] for r in read_records("owt")][:4 * args.rows]
-    else:
-        from alpha import load_prompts
-        passages = [r["prompt"] + (r["reference"] or "") for r in
-                    load_prompts("heldout_passages", reference_field="reference", limit=4 * args.rows)]
-    pairs = split_passages(passages, tok, prompt_tokens=args.prompt_tokens,
-                           max_reference_tokens=args.tokens)[:args.rows]
-    prompts, texts = [p for _, p, _ in pairs], [r for _, _, r in pairs]
+    pairs = passage_pairs(tok, args.data, args.rows, args.prompt_tokens, max_reference_tokens=args.tokens)
+    prompts, texts = [p for p, _ in pairs], [r for _, r in pairs]
     print(f"model={args.model} rows={len(texts)} ({args.prompt_tokens} prompt + <= {args.tokens} "
           f"text tokens), batch {args.batch}, {torch.get_num_threads()} thread(s)")
     out = {}

@@ -43,9 +43,10 @@ def load(name: str):
     return load_model_and_tokenizer(str(fetch(get_source(name), quiet=True)), device="cpu")
 
 
-def passage_prompts(tok, data: str, n: int, prompt_tokens: int) -> list[str]:
-    """The first `prompt_tokens` tokens of `n` passages: OWT (package cache, as Study 3) or the
-    bundled held-out passages (offline)."""
+def passage_pairs(tok, data: str, n: int, prompt_tokens: int,
+                  max_reference_tokens: int | None = None) -> list[tuple[str, str]]:
+    """(prompt, rest) of `n` passages split at `prompt_tokens` tokens: OWT (package cache, as
+    Studies 1 and 3) or the bundled held-out passages (offline)."""
     from alpha.data.continuation import split_passages
 
     if data == "owt":
@@ -57,7 +58,13 @@ def passage_prompts(tok, data: str, n: int, prompt_tokens: int) -> list[str]:
 
         texts = [r["prompt"] + (r["reference"] or "") for r in
                  load_prompts("heldout_passages", reference_field="reference", limit=4 * n)]
-    return [p for _, p, _ in split_passages(texts, tok, prompt_tokens=prompt_tokens)][:n]
+    return [(p, r) for _, p, r in split_passages(texts, tok, prompt_tokens=prompt_tokens,
+                                                  max_reference_tokens=max_reference_tokens)][:n]
+
+
+def passage_prompts(tok, data: str, n: int, prompt_tokens: int) -> list[str]:
+    """The first `prompt_tokens` tokens of `n` passages (see passage_pairs)."""
+    return [p for p, _ in passage_pairs(tok, data, n, prompt_tokens)]
 
 
 def best(fn, repeats: int) -> tuple[float, object]:
