@@ -3,9 +3,10 @@
 # is fixed; a re-run skips finished prompts and finished runs):
 #   bash experiments/temperature_robustness/run.sh
 #   EXTRA="model=gemma3-270m" bash experiments/temperature_robustness/run.sh   # another model (own folders)
-# Two streams, one torch thread each (a 2-core machine): the baselines' grid and the adaptive
-# sampler's grid side by side, greedy first. Then the tables (paired CIs against greedy) and
-# summarise.py: methods x temperatures with CIs, alpha vs each baseline, the figure.
+# Two streams, one torch thread each (a 2-core machine), balanced by work: temperature-only and
+# top_p (30 runs, the hot ones run to the token limit) on one; greedy, min_p and the adaptive
+# sampler (1 + 15 + 15 runs, shorter answers) on the other. Then the tables (paired CIs against
+# greedy) and summarise.py: methods x temperatures with CIs, alpha vs each baseline, the figure.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 EXTRA=${EXTRA:-}
@@ -13,14 +14,20 @@ TAG=${EXTRA:+_$(echo "$EXTRA" | sed 's/[^A-Za-z0-9._-]/_/g')}   # own folders pe
 SWEEP=multirun/study_temperature_robustness$TAG
 OUT=experiments/temperature_robustness/results$TAG
 mkdir -p "$SWEEP" "$OUT"
-python run.py experiment=temperature_robustness sampler=greedy $EXTRA \
-    hydra.run.dir=$SWEEP/greedy > "$SWEEP/greedy.log" 2>&1
 python run.py -m experiment=temperature_robustness $EXTRA hydra.sweep.dir=$SWEEP/baselines \
-    > "$SWEEP/baselines.log" 2>&1 &
-python run.py -m experiment=temperature_robustness_alpha $EXTRA hydra.sweep.dir=$SWEEP/alpha \
-    > "$SWEEP/alpha.log" 2>&1 &
-wait
-python scripts/make_tables.py "$SWEEP/greedy" "$SWEEP/baselines" "$SWEEP/alpha" \
+    'hydra.sweeper.params.sampler="temperature,top_p"' > "$SWEEP/baselines.log" 2>&1 &
+A=$!
+(
+    python run.py experiment=temperature_robustness sampler=greedy $EXTRA \
+        hydra.run.dir=$SWEEP/greedy > "$SWEEP/greedy.log" 2>&1
+    python run.py -m experiment=temperature_robustness $EXTRA hydra.sweep.dir=$SWEEP/min_p \
+        hydra.sweeper.params.sampler=min_p > "$SWEEP/min_p.log" 2>&1
+    python run.py -m experiment=temperature_robustness_alpha $EXTRA hydra.sweep.dir=$SWEEP/alpha \
+        > "$SWEEP/alpha.log" 2>&1
+) &
+B=$!
+wait $A; wait $B   # either stream failing stops here (set -e), before the tables
+python scripts/make_tables.py "$SWEEP/greedy" "$SWEEP/baselines" "$SWEEP/min_p" "$SWEEP/alpha" \
     --reference greedy --metrics gsm8k_strict,gsm8k_flexible,accuracy,mean_length,eos_rate,tokens_per_s \
     --out "$OUT/table"
 # the min-p paper's shape: methods x temperatures, CIs over problems, alpha vs each baseline, figure
