@@ -10,6 +10,12 @@ attention capture, e.g. `alpha:capture=mean_last2`, `alpha:attention_mode=per_he
 
     python scripts/bench_study_costs.py --model smollm2-135m --out experiments/ablations_real/costs \\
         alpha alpha:solver=seed_adam alpha:attention_mode=per_head alpha:capture=mean_last2
+
+`--winners winners.yaml` (written by `scripts/tune.py`) benchmarks every tuned method of a study
+at its winning settings, the reference at its own:
+
+    python scripts/bench_study_costs.py --winners experiments/open_ended/results/winners.yaml \\
+        --out experiments/open_ended/results/costs
 """
 
 from __future__ import annotations
@@ -55,9 +61,26 @@ def parse_method(spec: str) -> tuple[str, dict, object]:
     return name, params, capture
 
 
+def winner_specs(path: str | Path) -> dict[str, str]:
+    """`scripts/tune.py`'s winners.yaml -> {method: spec}, e.g. `top_p:top_p=0.98,temperature=0.76`."""
+    import yaml
+
+    specs = {}
+    for method, entry in yaml.safe_load(Path(path).read_text()).items():
+        items = []
+        for key, value in (entry.get("params") or {}).items():
+            if not key.startswith("sampler."):
+                raise SystemExit(f"{path}: {method}'s winning parameter {key!r} is not a sampler "
+                                 "parameter (sampler.*); benchmark that method by hand")
+            items.append(f"{key.removeprefix('sampler.')}={value}")
+        specs[method] = method + (":" + ",".join(items) if items else "")
+    return specs
+
+
 def main(argv=None) -> list[dict]:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("methods", nargs="+")
+    p.add_argument("methods", nargs="*", help="NAME or NAME:key=value,... (or use --winners)")
+    p.add_argument("--winners", help="a tune.py winners.yaml: every method at its tuned settings")
     p.add_argument("--model", default="smollm2-135m", help="catalogue name or a local folder")
     p.add_argument("--reference", default="top_p")
     p.add_argument("--batch", type=int, default=16)
@@ -65,6 +88,14 @@ def main(argv=None) -> list[dict]:
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--out", help="write OUT.csv and OUT.md")
     args = p.parse_args(argv)
+    if args.winners:
+        specs = winner_specs(args.winners)
+        ref_spec = specs.pop(args.reference, args.reference)
+        args.methods = [*args.methods, *specs.values()]
+    else:
+        ref_spec = args.reference
+    if not args.methods:
+        p.error("give methods (NAME or NAME:key=value,...) or --winners winners.yaml")
     path = fetch(SOURCES[args.model]) if args.model in SOURCES else args.model
     model, tok = load_model_and_tokenizer(str(path), device="cpu", dtype="float32")
     prompts = [PROMPTS[i % len(PROMPTS)] for i in range(args.batch)]
@@ -75,11 +106,11 @@ def main(argv=None) -> list[dict]:
         return lambda: alpha.generate(model, tok, prompts, sampler=sampler, capture=capture,
                                       max_new_tokens=args.new_tokens, seed=0, ignore_eos=True)
 
-    run(args.reference)()  # warm-up
+    run(ref_spec)()  # warm-up
     tokens = args.batch * args.new_tokens
     rows = []
     for spec in args.methods:  # no outer no_grad: seed_adam's solver needs autograd
-        t_m, t_ref = median_times([run(spec), run(args.reference)], args.repeats)
+        t_m, t_ref = median_times([run(spec), run(ref_spec)], args.repeats)
         rows.append({"method": spec, "tokens_per_s": round(tokens / t_m, 1),
                      f"{args.reference}_tokens_per_s": round(tokens / t_ref, 1),
                      f"ratio_vs_{args.reference}": round(t_ref / t_m, 3)})
@@ -96,7 +127,7 @@ def main(argv=None) -> list[dict]:
         lines += ["| " + " | ".join(str(r[k]) for k in head) + " |" for r in rows]
         note = (f"\n{args.model}, batch {args.batch}, {args.new_tokens} new tokens (EOS ignored), "
                 f"{torch.get_num_threads()} thread(s), median of {args.repeats} alternating "
-                f"repeats against `{args.reference}` in one process.\n")
+                f"repeats against `{ref_spec}` in one process.\n")
         out.with_suffix(".md").write_text("\n".join(lines) + "\n" + note)
     return rows
 

@@ -27,3 +27,34 @@ def test_parse_method(text, want):
 def test_parse_method_refuses_a_bare_key():
     with pytest.raises(SystemExit, match="expected key=value"):
         bench.parse_method("alpha:solver")
+
+
+def test_winner_specs_read_tune_winners(tmp_path):
+    """A winners.yaml as scripts/tune.py writes it (values as strings) -> specs parse_method reads."""
+    path = tmp_path / "winners.yaml"
+    path.write_text("greedy:\n  params: {}\n  trials: 1\n"
+                    "top_p:\n  params:\n    sampler.top_p: '0.98'\n    sampler.temperature: '0.76'\n"
+                    "alpha:\n  params:\n    sampler.base_temp: '0.5'\n    sampler.temp_max: '1.0'\n")
+    specs = bench.winner_specs(path)
+    assert specs == {"greedy": "greedy", "top_p": "top_p:top_p=0.98,temperature=0.76",
+                     "alpha": "alpha:base_temp=0.5,temp_max=1.0"}
+    assert bench.parse_method(specs["top_p"]) == ("top_p", {"top_p": 0.98, "temperature": 0.76}, "last")
+
+
+def test_winner_specs_refuse_a_non_sampler_parameter(tmp_path):
+    path = tmp_path / "winners.yaml"
+    path.write_text("top_p:\n  params:\n    max_new_tokens: '32'\n")
+    with pytest.raises(SystemExit, match="max_new_tokens.*not a sampler parameter"):
+        bench.winner_specs(path)
+
+
+def test_winners_run_against_the_reference_at_its_own_settings(tmp_path, capsys):
+    path = tmp_path / "winners.yaml"
+    path.write_text("greedy:\n  params: {}\n"
+                    "top_p:\n  params:\n    sampler.top_p: '0.9'\n    sampler.temperature: '0.7'\n"
+                    "min_p:\n  params:\n    sampler.min_p: '0.2'\n")
+    rows = bench.main(["--model", str(ROOT / "models" / "tiny-shakespeare"), "--winners", str(path),
+                       "--batch", "2", "--new-tokens", "4", "--repeats", "1", "--out", str(tmp_path / "c")])
+    assert [r["method"] for r in rows] == ["greedy", "min_p:min_p=0.2"]  # the reference is not a row
+    assert all(r["tokens_per_s"] > 0 and r["ratio_vs_top_p"] > 0 for r in rows)
+    assert "| greedy |" in (tmp_path / "c.md").read_text()

@@ -9,7 +9,7 @@
 #       out_dir=multirun/tune/open_ended_xsum/runs results_dir=experiments/open_ended/results_xsum
 # Two streams (one torch thread each on a 2-core machine; 6 tunable methods each, ~3 h each with
 # the evaluation of 47f03ed), then the table, the differences
-# against top_p with paired CIs and the budget curves.
+# against top_p with paired CIs and the budget curves, then each winner's cost against top_p.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 CFG=conf/tune/open_ended.yaml
@@ -25,3 +25,6 @@ python scripts/tune.py $CFG results_dir=$RES     # every method finished: assemb
 python scripts/make_tables.py $RUNS/test --by sampler.name --reference top_p \
     --metrics mauve,coherence,oracle_perplexity,perplexity,diversity,rep_4,self_bleu,mean_length,tokens_per_s \
     --trials $RES/trials.csv --out $RES/paired
+# cost under one load: every winner against tuned top_p, alternately in one process (the runs'
+# own tokens/s saw whatever else the box was running)
+python scripts/bench_study_costs.py --winners $RES/winners.yaml --out $RES/costs
