@@ -244,3 +244,34 @@ def test_inputs_are_checksummed(smoke_study):
     for f in weights + data:
         with open(f, "rb") as fh:
             assert inputs[f] == hashlib.sha256(fh.read()).hexdigest()
+
+
+def test_test_false_runs_dev_trials_only(tmp_path, monkeypatch):
+    """test=false: the dev sweep runs, winners.yaml/trials.csv are written, no test command and
+    no comparison table (the budget-curve-only studies, e.g. open_ended's equal-range check)."""
+    calls = []
+
+    def fake_call(cmd, log):  # stands in for `run.py -m` on dev: two finished trials
+        calls.append(cmd)
+        for trial, score in (("0", 0.2), ("1", 0.7)):
+            run = tmp_path / "out" / "dev" / "top_p" / trial
+            (run / ".hydra").mkdir(parents=True)
+            (run / ".hydra/overrides.yaml").write_text(yaml.safe_dump([f"sampler.top_p=0.{trial}9"]))
+            (run / "metrics.json").write_text(json.dumps({"status": "complete", "metrics": {
+                "distinct_2": {"mean": score}}}))
+
+    monkeypatch.setattr(tuning, "_call", fake_call)
+    cfg = tuning.load_config(_write(tmp_path, trials=2), ["test=false"])
+    assert cfg.test is False
+    space = [tuning.Param(name="top_p", type="float", low=0.5, high=1.0)]
+    assert tuning.run_study(tuning.Plan(cfg, {"top_p": space}, "maximize"), echo=lambda *_: None) == []
+    assert len(calls) == 1 and "dataset.split=dev" in calls[0]
+    winners = yaml.safe_load((tmp_path / "out" / "winners.yaml").read_text())
+    assert winners["top_p"]["params"] == {"sampler.top_p": "0.19"}  # trial 1 scored 0.7
+    assert len(pd.read_csv(tmp_path / "out" / "trials.csv")) == 2
+    assert not (tmp_path / "out" / "test").exists() and not (tmp_path / "out" / "table.md").exists()
+
+
+def test_test_must_be_a_bool(tmp_path):
+    with pytest.raises(ValueError, match="test='no' must be true"):
+        tuning.load_config(_write(tmp_path, test="no"))

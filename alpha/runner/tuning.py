@@ -13,6 +13,7 @@ tuned hyperparameters, trials, dev objective, each test metric mean +/- std over
 with `alpha/runner/tables.py`'s aggregation. A method without tunables gets one dev run (its
 budget curve is a single point). trials.csv carries, per trial, the objective's name and
 direction and the Optuna sampler that drew it, so make_tables --trials needs no --objective.
+`test: false` stops after the dev trials (winners.yaml, trials.csv: budget curves only).
 
 Everything that can be wrong in the tuning config is checked before the first run starts:
 unknown method, empty or invalid search range, an objective the evaluation config does not
@@ -93,6 +94,7 @@ class TuneConfig:
     results_dir: str | None = None  # table.md/.csv, winners.yaml, trials.csv; None: out_dir
     sampler: str = "random"  # Optuna sampler of the dev trials: random | tpe
     sampler_seed: int = 0  # its seed: the same study draws the same trials
+    test: bool = True  # false: dev trials only (budget curves, winners.yaml); no test runs
 
     def __post_init__(self):
         if not self.methods or len(set(self.methods)) != len(self.methods):
@@ -113,6 +115,9 @@ class TuneConfig:
                              f"curves) or tpe")
         if isinstance(self.sampler_seed, bool) or not isinstance(self.sampler_seed, int):
             raise ValueError(f"sampler_seed={self.sampler_seed!r} must be an integer")
+        if not isinstance(self.test, bool):
+            raise ValueError(f"test={self.test!r} must be true (winners on test) or false "
+                             f"(dev trials only)")
         for name in ("dev_split", "test_split"):
             if getattr(self, name) not in SPLITS:
                 raise ValueError(f"{name}={getattr(self, name)!r} is unknown; use one of {SPLITS}")
@@ -403,7 +408,7 @@ def tune_method(plan: Plan, method: str, out: Path, *, echo=print) -> tuple[dict
     winner = {"params": best["params"], "objective": best["objective"], "trials": len(trials),
               "tuned": len(space), "trial": best["trial"],
               "drawn_by": f"{drawn_by} seed {drawn_seed}" if space else "none (no tunables)"}
-    if not _complete(test_dir, len(c.seeds)):
+    if c.test and not _complete(test_dir, len(c.seeds)):
         echo(f"[tune] {method}: winner {best['params']} on {c.test_split}, seeds {c.seeds}")
         _call(test_command(plan, method, best["params"], test_dir), log)
     return winner, rows
@@ -442,6 +447,9 @@ def run_study(plan: Plan, *, echo=print) -> list[str]:
     (res / "winners.yaml").write_text(yaml.safe_dump(winners, sort_keys=False))
     _write_csv(res / "trials.csv", trial_rows)
     if not winners:
+        return failures
+    if not c.test:
+        echo(f"[tune] dev trials only (test=false): {res / 'trials.csv'}, {res / 'winners.yaml'}")
         return failures
     md, rows = comparison_table(plan, winners, out / "test")
     md += "".join(f"- failed: {f}\n" for f in failures)
