@@ -112,13 +112,17 @@ def scale_rows(logits: torch.Tensor, temperature: torch.Tensor) -> torch.Tensor:
         logits: `(B, V)` float32 (not modified).
         temperature: `(B,)` >= 0.
     Returns:
-        `(B, V)` scaled logits; zero-temperature rows are 0 at the argmax and -inf elsewhere.
+        `(B, V)` scaled logits; zero-temperature rows are 0 at the argmax and -inf elsewhere,
+        and so are rows whose temperature is so small (an underflowing EDT `N ** (theta / H)`,
+        ~1e-40) that logits / T overflows to +inf: their T -> 0 limit is the argmax, where
+        softmax would give NaN. Other rows are exactly logits / T.
     """
     t = temperature.float().unsqueeze(-1)  # (B, 1)
     scaled = logits / t.clamp_min(torch.finfo(torch.float32).tiny)
     onehot = torch.full_like(logits, -math.inf)
     onehot.scatter_(-1, logits.argmax(-1, keepdim=True), 0.0)
-    return torch.where(t > 0, scaled, onehot)
+    finite = torch.isfinite(scaled.amax(-1, keepdim=True))  # (B, 1): False on overflow
+    return torch.where((t > 0) & finite, scaled, onehot)
 
 
 def draw_multinomial(scores: torch.Tensor, generators: Generators) -> torch.Tensor:

@@ -181,6 +181,22 @@ def test_edt_zero_entropy_is_argmax():
     assert step.tokens[0].item() == 3
 
 
+def test_edt_underflowing_temperature_is_argmax_not_nan():
+    """Found in Study 1 (T0 0.96, theta 2.16 on SmolLM2): a confident row (H ~ 0.005 nats) gets
+    T = T0 * 0.8 ** 440 ~ 1e-43, a float32 subnormal above 0; logits / T overflowed to +inf and
+    softmax gave NaN, so torch.multinomial raised mid-run. The T -> 0 limit is the argmax."""
+    logits = torch.tensor([[9.0, 0.0, 0.0, 0.0, 0.0], [0.1, 2.0, 0.3, 0.0, -1.0]])
+    t = edt_temperature(logits, temperature=0.96, theta=2.16, n=0.8)
+    assert 0 < t[0].item() < 1e-38  # by hand: H = 4 e^-9 (9 + 1) / (1 + 4 e^-9) ~ 0.0049
+    scores = scale_rows(logits, t)
+    assert torch.isfinite(torch.softmax(scores, -1)).all()
+    assert scores[0].tolist() == [0.0, -math.inf, -math.inf, -math.inf, -math.inf]
+    assert torch.equal(scores[1], logits[1] / t[1])  # ordinary rows untouched
+    step = build_sampler("edt", temperature=0.96, theta=2.16).step(
+        logits, torch.zeros(2, 1), generators=[torch.Generator(), torch.Generator()])
+    assert step.tokens[0].item() == 0
+
+
 @pytest.mark.parametrize("p,exponent", [(0.75, 1.0), (0.9, 2.0), (0.6, 0.5)])
 def test_dynatemp_by_hand(p, exponent):
     logits, h = _two_token(p)  # n = 2 candidates (finite logits), as llama.cpp's cur_p->size
