@@ -24,7 +24,8 @@ wait
 python scripts/tune.py $CFG results_dir=$RES     # every method finished: assembles
 python scripts/make_tables.py $RUNS/test --by sampler.name --reference top_p \
     --metrics mauve,coherence,oracle_perplexity,perplexity,diversity,rep_4,self_bleu,mean_length,tokens_per_s \
-    --trials $RES/trials.csv --out $RES/paired
+    --diff-metrics coherence,oracle_perplexity,perplexity,rep_4,diversity \
+    --trials $RES/trials.csv --out $RES/paired   # MAUVE has no per-prompt values: no paired CI
 # cost under one load: every winner against tuned top_p, alternately in one process (the runs'
 # own tokens/s saw whatever else the box was running)
 python scripts/bench_study_costs.py --winners $RES/winners.yaml --out $RES/costs
