@@ -5,8 +5,10 @@ so those columns do not compare across rows. Here every method and the reference
 run alternately `--repeats` times on the same prompts (median kept), so the ratio to the
 reference is the method's cost under the same conditions (> 1: faster than the reference).
 
-A method is `NAME` or `NAME:key=value,key=value` (sampler parameters; `capture=...` sets the
-attention capture, e.g. `alpha:capture=mean_last2`, `alpha:attention_mode=per_head`):
+A method is `NAME` or `NAME:key=value,key=value`: the `conf/sampler/NAME.yaml` option as the
+runner composes it (its defaults, e.g. alpha's base_temp 0.8, not the library's), with the given
+parameters on top; `capture=...` sets the attention capture, e.g. `alpha:capture=mean_last2`,
+`alpha:attention_mode=per_head`:
 
     python scripts/bench_study_costs.py --model smollm2-135m --out experiments/ablations_real/costs \\
         alpha alpha:solver=seed_adam alpha:attention_mode=per_head alpha:capture=mean_last2
@@ -33,6 +35,8 @@ import torch
 from alpha.data.sources import SOURCES
 from alpha.fetch import fetch
 from alpha.models import load_model_and_tokenizer
+from alpha.runner.config import build_sampler
+from alpha.runner.tuning import check_method, compose
 
 # isort: split
 from bench_baselines import median_times  # scripts/ is on the path of `python scripts/...`
@@ -59,6 +63,16 @@ def parse_method(spec: str) -> tuple[str, dict, object]:
         except json.JSONDecodeError:
             params[key] = value
     return name, params, capture
+
+
+def make_sampler(spec: str):
+    """-> (sampler, capture): conf/sampler/NAME.yaml as the runner composes it, params on top."""
+    name, params, capture = parse_method(spec)
+    try:
+        check_method(name)
+    except ValueError as err:
+        raise SystemExit(f"method {spec!r}: {err}") from None
+    return build_sampler({**compose([f"sampler={name}"])["sampler"], **params}), capture
 
 
 def winner_specs(path: str | Path) -> dict[str, str]:
@@ -101,8 +115,7 @@ def main(argv=None) -> list[dict]:
     prompts = [PROMPTS[i % len(PROMPTS)] for i in range(args.batch)]
 
     def run(spec):
-        name, params, capture = parse_method(spec)
-        sampler = alpha.build_sampler(name, **params)
+        sampler, capture = make_sampler(spec)
         return lambda: alpha.generate(model, tok, prompts, sampler=sampler, capture=capture,
                                       max_new_tokens=args.new_tokens, seed=0, ignore_eos=True)
 

@@ -58,3 +58,13 @@ def test_winners_run_against_the_reference_at_its_own_settings(tmp_path, capsys)
     assert [r["method"] for r in rows] == ["greedy", "min_p:min_p=0.2"]  # the reference is not a row
     assert all(r["tokens_per_s"] > 0 and r["ratio_vs_top_p"] > 0 for r in rows)
     assert "| greedy |" in (tmp_path / "c.md").read_text()
+
+
+def test_methods_are_the_runners_sampler_options():
+    """The bench times what a study ran: conf/sampler/alpha.yaml's base_temp 0.8 and
+    base_top_k 40, not the library's 0.2 and 10; parameters given in the spec win."""
+    sampler, capture = bench.make_sampler("alpha:temp_max=1.5,capture=mean_last2")
+    assert (sampler.config.base_temp, sampler.config.base_top_k, sampler.config.temp_max) == (0.8, 40, 1.5)
+    assert capture == ("mean_last", 2)
+    with pytest.raises(SystemExit, match="method 'nucleus'.*not a sampler option"):
+        bench.make_sampler("nucleus")
