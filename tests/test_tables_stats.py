@@ -121,6 +121,30 @@ def test_budget_curves_read_objective_and_direction_from_trials(sweep, capsys):
     assert a.expected.tolist() == pytest.approx([2, 4 / 3, 1])
 
 
+def test_budget_curves_of_two_studies(sweep, capsys):
+    """--trials A,B: a method in both files is labelled by its folder (the equal-range check:
+    top_p re-tuned in another range beside the main study); a method in one keeps its name."""
+    (sweep / "main").mkdir()
+    (sweep / "main" / "trials.csv").write_text(TUNER_TRIALS)  # a: [1, 3, 2], greedy, c
+    (sweep / "narrow").mkdir()
+    (sweep / "narrow" / "trials.csv").write_text(
+        "method,trial,objective,metric,direction,optuna_sampler,optuna_seed,tuned,params\n"
+        "a,0,5,perplexity,minimize,random,0,2,{}\na,1,4,perplexity,minimize,random,0,2,{}\n")
+    out = sweep / "res" / "two"
+    trials = f"{sweep / 'main' / 'trials.csv'},{sweep / 'narrow' / 'trials.csv'}"
+    assert mt.main([str(sweep / "multirun"), "--trials", trials, "--out", str(out)]) == 0
+    curves = pd.read_csv(out.with_name("two_budget.csv"))
+    assert set(curves.method) == {"a (main)", "a (narrow)", "greedy", "c"}
+    # narrow a: [5, 4], lower is better -> best of 1 = 4.5, best of 2 = 4
+    assert curves[curves.method == "a (narrow)"].expected.tolist() == pytest.approx([4.5, 4])
+    assert curves[curves.method == "a (main)"].expected.tolist() == pytest.approx([2, 4 / 3, 1])
+    assert "c (tpe): trials not drawn by random search" in capsys.readouterr().out
+    (sweep / "narrow" / "trials.csv").write_text(
+        "method,trial,objective,metric,direction,params\na,0,5,mauve,maximize,{}\n")
+    assert mt.main([str(sweep / "multirun"), "--trials", trials, "--out", str(out)]) == 2
+    assert "metric 'mauve' differs from 'perplexity'" in capsys.readouterr().err
+
+
 def test_statistics_more_bad_input(sweep, capsys):
     root = str(sweep / "multirun")
     (sweep / "mixed.csv").write_text(TUNER_TRIALS + "d,0,1,mauve,maximize,random,0,1,{}\n")

@@ -102,17 +102,47 @@ def trials_meta(path: str) -> dict:
     return meta
 
 
-def budget_curves(trials: str, objective: str | None,
+def read_studies(paths: list[str]) -> tuple[dict[str, list[float]], dict]:
+    """Scores and meta (as trials_meta) of one or several tuning studies' trials.csv.
+
+    A method found in more than one file is labelled `method (folder)`, the folder holding
+    that trials.csv (e.g. `top_p (equal_range)`), so two studies' curves of one method can be
+    compared; the files must agree on the objective and its direction."""
+    from alpha.evaluation import budget
+
+    tables = [(path, budget.read_trials(path), trials_meta(path)) for path in paths]
+    count: dict[str, int] = {}
+    for _, scores, _ in tables:
+        for m in scores:
+            count[m] = count.get(m, 0) + 1
+    merged: dict[str, list[float]] = {}
+    meta: dict = {}
+    for path, scores, one in tables:
+        for key in ("metric", "direction"):
+            if key in one and meta.setdefault(key, one[key]) != one[key]:
+                raise ValueError(f"{path}: {key} {one[key]!r} differs from {meta[key]!r} of "
+                                 f"{paths[0]}; compare studies of one objective")
+        for m, values in scores.items():
+            label = f"{m} ({Path(path).resolve().parent.name})" if count[m] > 1 else m
+            merged[label] = values
+            for column in ("optuna_sampler", "tuned"):
+                if m in one.get(column, {}):
+                    meta.setdefault(column, {})[label] = one[column][m]
+    return merged, meta
+
+
+def budget_curves(trials: str | list[str], objective: str | None,
                   direction: str | None) -> tuple[dict, str, list[str]]:
-    """({method: BudgetCurve}, objective label, notes) of the tuner's trials.csv.
+    """({method: BudgetCurve}, objective label, notes) of the tuner's trials.csv (or several,
+    comma-separated or a list: see read_studies).
 
     The objective's name and direction come from the file (the tuner writes them);
     --objective renames it and --direction overrides the direction. An older trials.csv
     without them: direction from the --objective metric's own higher_is_better."""
     from alpha.evaluation import METRICS, budget
 
-    scores = budget.read_trials(trials)
-    meta = trials_meta(trials)
+    paths = [t.strip() for t in trials.split(",") if t.strip()] if isinstance(trials, str) else trials
+    scores, meta = read_studies(paths)
     notes = []
     label = objective or meta.get("metric")
     if objective and meta.get("metric") not in (None, objective):

@@ -203,7 +203,8 @@ def main(argv: list[str] | None = None) -> int:
                         "other configuration against: OUT_diff.md/.tex/.csv")
     parser.add_argument("--diff-metrics", help="comma-separated metrics of the difference "
                         "table (default: the table's non-cost metrics)")
-    parser.add_argument("--trials", help="the tuner's trials.csv: budget curves, "
+    parser.add_argument("--trials", help="the tuner's trials.csv (several: comma-separated; "
+                        "a method in more than one is labelled by its folder): budget curves, "
                         "OUT_budget.png/.csv (needs --out)")
     parser.add_argument("--objective", help="with --trials: the metric the trials scored "
                         "(default: trials.csv's metric column, written by the tuner)")
