@@ -8,10 +8,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 RUNS=${RUNS:-multirun/tune/open_ended/runs}             # the main study's run folders
+OUT=${OUT:-multirun/tune/open_ended_equal_range/runs}    # this check's run folders
 RES=experiments/open_ended/equal_range
 python scripts/tune.py conf/tune/open_ended.yaml 'methods=[top_p,min_p,temperature]' test=false \
     'extra_overrides=[sampler.search_space.temperature.low=0.1,sampler.search_space.temperature.high=1.0]' \
-    out_dir=multirun/tune/open_ended_equal_range/runs results_dir=$RES
+    out_dir=$OUT results_dir=$RES
 python scripts/make_tables.py $RUNS/test/alpha $RUNS/test/alpha_seed $RUNS/test/top_p \
     $RUNS/test/min_p $RUNS/test/temperature --by sampler.name --metrics mauve,coherence \
     --trials experiments/open_ended/results/trials.csv,$RES/trials.csv --out $RES/budget
