@@ -275,3 +275,16 @@ def test_test_false_runs_dev_trials_only(tmp_path, monkeypatch):
 def test_test_must_be_a_bool(tmp_path):
     with pytest.raises(ValueError, match="test='no' must be true"):
         tuning.load_config(_write(tmp_path, test="no"))
+
+
+def test_package_index_inputs_are_recorded_by_their_catalogue_sha256():
+    """Study 1's models and data come from the package index (`source:`), not local paths:
+    inputs.json names each with the sha256 alpha.fetch verifies (written in the catalogue
+    from the published files), here checked against the values of docs/cards."""
+    run_cfg = tuning.compose(["model=smollm2-135m", "dataset=owt", "evaluation=full",
+                              "evaluation.oracle=gemma3-270m"])
+    got = tuning.catalogue_inputs(run_cfg)
+    assert got["catalogue:owt (owt_5.jsonl)"] == (
+        "095ceeb4ac1248bcaac4952056c6ccd5872410fc6a8b55d46244d57f27cfbb8b")
+    assert got["catalogue:smollm2-135m (SmolLM2-135M-Instruct.Q4_1.gguf)"].startswith("b179c9523d0e")
+    assert any(k.startswith("catalogue:gemma3-270m (") for k in got) and len(got) == 3

@@ -229,6 +229,18 @@ def checksums(files: list[Path]) -> dict[str, str]:
     return {str(f): hashlib.sha256(f.read_bytes()).hexdigest() for f in files if f.exists()}
 
 
+def catalogue_inputs(run_cfg: dict) -> dict[str, str]:
+    """`catalogue:NAME (file)` -> sha256 of each package-index input (model, dataset, oracle):
+    alpha.fetch verifies the file against it, so a run read exactly those bytes."""
+    from alpha.data.sources import SOURCES
+
+    names = [(run_cfg.get("model") or {}).get("source"),
+             (run_cfg.get("dataset") or {}).get("source"),
+             (run_cfg.get("evaluation") or {}).get("oracle")]
+    return {f"catalogue:{n} ({SOURCES[n].filename})": SOURCES[n].sha256
+            for n in dict.fromkeys(names) if isinstance(n, str) and n in SOURCES}
+
+
 def make_plan(cfg: TuneConfig, conf: Path = CONF) -> Plan:
     """Validate everything (methods, ranges, objective, each sampler's defaults) up front."""
     from alpha.runner.config import build_sampler, input_files
@@ -241,7 +253,8 @@ def make_plan(cfg: TuneConfig, conf: Path = CONF) -> Plan:
         spaces[method] = search_space(method, conf, run_cfg["sampler"])
         build_sampler(run_cfg["sampler"])  # a bad default fails here, not mid-sweep
         direction = direction or objective_direction(cfg, run_cfg)
-    return Plan(cfg, spaces, direction, checksums(input_files(run_cfg)))
+    return Plan(cfg, spaces, direction,
+                {**checksums(input_files(run_cfg)), **catalogue_inputs(run_cfg)})
 
 
 # ---------------------------------------------------------------- commands
@@ -440,7 +453,8 @@ def run_study(plan: Plan, *, echo=print) -> list[str]:
         except (RuntimeError, ValueError) as err:
             failures.append(f"{method}: {err}")
             echo(f"[tune] {method} failed: {err}")
-    changed = [f for f, h in plan.inputs.items() if checksums([Path(f)]).get(f) != h]
+    changed = [f for f, h in plan.inputs.items()
+               if not f.startswith("catalogue:") and checksums([Path(f)]).get(f) != h]
     failures += [f"input {f} changed during the study: runs may mix versions; re-run into a "
                  f"fresh out_dir with the inputs pinned" for f in changed]
     (res / "inputs.json").write_text(json.dumps(plan.inputs, indent=1) + "\n")
