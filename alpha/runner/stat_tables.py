@@ -131,18 +131,17 @@ def read_studies(paths: list[str]) -> tuple[dict[str, list[float]], dict]:
     return merged, meta
 
 
-def budget_curves(trials: str | list[str], objective: str | None,
+def budget_curves(trials: list[str], objective: str | None,
                   direction: str | None) -> tuple[dict, str, list[str]]:
-    """({method: BudgetCurve}, objective label, notes) of the tuner's trials.csv (or several,
-    comma-separated or a list: see read_studies).
+    """({method: BudgetCurve}, objective label, notes) of the tuner's trials.csv files (one or
+    several: see read_studies).
 
     The objective's name and direction come from the file (the tuner writes them);
     --objective renames it and --direction overrides the direction. An older trials.csv
     without them: direction from the --objective metric's own higher_is_better."""
     from alpha.evaluation import METRICS, budget
 
-    paths = [t.strip() for t in trials.split(",") if t.strip()] if isinstance(trials, str) else trials
-    scores, meta = read_studies(paths)
+    scores, meta = read_studies(trials)
     notes = []
     label = objective or meta.get("metric")
     if objective and meta.get("metric") not in (None, objective):

@@ -225,8 +225,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.reference:
             wanted = _split(args.diff_metrics) or [m for m in table.metrics if m not in COST]
             diff = difference_table(runs, args.reference, wanted, by=_split(args.by))
-        curves, objective, notes = (budget_curves(args.trials, args.objective, args.direction)
-                                    if args.trials else (None, args.objective, []))
+        curves, objective, notes = (
+            budget_curves(_split(args.trials), args.objective, args.direction)
+            if args.trials else (None, args.objective, []))
     except ValueError as err:
         print(f"make_tables: {err}", file=sys.stderr)
         return 2
