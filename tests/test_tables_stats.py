@@ -139,6 +139,17 @@ def test_budget_curves_of_two_studies(sweep, capsys):
     assert curves[curves.method == "a (narrow)"].expected.tolist() == pytest.approx([4.5, 4])
     assert curves[curves.method == "a (main)"].expected.tolist() == pytest.approx([2, 4 / 3, 1])
     assert "c (tpe): trials not drawn by random search" in capsys.readouterr().out
+    # --trial-methods: a name keeps its curves from both files; an unknown name is one line
+    assert mt.main([str(sweep / "multirun"), "--trials", trials, "--trial-methods", "a,greedy",
+                    "--out", str(out)]) == 0
+    curves = pd.read_csv(out.with_name("two_budget.csv"))
+    assert set(curves.method) == {"a (main)", "a (narrow)", "greedy"}
+    capsys.readouterr()
+    assert mt.main([str(sweep / "multirun"), "--trials", trials, "--trial-methods", "top_p",
+                    "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "--trial-methods names ['top_p'], which no trials.csv has" in err
+    assert "\n" not in err.strip()
     (sweep / "narrow" / "trials.csv").write_text(
         "method,trial,objective,metric,direction,params\na,0,5,mauve,maximize,{}\n")
     assert mt.main([str(sweep / "multirun"), "--trials", trials, "--out", str(out)]) == 2

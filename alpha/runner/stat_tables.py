@@ -131,10 +131,11 @@ def read_studies(paths: list[str]) -> tuple[dict[str, list[float]], dict]:
     return merged, meta
 
 
-def budget_curves(trials: list[str], objective: str | None,
-                  direction: str | None) -> tuple[dict, str, list[str]]:
+def budget_curves(trials: list[str], objective: str | None, direction: str | None,
+                  methods: list[str] | None = None) -> tuple[dict, str, list[str]]:
     """({method: BudgetCurve}, objective label, notes) of the tuner's trials.csv files (one or
-    several: see read_studies).
+    several: see read_studies). `methods`: keep only these (a method's name matches its curves
+    from every file, `top_p` both `top_p (results)` and `top_p (equal_range)`).
 
     The objective's name and direction come from the file (the tuner writes them);
     --objective renames it and --direction overrides the direction. An older trials.csv
@@ -142,6 +143,13 @@ def budget_curves(trials: list[str], objective: str | None,
     from alpha.evaluation import METRICS, budget
 
     scores, meta = read_studies(trials)
+    if methods:
+        base = {label: label.split(" (")[0] for label in scores}
+        missing = [m for m in methods if m not in base.values()]
+        if missing:
+            raise ValueError(f"--trial-methods names {missing}, which no trials.csv has; they "
+                             f"have {sorted(set(base.values()))}")
+        scores = {label: v for label, v in scores.items() if base[label] in methods}
     notes = []
     label = objective or meta.get("metric")
     if objective and meta.get("metric") not in (None, objective):

@@ -206,6 +206,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--trials", help="the tuner's trials.csv (several: comma-separated; "
                         "a method in more than one is labelled by its folder): budget curves, "
                         "OUT_budget.png/.csv (needs --out)")
+    parser.add_argument("--trial-methods", help="with --trials: comma-separated methods to "
+                        "draw and tabulate (default: all; a name covers it in every file)")
     parser.add_argument("--objective", help="with --trials: the metric the trials scored "
                         "(default: trials.csv's metric column, written by the tuner)")
     parser.add_argument("--direction", choices=("maximize", "minimize"),
@@ -226,7 +228,8 @@ def main(argv: list[str] | None = None) -> int:
             wanted = _split(args.diff_metrics) or [m for m in table.metrics if m not in COST]
             diff = difference_table(runs, args.reference, wanted, by=_split(args.by))
         curves, objective, notes = (
-            budget_curves(_split(args.trials), args.objective, args.direction)
+            budget_curves(_split(args.trials), args.objective, args.direction,
+                          _split(args.trial_methods))
             if args.trials else (None, args.objective, []))
     except ValueError as err:
         print(f"make_tables: {err}", file=sys.stderr)

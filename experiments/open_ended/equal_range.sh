@@ -15,4 +15,5 @@ python scripts/tune.py conf/tune/open_ended.yaml 'methods=[top_p,min_p,temperatu
     out_dir=$OUT results_dir=$RES
 python scripts/make_tables.py $RUNS/test/alpha $RUNS/test/alpha_seed $RUNS/test/top_p \
     $RUNS/test/min_p $RUNS/test/temperature --by sampler.name --metrics mauve,coherence \
-    --trials experiments/open_ended/results/trials.csv,$RES/trials.csv --out $RES/budget
+    --trials experiments/open_ended/results/trials.csv,$RES/trials.csv \
+    --trial-methods top_p,min_p,temperature,alpha,alpha_seed --out $RES/budget
