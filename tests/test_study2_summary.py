@@ -87,3 +87,35 @@ def test_cells_and_paired_differences_match_hand_computed_values(sweep, capsys):
     assert "| top_p | 15.0 · 100 | 15.0 · 100 |" in md  # tokens/s 10 and 20 over two seeds
     assert out.with_suffix(".png").stat().st_size > 0
     assert r"\pm" in out.with_suffix(".tex").read_text()
+
+
+def test_realised_temperature_from_the_traces(sweep):
+    """The per-token temperatures of the runs' traces, pooled over seeds, by hand: alpha at
+    ceiling 3 sampled [0.5, 1.5] (seed 0) and [1.0, 3.0] (seed 1): mean 1.5, max 3, half the
+    tokens above 1, 90th percentile (numpy's linear) 1.5 + 0.7 * 1.5 = 2.55. A run without
+    traces (greedy here) gives no row; a baseline's row is its constant temperature."""
+    traces = {("alpha", 0): [0.5, 1.5], ("alpha", 1): [1.0, 3.0], ("top_p", 0): [3.0, 3.0],
+              ("top_p", 1): [3.0]}
+    for folder in (sweep / "sweep").iterdir():
+        cfg = yaml.safe_load((folder / ".hydra/config.yaml").read_text())
+        sampler = cfg.get("sampler") or {}
+        if sampler.get("temp_max", sampler.get("temperature")) != 3.0:
+            continue
+        temps = traces[(sampler["name"], cfg["seed"])]
+        lines = (folder / "generations.jsonl").read_text().splitlines()
+        rows = [json.loads(line) for line in lines]
+        rows[0]["trace"] = {"temperature": temps}  # one problem carries the run's tokens
+        (folder / "generations.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    out = sweep / "res" / "summary"
+    assert summ.main([str(sweep / "sweep"), "--out", str(out)]) == 0
+    rows = {(r["method"], r["temperature"]): r for r in
+            summ.csv.DictReader(out.with_name("summary_temperature.csv").open())}
+    assert set(rows) == {("alpha", "3.0"), ("top_p", "3.0")}
+    alpha = rows[("alpha", "3.0")]
+    assert int(alpha["tokens"]) == 4
+    assert float(alpha["mean"]) == pytest.approx(1.5) and float(alpha["max"]) == 3.0
+    assert float(alpha["p90"]) == pytest.approx(2.55)
+    assert float(alpha["share_above_1"]) == pytest.approx(0.5)
+    assert float(rows[("top_p", "3.0")]["mean"]) == 3.0
+    md = out.with_suffix(".md").read_text()
+    assert "| alpha | - | 1.50 / 2.55 / 3.00; 50% |" in md

@@ -7,7 +7,10 @@ and writes, beside `--out`:
   averaged over its seeds first, so the problem is the unit of resampling);
 - `summary_diff.md|.csv`: at each temperature, alpha minus each baseline, paired per problem
   (alpha.evaluation.compare: paired bootstrap CI, sign-flip permutation p);
-- `summary.png`: accuracy vs temperature per method with its CI band, greedy as a line.
+- `summary.png`: accuracy vs temperature per method with its CI band, greedy as a line;
+- in `summary.md` and `summary_temperature.csv`: the temperature each method actually sampled at
+  (the per-token `temperature` of every run's trace, all seeds pooled: mean, 90th percentile,
+  max, share of tokens above 1), which says what the adaptive sampler's ceiling changed.
 
     python experiments/temperature_robustness/summarise.py                  # the default folders
     python experiments/temperature_robustness/summarise.py multirun/study_temperature_robustness \
@@ -100,6 +103,36 @@ def cost_markdown(costs: dict, temps: list[float], methods: list[str]) -> str:
     for m in methods:
         lines.append(f"| {m} | " + " | ".join(
             cell(costs.get((m, None if m == "greedy" else t))) for t in temps) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def realised_temperature(groups: dict) -> list[dict]:
+    """Per (method, T): the per-token temperatures the runs sampled at (their traces), pooled
+    over problems and seeds: mean, 90th percentile, max and the share above 1. Runs without a
+    `temperature` trace (greedy; older runs) give no row."""
+    out = []
+    for (method, t), runs in groups.items():
+        temps = [x for rows in runs for r in rows for x in (r.get("trace") or {}).get("temperature") or []]
+        if temps and t is not None:
+            a = np.asarray(temps, dtype=float)
+            out.append({"method": method, "temperature": t, "tokens": a.size, "mean": float(a.mean()),
+                        "p90": float(np.percentile(a, 90)), "max": float(a.max()),
+                        "share_above_1": float((a > 1).mean())})
+    return sorted(out, key=lambda r: (r["method"], r["temperature"]))
+
+
+def temperature_markdown(rows: list[dict], temps: list[float], methods: list[str]) -> str:
+    got = {(r["method"], r["temperature"]): r for r in rows}
+    lines = ["**realised temperature** (per-token, from the traces, all seeds: mean / p90 / max; "
+             "share of tokens above 1)", "",
+             "| method | " + " | ".join(f"T={t:g}" for t in temps) + " |", "|---|" + "---|" * len(temps)]
+    for m in methods:
+        if not any((m, t) in got for t in temps):
+            continue
+        cells = [got.get((m, t)) for t in temps]
+        lines.append(f"| {m} | " + " | ".join(
+            "-" if c is None else f"{c['mean']:.2f} / {c['p90']:.2f} / {c['max']:.2f}; "
+            f"{100 * c['share_above_1']:.0f}%" for c in cells) + " |")
     return "\n".join(lines) + "\n"
 
 
@@ -211,7 +244,11 @@ def main(argv: list[str] | None = None) -> int:
     records, temps, methods = summary(groups)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
+    realised = realised_temperature(groups)
     md = pivot_markdown(records, temps, methods) + cost_markdown(costs, temps, methods)
+    if realised:
+        md += "\n" + temperature_markdown(realised, temps, methods)
+        write_csv(out.with_name(out.name + "_temperature.csv"), realised)
     notes = [f"- left out: {s}" for s in skipped]
     out.with_suffix(".md").write_text(md + "\n".join(notes) + ("\n" if notes else ""))
     out.with_suffix(".tex").write_text(pivot_latex(records, temps, methods))
