@@ -85,6 +85,12 @@ EXPECTED = {
                                     "temp_min": 0.1},
         ("sampler.temp_max=0.7",): {"name": "alpha", "temp_max": 0.7, "base_temp": 0.8},
     }),
+    "temperature_robustness_alpha_base_at_T": (5 * 3, {
+        # the stricter mapping: operating point and ceiling both at T
+        ("sampler.temp_max=3.0",): {"name": "alpha", "temp_max": 3.0, "base_temp": 3.0,
+                                    "temp_min": 0.1},
+        ("sampler.temp_max=1.5",): {"name": "alpha", "temp_max": 1.5, "base_temp": 1.5},
+    }),
 }
 
 
@@ -120,11 +126,16 @@ def test_both_halves_of_study_2_share_data_and_sizes():
     assert a["_sweep_dir"] != b["_sweep_dir"]
 
 
-def test_the_stricter_alpha_mapping_is_one_override():
-    c = compose_plain(["experiment=temperature_robustness_alpha", "sampler.temp_max=2.0",
-                       "sampler.base_temp=${sampler.temp_max}"])
-    assert c["sampler"]["base_temp"] == 2.0 and c["sampler"]["temp_max"] == 2.0
-    hc.build_sampler(c["sampler"])
+def test_the_stricter_alpha_mapping_shares_the_ceiling_runs_data():
+    a = compose_plain(["experiment=temperature_robustness_alpha", "sampler.temp_max=2.0"])
+    b = compose_plain(["experiment=temperature_robustness_alpha_base_at_T", "sampler.temp_max=2.0"])
+    assert b["sampler"]["base_temp"] == 2.0 and a["sampler"]["base_temp"] == 0.8
+    assert {k: v for k, v in a["sampler"].items() if k != "base_temp"} == \
+        {k: v for k, v in b["sampler"].items() if k != "base_temp"}
+    for key in ("num_prompts", "max_new_tokens", "dataset", "model", "evaluation", "seed"):
+        assert a[key] == b[key], key
+    assert b["_sweep_dir"] == "multirun/study_temperature_robustness/alpha_base_at_T"
+    hc.build_sampler(b["sampler"])
 
 
 @pytest.mark.parametrize("name", TUNES)

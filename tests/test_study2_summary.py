@@ -119,3 +119,24 @@ def test_realised_temperature_from_the_traces(sweep):
     assert float(rows[("top_p", "3.0")]["mean"]) == 3.0
     md = out.with_suffix(".md").read_text()
     assert "| alpha | - | 1.50 / 2.55 / 3.00; 50% |" in md
+
+
+def test_base_at_T_runs_are_their_own_row(sweep):
+    """An alpha run whose base_temp is its ceiling (Hydra saves the unresolved
+    `${sampler.temp_max}`) is the row alpha_base_at_T, not pooled with the ceiling-only alpha
+    runs; its paired difference to top_p at T=3 by hand: [1, 1, 1, 1] - [0, 0, 0, 0] = 1."""
+    folder = sweep / "sweep" / "strict_3"
+    make_run(folder, "alpha", 3.0, 0, [1, 1, 1, 1])
+    cfg = yaml.safe_load((folder / ".hydra/config.yaml").read_text())
+    cfg["sampler"]["base_temp"] = "${sampler.temp_max}"
+    (folder / ".hydra/config.yaml").write_text(yaml.safe_dump(cfg))
+    out = sweep / "res" / "summary"
+    assert summ.main([str(sweep / "sweep"), "--out", str(out)]) == 0
+    cells = {(r["method"], r["temperature"], r["metric"]): r for r in
+             summ.csv.DictReader(out.with_suffix(".csv").open())}
+    assert float(cells[("alpha_base_at_T", "3.0", "gsm8k_strict")]["mean"]) == 1.0
+    assert int(cells[("alpha", "3.0", "gsm8k_strict")]["seeds"]) == 2  # unchanged
+    diffs = {(r["adaptive"], r["metric"], r["temperature"], r["vs"]): r for r in
+             summ.csv.DictReader(out.with_name("summary_diff.csv").open())}
+    assert float(diffs[("alpha_base_at_T", "gsm8k_strict", "3.0", "top_p")]["diff"]) == 1.0
+    assert float(diffs[("alpha", "gsm8k_strict", "3.0", "top_p")]["diff"]) == pytest.approx(0.625)

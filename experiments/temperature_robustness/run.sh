@@ -5,8 +5,9 @@
 #   EXTRA="model=gemma3-270m" bash experiments/temperature_robustness/run.sh   # another model (own folders)
 # Two streams, one torch thread each (a 2-core machine), balanced by work: temperature-only and
 # top_p (30 runs, the hot ones run to the token limit) on one; greedy, min_p and the adaptive
-# sampler (1 + 15 + 15 runs, shorter answers) on the other. Then the tables (paired CIs against
-# greedy) and summarise.py: methods x temperatures with CIs, alpha vs each baseline, the figure.
+# sampler (1 + 15 + 15 + 15 runs: its ceiling at T, then base_temp at T too) on the other. Then
+# the tables (paired CIs against greedy) and summarise.py: methods x temperatures with CIs, the
+# adaptive rows vs each baseline, the temperatures actually sampled, the figure.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 EXTRA=${EXTRA:-}
@@ -24,10 +25,14 @@ A=$!
         hydra.sweeper.params.sampler=min_p > "$SWEEP/min_p.log" 2>&1
     python run.py -m experiment=temperature_robustness_alpha $EXTRA hydra.sweep.dir=$SWEEP/alpha \
         > "$SWEEP/alpha.log" 2>&1
+    # the stricter mapping: base_temp at T too (the ceiling alone left it sampling at ~0.85)
+    python run.py -m experiment=temperature_robustness_alpha_base_at_T $EXTRA \
+        hydra.sweep.dir=$SWEEP/alpha_base_at_T > "$SWEEP/alpha_base_at_T.log" 2>&1
 ) &
 B=$!
 wait $A; wait $B   # either stream failing stops here (set -e), before the tables
 python scripts/make_tables.py "$SWEEP/greedy" "$SWEEP/baselines" "$SWEEP/min_p" "$SWEEP/alpha" \
+    "$SWEEP/alpha_base_at_T" \
     --reference greedy --metrics gsm8k_strict,gsm8k_flexible,accuracy,mean_length,eos_rate,tokens_per_s \
     --out "$OUT/table"
 # the min-p paper's shape: methods x temperatures, CIs over problems, alpha vs each baseline, figure

@@ -35,15 +35,24 @@ from alpha.runner.runs import find_runs, read_generations
 ROOT = Path(__file__).resolve().parents[2]
 METRICS = ("gsm8k_strict", "gsm8k_flexible")
 ADAPTIVE = "alpha"
+STRICT = "alpha_base_at_T"  # the adaptive sampler with base_temp = temp_max = T (stricter mapping)
 
 
 def cell_key(config: dict) -> tuple[str, float | None]:
-    """(method, temperature) of a run: greedy has none; alpha's is its ceiling temp_max."""
-    sampler = config.get("sampler") or {}
+    """(method, temperature) of a run: greedy has none; alpha's is its ceiling temp_max, and an
+    alpha run whose operating point base_temp is the ceiling too is the row `alpha_base_at_T`."""
+    from omegaconf import OmegaConf
+
+    # Hydra saves config.yaml unresolved: base_temp may be "${sampler.temp_max}"
+    sampler = OmegaConf.to_container(OmegaConf.create({"sampler": config.get("sampler") or {}}),
+                                     resolve=True)["sampler"]
     name = sampler.get("name", "?")
     if name == "greedy":
         return name, None
     value = sampler.get("temp_max") if name == ADAPTIVE else sampler.get("temperature")
+    if name == ADAPTIVE and value is not None and sampler.get("base_temp") is not None \
+            and float(sampler["base_temp"]) == float(value):
+        name = STRICT
     return name, None if value is None else float(value)
 
 
@@ -79,7 +88,7 @@ def pct(x: float | None) -> str:
 
 def summary(groups: dict) -> tuple[list[dict], list[float], list[str]]:
     temps = sorted({t for _, t in groups if t is not None})
-    methods = list(dict.fromkeys(["greedy", "temperature", "top_p", "min_p", ADAPTIVE,
+    methods = list(dict.fromkeys(["greedy", "temperature", "top_p", "min_p", ADAPTIVE, STRICT,
                                   *sorted(m for m, _ in groups)]))
     methods = [m for m in methods if any(k[0] == m for k in groups)]
     records = [{"method": m, "temperature": t, "metric": metric, **cell_stats(groups[(m, t)], metric)}
@@ -153,20 +162,23 @@ def pivot_markdown(records: list[dict], temps: list[float], methods: list[str]) 
 
 
 def differences(groups: dict, temps: list[float]) -> list[dict]:
-    """At each T: alpha minus each baseline, paired per problem (seeds averaged)."""
+    """At each T: each adaptive row (alpha, alpha_base_at_T) minus each baseline, paired per
+    problem (seeds averaged)."""
     out = []
-    for metric in METRICS:
-        for t in temps:
-            if (ADAPTIVE, t) not in groups:
-                continue
-            for base in ("temperature", "top_p", "min_p"):
-                if (base, t) not in groups:
+    for adaptive in (ADAPTIVE, STRICT):
+        for metric in METRICS:
+            for t in temps:
+                if (adaptive, t) not in groups:
                     continue
-                res = compare_metric(groups[(ADAPTIVE, t)], groups[(base, t)], metric)
-                ci = res.ci95 or [None, None]
-                out.append({"metric": metric, "temperature": t, "vs": base, "n": res.n,
-                            "alpha": res.value_a, "baseline": res.value_b, "diff": res.diff,
-                            "ci_lo": ci[0], "ci_hi": ci[1], "perm_p": res.perm_p})
+                for base in ("temperature", "top_p", "min_p"):
+                    if (base, t) not in groups:
+                        continue
+                    res = compare_metric(groups[(adaptive, t)], groups[(base, t)], metric)
+                    ci = res.ci95 or [None, None]
+                    out.append({"adaptive": adaptive, "metric": metric, "temperature": t,
+                                "vs": base, "n": res.n,
+                                "alpha": res.value_a, "baseline": res.value_b, "diff": res.diff,
+                                "ci_lo": ci[0], "ci_hi": ci[1], "perm_p": res.perm_p})
     return out
 
 
@@ -188,14 +200,15 @@ def pivot_latex(records: list[dict], temps: list[float], methods: list[str]) -> 
 
 
 def diff_markdown(rows: list[dict]) -> str:
-    lines = ["| metric | T | alpha − | alpha % | baseline % | Δ points [95% CI] | perm p | n |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = ["| adaptive | metric | T | − baseline | adaptive % | baseline % | Δ points [95% CI] | perm p | n |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         mark = "*" if r["ci_lo"] is not None and (r["ci_lo"] > 0 or r["ci_hi"] < 0) else ""
-        lines.append(f"| {r['metric']} | {r['temperature']:g} | {r['vs']} | {pct(r['alpha'])} | "
+        lines.append(f"| {r['adaptive']} | {r['metric']} | {r['temperature']:g} | {r['vs']} | {pct(r['alpha'])} | "
                      f"{pct(r['baseline'])} | {100 * r['diff']:+.1f} [{pct(r['ci_lo'])}, "
                      f"{pct(r['ci_hi'])}]{mark} | {r['perm_p']:.3g} | {r['n']} |")
-    return "\n".join(lines) + ("\n\nΔ = alpha (temperature ceiling T) − the baseline at "
+    return "\n".join(lines) + ("\n\nΔ = the adaptive sampler (alpha: temperature ceiling T; "
+                               "alpha_base_at_T: ceiling and base_temp T) − the baseline at "
                                "temperature T, paired over problems (seeds averaged per problem); "
                                "95% paired bootstrap CI; * = CI excludes 0; two-sided sign-flip "
                                "permutation p; not corrected for multiple comparisons.\n")
