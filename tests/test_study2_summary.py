@@ -140,3 +140,18 @@ def test_base_at_T_runs_are_their_own_row(sweep):
              summ.csv.DictReader(out.with_name("summary_diff.csv").open())}
     assert float(diffs[("alpha_base_at_T", "gsm8k_strict", "3.0", "top_p")]["diff"]) == 1.0
     assert float(diffs[("alpha", "gsm8k_strict", "3.0", "top_p")]["diff"]) == pytest.approx(0.625)
+
+
+def test_inputs_json_names_the_catalogue_files_the_runs_read(sweep):
+    from alpha.data.sources import SOURCES
+
+    folder = next((sweep / "sweep").glob("greedy_*"))
+    cfg = yaml.safe_load((folder / ".hydra/config.yaml").read_text())
+    cfg.update(model={"source": "qwen2.5-coder-0.5b"}, dataset={"source": "multiarith"})
+    (folder / ".hydra/config.yaml").write_text(yaml.safe_dump(cfg))
+    out = sweep / "res" / "summary"
+    assert summ.main([str(sweep / "sweep"), "--out", str(out)]) == 0
+    inputs = json.loads((out.parent / "inputs.json").read_text())
+    for name in ("qwen2.5-coder-0.5b", "multiarith"):
+        key = f"catalogue:{name} ({SOURCES[name].filename})"
+        assert inputs[key] == SOURCES[name].sha256 and len(inputs[key]) == 64

@@ -10,7 +10,8 @@ and writes, beside `--out`:
 - `summary.png`: accuracy vs temperature per method with its CI band, greedy as a line;
 - in `summary.md` and `summary_temperature.csv`: the temperature each method actually sampled at
   (the per-token `temperature` of every run's trace, all seeds pooled: mean, 90th percentile,
-  max, share of tokens above 1), which says what the adaptive sampler's ceiling changed.
+  max, share of tokens above 1), which says what the adaptive sampler's ceiling changed;
+- `inputs.json` beside it: the sha256 of the model and dataset files the runs read.
 
     python experiments/temperature_robustness/summarise.py                  # the default folders
     python experiments/temperature_robustness/summarise.py multirun/study_temperature_robustness \
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import json
 from pathlib import Path
 
 import numpy as np
@@ -56,19 +58,23 @@ def cell_key(config: dict) -> tuple[str, float | None]:
     return name, None if value is None else float(value)
 
 
-def group_rows(paths: list[str]) -> tuple[dict, dict, list[str]]:
-    """{(method, T): [rows of each seed's run]}, {(method, T): [each run's metric means]}, and
-    one line per run left out."""
+def group_rows(paths: list[str]) -> tuple[dict, dict, list[str], dict]:
+    """{(method, T): [rows of each seed's run]}, {(method, T): [each run's metric means]}, one
+    line per run left out, and the sha256 of the package-index inputs (model, dataset) the runs
+    read (alpha.fetch verified each file against it)."""
+    from alpha.runner.tuning import catalogue_inputs
+
     groups: dict[tuple, list[list[dict]]] = {}
     costs: dict[tuple, list[dict]] = {}
-    skipped = []
+    skipped, inputs = [], {}
     for run in find_runs(paths):
         if run.problem:
             skipped.append(f"{run.source}: {run.problem}")
             continue
         groups.setdefault(cell_key(run.config), []).append(read_generations(run))
         costs.setdefault(cell_key(run.config), []).append(run.metrics)
-    return groups, costs, skipped
+        inputs.update(catalogue_inputs(run.config))
+    return groups, costs, skipped, inputs
 
 
 def cell_stats(runs: list[list[dict]], metric: str, samples: int = 2000) -> dict:
@@ -253,7 +259,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("sweep", nargs="?", default=str(ROOT / "multirun/study_temperature_robustness"))
     ap.add_argument("--out", default=str(ROOT / "experiments/temperature_robustness/results/summary"))
     args = ap.parse_args(argv)
-    groups, costs, skipped = group_rows([args.sweep])
+    groups, costs, skipped, inputs = group_rows([args.sweep])
     records, temps, methods = summary(groups)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -265,6 +271,7 @@ def main(argv: list[str] | None = None) -> int:
     notes = [f"- left out: {s}" for s in skipped]
     out.with_suffix(".md").write_text(md + "\n".join(notes) + ("\n" if notes else ""))
     out.with_suffix(".tex").write_text(pivot_latex(records, temps, methods))
+    (out.parent / "inputs.json").write_text(json.dumps(inputs, indent=1, sort_keys=True) + "\n")
     write_csv(out.with_suffix(".csv"), records)
     diffs = differences(groups, temps)
     if diffs:
