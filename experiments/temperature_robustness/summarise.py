@@ -71,8 +71,9 @@ def group_rows(paths: list[str]) -> tuple[dict, dict, list[str], dict]:
         if run.problem:
             skipped.append(f"{run.source}: {run.problem}")
             continue
-        groups.setdefault(cell_key(run.config), []).append(read_generations(run))
-        costs.setdefault(cell_key(run.config), []).append(run.metrics)
+        key = cell_key(run.config)  # resolves the sampler config: once a run
+        groups.setdefault(key, []).append(read_generations(run))
+        costs.setdefault(key, []).append(run.metrics)
         inputs.update(catalogue_inputs(run.config))
     return groups, costs, skipped, inputs
 
