@@ -143,4 +143,9 @@ def test_a_model_that_cannot_slice_logits_falls_back_once_and_scores_the_same(ti
         _records(), metrics=["perplexity"], model=model, tokenizer=tiny_tokenizer,
         options={"batch_size": 2}).per_prompt]
     assert NoSlicing.attempts == 1  # 3 batches, one failed attempt
-    assert got == pytest.approx(want, rel=1e-5)
+    # A record too short to score has perplexity None in both runs; pytest >= 9 refuses None
+    # inside approx(rel=...), so the None positions are compared exactly and the numbers approx.
+    assert [g is None for g in got] == [w is None for w in want]
+    assert any(w is not None for w in want)
+    nums = [(g, w) for g, w in zip(got, want, strict=True) if w is not None]
+    assert [g for g, _ in nums] == pytest.approx([w for _, w in nums], rel=1e-5)
