@@ -9,18 +9,15 @@ scripts and tests import it by name. Each module owner adds its public names bel
 `__all__`.
 """
 
-import sys as _sys
+from alpha.threads import configure_on_import, configure_threads
 
-from alpha.threads import configure_threads
+configure_on_import()  # one torch thread, passive OpenMP waits when torch is not loaded yet (docs/threads.md)
 
-if "torch" not in _sys.modules:  # alpha loads torch first: passive OpenMP waits (docs/threads.md)
-    configure_threads()
+from importlib import import_module
+from pathlib import Path
+from typing import TYPE_CHECKING
 
-from importlib import import_module  # noqa: E402
-from pathlib import Path  # noqa: E402
-from typing import TYPE_CHECKING  # noqa: E402
-
-from alpha.attention_capture import AttentionCapture  # noqa: E402
+from alpha.attention_capture import AttentionCapture
 from alpha.checkpoint import check_checkpoint
 from alpha.config import SamplerConfig
 from alpha.filtering import apply_sampling_params, draw

@@ -1,28 +1,35 @@
-"""The CPU thread policy: passive OpenMP waits, and one torch thread per core this process may use.
+"""The CPU thread policy: one torch thread per process unless asked, and passive OpenMP waits.
 
-torch's CPU build runs its intra-op parallelism on GNU OpenMP (libgomp). By default libgomp's
-idle threads spin (GOMP_SPINCOUNT 300,000) before they sleep. On a machine whose cores are busy
-with other work, a spinning thread holds a core that the thread it waits for needs, and it gets
-none of the scheduler's wake-up preference a sleeping thread gets; the many small parallel
-regions of token-by-token generation then each wait for a scheduler time slice. On the loaded
-2-core box the shipped tiny model generated ~10x slower with torch's 2 threads than with 1;
-with OMP_WAIT_POLICY=PASSIVE the same 2 threads were as fast as 1 thread or faster, so the
-thread count stays at the cores available (same command, same machine: same thread count,
-whatever else is running). docs/threads.md has the numbers; scripts/bench_threads.py measures.
+Token-by-token generation with a small model is thousands of tiny parallel regions per second,
+each ending in a barrier. With several intra-op threads on cores that other work also wants, a
+region waits for whichever of its threads the scheduler has parked; with one thread there is no
+barrier and no OpenMP worker at all. So the default is one thread per process (`threads=None`
+with no OMP_NUM_THREADS), whatever else runs: the same command computes the same floats on a
+quiet and on a busy machine, and a data-parallel rank (torchrun sets OMP_NUM_THREADS=1) computes
+what one process does. Scale a CPU run with processes (data parallel, a joblib sweep), or give a
+machine you have to yourself more threads: `cpu_threads=N` / `configure_threads(N)` /
+OMP_NUM_THREADS=N. docs/threads.md has the measurements (scripts/bench_threads.py).
 
-libgomp reads OMP_WAIT_POLICY once, when torch loads it, so the policy must be applied before
-the first `import torch`: `import alpha` does it when alpha is the first to load torch, and
-run.py and the benchmark scripts import alpha before torch. An explicit OMP_WAIT_POLICY,
-GOMP_SPINCOUNT or OMP_NUM_THREADS in the environment wins.
+Import order does not matter for the count: `import alpha` applies it whether or not torch was
+imported first (a count torch already had changed from its default is left alone). It matters
+for the wait policy of extra threads: libgomp reads OMP_WAIT_POLICY once, when torch loads it,
+so `import alpha` before torch sets PASSIVE (idle workers sleep instead of spinning 300,000
+rounds). When torch came first with the default spin and more than one thread is asked for,
+`configure_threads` warns once, in one line. An explicit OMP_WAIT_POLICY, GOMP_SPINCOUNT or
+OMP_NUM_THREADS in the environment wins.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import sys
 
+log = logging.getLogger(__name__)
+
 WAIT_VARS = ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")  # either one set by the user: leave the wait alone
+_state = {"passive": False, "warned": False}  # set PASSIVE before torch loaded; spin warning given
 
 
 def available_cores() -> int:
@@ -47,21 +54,45 @@ def env_threads() -> int | None:
     return int(value) if value.isdigit() and int(value) > 0 else None
 
 
+def spinning_waits() -> bool:
+    """True when libgomp loaded (or will load) with its default spinning wait: torch came before
+    any PASSIVE setting and the environment names no wait policy."""
+    return not _state["passive"] and not any(v in os.environ for v in WAIT_VARS)
+
+
 def configure_threads(threads: int | None = None) -> int:
     """Apply the CPU thread policy and return torch's intra-op thread count.
 
     threads: an explicit count (e.g. run.py's `cpu_threads`); None = OMP_NUM_THREADS if set,
-        else `available_cores()`.
+        else 1.
     Before torch is imported this also sets OMP_WAIT_POLICY=PASSIVE (unless the environment sets
-    OMP_WAIT_POLICY or GOMP_SPINCOUNT); after, the wait policy can no longer change in-process.
+    OMP_WAIT_POLICY or GOMP_SPINCOUNT); after, the wait policy can no longer change in-process,
+    and asking for more than one thread then warns once that OpenMP's idle workers spin.
     """
     if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
         raise ValueError(f"threads={threads!r} must be None (the policy's choice) or an integer >= 1")
     if "torch" not in sys.modules and not any(v in os.environ for v in WAIT_VARS):
         os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
+        _state["passive"] = True
     import torch
 
-    n = threads or env_threads() or available_cores()
+    n = threads or env_threads() or 1
+    if n > 1 and spinning_waits() and not _state["warned"]:
+        _state["warned"] = True
+        log.warning("torch was loaded before alpha with OpenMP's spinning waits: %d threads can run "
+                    "far slower than 1 on a busy machine; import alpha first or set "
+                    "OMP_WAIT_POLICY=PASSIVE before Python starts (docs/threads.md)", n)
     if torch.get_num_threads() != n:
         torch.set_num_threads(n)
     return n
+
+
+def configure_on_import() -> None:
+    """`import alpha`'s call: the policy's count when torch is not loaded yet or still has its
+    default count (one per core); a count the program already chose is kept."""
+    if "torch" in sys.modules:
+        import torch
+
+        if torch.get_num_threads() != available_cores():
+            return
+    configure_threads()
