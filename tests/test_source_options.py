@@ -8,6 +8,8 @@ continuation cut, hand-scored completions for the reasoning metrics.
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import json
 
 import pytest
@@ -15,7 +17,7 @@ from conftest import ASSETS
 from test_configs import _compose, _plain
 
 from alpha import fetch as F
-from alpha.data import hub
+from alpha.data import hub, sources
 from alpha.data.sources import get_source
 from alpha.runner import config as hc
 
@@ -23,10 +25,16 @@ GSM8K_ROWS = [{"question": f"Tom has {i} apples and buys 2 more. How many now?",
                "answer": f"{i} + 2 = {i + 2}\n#### {i + 2}"} for i in range(3)]
 
 
-def _seed(name: str, rows: list[dict], cache) -> None:
-    path = F.file_path(get_source(name), cache)
+def _seed(name: str, rows: list[dict], cache, monkeypatch) -> None:
+    """Put `rows` in the cache as catalogue entry `name`, the entry's size and sha256 set to
+    theirs (the cache verifies files against the catalogue: other bytes would be fetched anew)."""
+    data = "".join(json.dumps(r) + "\n" for r in rows).encode()
+    src = dataclasses.replace(get_source(name), sha256=hashlib.sha256(data).hexdigest(),
+                              size=len(data))
+    monkeypatch.setitem(sources.SOURCES, name, src)
+    path = F.file_path(src, cache)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    path.write_bytes(data)
 
 
 @pytest.fixture
@@ -36,7 +44,7 @@ def cache(tmp_path, monkeypatch):
 
 
 def test_gsm8k_uses_the_package_copy_when_the_hub_is_unreachable(cache, tmp_path, monkeypatch):
-    _seed("gsm8k", GSM8K_ROWS, cache)
+    _seed("gsm8k", GSM8K_ROWS, cache, monkeypatch)
     monkeypatch.setattr(hub, "hub_reachable", lambda timeout=3.0: False)
     c = _plain(_compose(["dataset=gsm8k", "model=smollm2-135m", "evaluation=reasoning",
                          "num_prompts=2", f"output_dir={tmp_path}"]))
@@ -57,7 +65,7 @@ def test_gsm8k_uses_the_package_copy_when_the_hub_is_unreachable(cache, tmp_path
 
 
 def test_gsm8k_falls_back_when_the_hub_answers_but_fails(cache, tmp_path, monkeypatch):
-    _seed("gsm8k", GSM8K_ROWS, cache)
+    _seed("gsm8k", GSM8K_ROWS, cache, monkeypatch)
     monkeypatch.setattr(hub, "hub_reachable", lambda timeout=3.0: True)
 
     def failing(ds):
@@ -83,10 +91,10 @@ def test_gsm8k_uses_the_hub_when_reachable(cache, tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("cont", [None, 0])
 def test_owt_cuts_a_token_prefix_and_keeps_the_rest_as_reference(cache, tmp_path, tiny_tokenizer,
-                                                                  cont):
+                                                                  cont, monkeypatch):
     passages = ["No.", "To be, or not to be, that is the question: whether 'tis "
                 "nobler in the mind to suffer the slings and arrows of outrageous fortune."]
-    _seed("owt", [{"0": p, "1": "ignored"} for p in passages], cache)
+    _seed("owt", [{"0": p, "1": "ignored"} for p in passages], cache, monkeypatch)
     ckpt = tmp_path / "ckpt"
     tiny_tokenizer.save_pretrained(ckpt)
     c = _plain(_compose(["dataset=owt", "model=smollm2-135m", f"model.path={ckpt}",
