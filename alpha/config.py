@@ -55,6 +55,11 @@ class SamplerConfig:
         solver_iters: bisection steps on temperature (resolution (temp_max - temp_min) / 2**n).
         attention_mode: "mean_heads" (average heads, then entropy: the original) or
             "per_head" (entropy of each head, then average).
+        clamp_base: bisection only. False (default): a `base_*` value outside its bounds is
+            refused (`base_temp=5` with `temp_max=1.0` would silently run at 1.0);
+            `base_rep_penalty=1.0` (no penalty) is allowed below `rep_penalty_min` and raised
+            to it. True: every base value is clamped into its bounds on purpose (e.g. a sweep of
+            `temp_max` below a fixed `base_temp`: the operating point becomes the ceiling).
 
     >>> cfg = SamplerConfig()
     >>> cfg.base_temp = 0.3
@@ -94,6 +99,7 @@ class SamplerConfig:
     solver: str = "bisection"
     solver_iters: int = 20
     attention_mode: str = "mean_heads"
+    clamp_base: bool = False
 
     def __post_init__(self) -> None:
         self.validate()
@@ -134,6 +140,10 @@ class SamplerConfig:
         _check_range("opt_tolerance", self.opt_tolerance, 0.0, float("inf"), "opt_tolerance >= 0")
         for name in ("base_temp", "base_top_p", "base_rep_penalty"):
             _check_number(name, getattr(self, name), False)
+        if not isinstance(self.clamp_base, bool):
+            raise ValueError(f"clamp_base={self.clamp_base!r} must be true or false")
+        if self.solver == "bisection" and not self.clamp_base:
+            self._check_bases_in_bounds()
         if self.solver not in SOLVERS:
             raise ValueError(f"solver={self.solver!r} is unknown; choose one of {list(SOLVERS)}")
         if self.rep_penalty_scope not in REP_PENALTY_SCOPES:
@@ -142,6 +152,20 @@ class SamplerConfig:
         if self.attention_mode not in ATTENTION_MODES:
             raise ValueError(f"attention_mode={self.attention_mode!r} is unknown; "
                              f"choose one of {list(ATTENTION_MODES)}")
+
+    def _check_bases_in_bounds(self) -> None:
+        """The bisection solver clamps each base value into its bounds: refuse what it would
+        move (base_rep_penalty 1.0, "no penalty", may sit below rep_penalty_min)."""
+        for param, lo_name, hi_name, _, _ in BOUNDS:
+            name = "base_temp" if param == "temperature" else f"base_{param}"
+            v, lo, hi = getattr(self, name), getattr(self, lo_name), getattr(self, hi_name)
+            if param == "rep_penalty":
+                lo = min(lo, 1.0)
+            if not lo <= v <= hi:
+                raise ValueError(
+                    f"{name}={v} is outside [{lo_name}, {hi_name}] = [{lo}, {hi}], where the "
+                    f"bisection solver would run it at {min(max(v, lo), hi)}; set {name} within "
+                    f"the bounds, move the bounds, or set clamp_base=true to clamp on purpose")
 
     def weights(self) -> tuple[float, float, float, float]:
         """The four alpha weights, in the order token H, token VH, attention H, attention VH."""

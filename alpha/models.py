@@ -70,14 +70,26 @@ def _looks_local(name: str) -> bool:
 def _hub_error(name: str, err: Exception) -> ValueError:
     if hub_offline():
         return ValueError(
-            f"model {name} is not available offline; set HF_HUB_OFFLINE=0 or point model.path "
-            "at a local folder"
+            f"model {name}: no such folder ({Path(name).expanduser().absolute()}), and as a hub "
+            "id it is not in the local hub cache (HF_HUB_OFFLINE=1); point model.path at a "
+            "save_pretrained folder, or set HF_HUB_OFFLINE=0 to download it"
         )
     first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
     return ValueError(
         f"model {name} could not be loaded from the hub ({first}); check the name and your "
         "connection, or point model.path at a local folder"
     )
+
+
+def check_finite_weights(model, source: str) -> None:
+    """ValueError naming the first parameter that holds NaN or inf (a corrupt or badly converted
+    checkpoint would otherwise sample garbage or fail deep inside the sampler)."""
+    for pname, p in model.named_parameters():
+        if not torch.isfinite(p).all():
+            bad = int((~torch.isfinite(p)).sum())
+            raise ValueError(f"{source}: weight {pname} holds {bad} NaN/inf values; the checkpoint "
+                             "is corrupt: restore or re-convert it (a catalogue model: python -m "
+                             "alpha.fetch NAME)")
 
 
 def load_model_and_tokenizer(
@@ -105,7 +117,7 @@ def load_model_and_tokenizer(
 
     Raises:
         ValueError: a missing local folder, a hub id that is unavailable (offline or not found),
-            an unknown device/dtype/attention implementation.
+            an unknown device/dtype/attention implementation, weights holding NaN or inf.
 
     >>> model, tok = load_model_and_tokenizer("models/tiny-shakespeare", device="cpu")  # doctest: +SKIP
     """
@@ -120,14 +132,16 @@ def load_model_and_tokenizer(
     torch_dtype = resolve_dtype(dtype, dev)
     name = str(name_or_path)
     local = Path(name).expanduser()
-    tokenizer = None
+    tokenizer, weights = None, name
     if local.is_dir():
         name = str(local)
         # missing/corrupt config, weights, tokenizer: one line each; its tokenizer is reused
-        tokenizer = check_checkpoint(local).tokenizer
+        info = check_checkpoint(local)
+        tokenizer, weights = info.tokenizer, str(info.weights)
     elif local.exists() or _looks_local(name):
+        what = "is a file, not a folder" if local.exists() else f"no such folder ({local.absolute()})"
         raise ValueError(
-            f"model.path={name!r} is not a folder; point model.path at a save_pretrained folder "
+            f"model.path={name!r}: {what}; point model.path at a save_pretrained folder "
             "(config.json + weights) or use a hub id"
         )
     common = dict(revision=revision or "main", trust_remote_code=False)
@@ -149,6 +163,7 @@ def load_model_and_tokenizer(
             raise
         raise _hub_error(name, err) from err
     check_tokenizer_fits(tokenizer, model.get_input_embeddings().num_embeddings, source=name)
+    check_finite_weights(model, weights)
     tokenizer.padding_side = "left"
     log.info("loaded %s (%s, %s, %s)", name, type(model).__name__, torch_dtype, dev)
     return model.to(dev).eval(), tokenizer

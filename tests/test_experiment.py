@@ -1,7 +1,8 @@
 """The run loop's pieces on a tiny random model: resumable files, OOM back-off, folder checks,
 and model loading from a local folder (and the one-line offline message for a hub id).
 
-Bad inputs tried: a torn last line in generations.jsonl, an out-of-memory error on big batches,
+Bad inputs tried: a torn last line in generations.jsonl, a corrupt, a binary and an index-less
+line inside it, a batch cut short by a kill mid-write, an out-of-memory error on big batches,
 a non-OOM RuntimeError, OOM at batch size 1, a folder holding another config's results (with and
 without force), an output path under a regular file, records without a prompt, no records, a
 hub id offline, a missing model folder, a folder without config.json, unknown dtype/device.
@@ -51,6 +52,69 @@ def test_torn_last_line_is_dropped_and_cut(tmp_path):
     assert path.read_text().endswith('"b"}\n')  # the torn bytes are gone; appends stay valid
     append_rows(path, [{"index": 2, "text": "c"}])
     assert sorted(read_finished(path)) == [0, 1, 2]
+
+
+@pytest.mark.parametrize(("bad", "why"), [
+    (b'{"index": 1, te\n', "not JSON: Expecting property name enclosed in double quotes"),
+    (b"\xff\xfe\x00\x01garbage\n", "binary data, not UTF-8 text"),
+    (b'{"text": "no index"}\n', "a row without an integer 'index'"),
+])
+def test_a_corrupt_line_names_file_line_and_a_fix_that_works(engine, tmp_path, bad, why):
+    """Bad inputs: a line cut inside its JSON, binary bytes, a row without an index, each in
+    the middle of generations.jsonl. One line with file:line; force=true sets the file aside."""
+    run, records = engine
+    out = tmp_path / "run"
+    spec = _spec(tmp_path, batch_size=2, progress=False)
+    run_experiment(spec, model=None, tokenizer=None, sampler=None, records=records[:2],
+                   generate_fn=run)
+    path = out / "generations.jsonl"
+    lines = path.read_bytes().splitlines(keepends=True)
+    path.write_bytes(lines[0] + bad + lines[1])
+    with pytest.raises(ValueError) as err:
+        run_experiment(spec, model=None, tokenizer=None, sampler=None, records=records,
+                       generate_fn=_never)
+    msg = str(err.value)
+    assert msg.startswith(f"{path}:2: {why}") and "force=true" in msg and "\n" not in msg
+    forced = _spec(tmp_path, batch_size=2, progress=False, force=True)
+    result = run_experiment(forced, model=None, tokenizer=None, sampler=None, records=records,
+                            generate_fn=run)
+    assert result.n_prompts == 4 and (out / "generations.jsonl.old-1").read_bytes().count(b"\n") == 3
+
+
+def test_a_batch_cut_short_runs_again_whole(engine, tmp_path):
+    """A kill inside a batch's write (rows 0-1 of batch [0 1 2 3] written, row 2 torn): the
+    resume runs the whole batch again, as the uninterrupted run formed it, not rows [2 3] alone
+    (a row's floats depend on its padded batch). The result is byte-equal to the uninterrupted
+    run's file."""
+    run, records = engine
+    whole = _spec(tmp_path / "whole", batch_size=4, progress=False)
+    run_experiment(whole, model=None, tokenizer=None, sampler=None, records=records, generate_fn=run)
+    want = (tmp_path / "whole" / "run" / "generations.jsonl").read_bytes()
+    spec = _spec(tmp_path, batch_size=4, progress=False)
+    prepare_output_dir(spec)
+    rows = run(records)  # the batch as it was generated, then cut by a kill mid-write
+    text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
+    cut = text.index("\n", text.index("\n") + 1) + 1 + 40  # rows 0, 1 and 40 bytes of row 2
+    (tmp_path / "run" / "generations.jsonl").write_text(text[:cut])
+    batches = []
+
+    def spy(batch):
+        batches.append([r["index"] for r in batch])
+        return run(batch)
+
+    run_experiment(spec, model=None, tokenizer=None, sampler=None, records=records, generate_fn=spy)
+    assert batches == [[0, 1, 2, 3]]
+    assert (tmp_path / "run" / "generations.jsonl").read_bytes() == want
+
+
+def test_pending_batches_keeps_whole_batches_and_names_the_rows_to_redo():
+    from alpha.runner.experiment import pending_batches
+
+    recs = [{"index": i} for i in range(7)]
+    done = {0: {}, 1: {}, 2: {}, 4: {}}  # batch [0 1 2] done, [3 4 5] partial, [6] missing
+    todo, redo = pending_batches(recs, done, 3)
+    assert [r["index"] for r in todo] == [3, 4, 5, 6] and redo == [4]
+    assert pending_batches(recs, {i: {} for i in range(7)}, 3) == ([], [])
 
 
 # ------------------------------------------------------------------------ out-of-memory
@@ -358,12 +422,16 @@ def test_local_folder_loads_the_same_model(tmp_path, tiny_tokenizer):
 
 
 def test_model_errors_are_one_line(tmp_path):
-    with pytest.raises(ValueError, match="^model Qwen/Qwen2.5-0.5B-Instruct is not available "
-                                         "offline; set HF_HUB_OFFLINE=0 or point model.path at a "
-                                         "local folder$"):
+    with pytest.raises(ValueError, match=r"^model Qwen/Qwen2.5-0.5B-Instruct: no such folder "
+                                         r"\(.*\), and as a hub id it is not in the local hub "
+                                         r"cache \(HF_HUB_OFFLINE=1\); .* HF_HUB_OFFLINE=0"):
         load_model_and_tokenizer("Qwen/Qwen2.5-0.5B-Instruct", device="cpu")
-    with pytest.raises(ValueError, match="is not a folder"):
+    with pytest.raises(ValueError, match=f"no such folder \\({tmp_path / 'missing'}\\)"):
         load_model_and_tokenizer(str(tmp_path / "missing"), device="cpu")
+    (tmp_path / "weights.bin").write_bytes(b"x")
+    with pytest.raises(ValueError, match="is a file, not a folder"):
+        load_model_and_tokenizer(str(tmp_path / "weights.bin"), device="cpu")
+    (tmp_path / "weights.bin").unlink()
     with pytest.raises(ValueError, match="no config.json"):
         load_model_and_tokenizer(str(tmp_path), device="cpu")
     with pytest.raises(ValueError, match="dtype='float8'"):
@@ -379,3 +447,19 @@ def test_model_errors_are_one_line(tmp_path):
     AutoTokenizer.from_pretrained(ASSETS / "tokenizer").save_pretrained(tmp_path / "small_vocab")
     with pytest.raises(ValueError, match=r"tokenizer has \d+ tokens but the model's embedding has only 256"):
         load_model_and_tokenizer(str(tmp_path / "small_vocab"), device="cpu")
+
+
+def test_nan_weights_name_the_file_and_the_parameter(tmp_path, tiny_tokenizer):
+    """A checkpoint whose weights hold NaN (a corrupt or badly converted file) is refused when
+    loaded, naming the weights file and the first bad parameter."""
+    model = make_tiny_model("llama")
+    with torch.no_grad():
+        model.model.layers[0].mlp.up_proj.weight[3, :5] = float("nan")
+    model.save_pretrained(tmp_path / "nan")
+    tiny_tokenizer.save_pretrained(tmp_path / "nan")
+    with pytest.raises(ValueError) as err:
+        load_model_and_tokenizer(str(tmp_path / "nan"), device="cpu")
+    msg = str(err.value)
+    assert msg.startswith(f"{tmp_path / 'nan' / 'model.safetensors'}: weight "
+                          "model.layers.0.mlp.up_proj.weight holds 5 NaN/inf values")
+    assert "\n" not in msg

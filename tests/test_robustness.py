@@ -168,7 +168,7 @@ def test_unreachable_hub_is_one_check_before_loading(overrides, part, online, mo
                                                      tmp_path):
     monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{_closed_port()}")
     cfg = _cfg("debug=default", f"output_dir={tmp_path / 'r'}", *overrides)
-    with pytest.raises(ValueError, match=rf"^{part} need the Hugging Face hub, but "
+    with pytest.raises(ValueError, match=rf"^{part} need the Hugging Face hub \(no such local folder\), but "
                                          r"http://127.0.0.1:\d+ is unreachable \(.*HF_HUB_OFFLINE=1"):
         _run_module().run(cfg)
     assert len(online) == 1  # one connect, nothing loaded (no_load)

@@ -170,6 +170,11 @@ def test_multirun_makes_one_folder_per_value(sweep_result):
     sweep, res = sweep_result
     dirs = sorted(p.name for p in sweep.iterdir() if p.is_dir() and not p.name.startswith("."))
     assert len(dirs) == 2  # named by job number and overrides
+    # progress across the sweep, then one summary table of both jobs (best headline first)
+    assert "] 1/2 jobs" in res.stderr and "] 2/2 jobs" in res.stderr and "ETA" in res.stderr
+    assert "sweep: 2 runs, best first" in res.stdout
+    summary = (sweep / "sweep_summary.csv").read_text().splitlines()
+    assert len(summary) == 3 and all(d in "".join(summary) for d in dirs)
     for i, (d, w) in enumerate(zip(dirs, (1, 5), strict=True)):
         assert d.startswith(f"{i}_") and d.endswith(f"sampler.alpha_window_size={w}")
         assert "model.path" not in d and "max_new_tokens=6" in d  # paths stay out of names
@@ -284,6 +289,22 @@ def test_out_of_range_value_exits_2_with_one_line(tmp_path, monkeypatch, capsys)
     assert not (tmp_path / "r" / "generations.jsonl").exists()
 
 
+def test_a_rejected_start_leaves_no_run_folder(tmp_path, monkeypatch, capsys):
+    """Hydra makes the run folder before the run is checked: a refused start removes it (and its
+    date folder when that is left empty); a folder that holds anything else stays."""
+    monkeypatch.chdir(tmp_path)  # conf/debug/default.yaml's outputs/debug/<date>/<time>_... here
+    res = run_cli(monkeypatch, capsys, "debug=default", "sampler.base_temp=5")
+    assert res.returncode == 2 and "base_temp=5" in _one_error_line(res)
+    assert not list(tmp_path.rglob(".hydra")) and not list(tmp_path.rglob("*.log"))
+    assert [p for p in tmp_path.rglob("*") if p.is_file()] == []
+    keep = tmp_path / "mine"
+    keep.mkdir()
+    (keep / "notes.txt").write_text("mine")
+    res = run_cli(monkeypatch, capsys, "debug=default", "sampler.base_temp=5",
+                  f"hydra.run.dir={keep}")
+    assert res.returncode == 2 and (keep / "notes.txt").read_text() == "mine"
+
+
 def test_unwritable_run_dir_exits_2_with_one_line(tmp_path, monkeypatch, capsys):
     (tmp_path / "file").write_text("x")
     res = run_cli(monkeypatch, capsys, "debug=default", f"hydra.run.dir={tmp_path / 'file' / 'run'}")
@@ -310,8 +331,14 @@ def _cfg(*overrides: str):
 @pytest.mark.parametrize(("overrides", "needle"), [
     (["dataset.prompt_field=question"], r"missing field 'question'"),
     (["dataset.split=dev", "dataset.dev_size=0"], r"dataset gave no prompts"),
-    (["model=qwen0.5b"], r"^model Qwen/Qwen2.5-0.5B-Instruct is not available offline; set "
-                         r"HF_HUB_OFFLINE=0 or point model.path at a local folder$"),
+    (["model=qwen0.5b"], r"^model Qwen/Qwen2.5-0.5B-Instruct: no such folder \(.*\), and as a "
+                         r"hub id it is not in the local hub cache \(HF_HUB_OFFLINE=1\); point "
+                         r"model.path at a save_pretrained folder, or set HF_HUB_OFFLINE=0"),
+    (["model.path=./no/such/model"], r"^model.path='./no/such/model': no such folder \(/"),
+    (["model.path=models/nope"], r"^model.path='models/nope': no such folder \(.*/models/nope\)"),
+    (["sampler.base_temp=5"], r"^base_temp=5 is outside \[temp_min, temp_max\] = \[0.1, 1.0\], "
+                              r"where the bisection solver would run it at 1.0; .* clamp_base=true"),
+    (["sampler.base_top_k=500"], r"^base_top_k=500 is outside \[top_k_min, top_k_max\]"),
     (["dataset=gsm8k", "dataset.source=null"],  # no package fallback: the hub's message
      r"^dataset openai/gsm8k is not available offline"),
     (["evaluation.headline=mauve"], r"evaluation.headline='mauve' is not among"),
@@ -330,7 +357,26 @@ def test_folder_of_another_config_is_refused_and_kept(ckpt, full_run, tmp_path):
     out = tmp_path / "run"
     shutil.copytree(full_run, out)
     before = (out / "generations.jsonl").read_bytes()
-    cfg = _cfg(*FAST, "batch_size=1", f"model.path={ckpt}", f"output_dir={out}", "sampler.temp_max=0.5")
+    cfg = _cfg(*FAST, "batch_size=1", f"model.path={ckpt}", f"output_dir={out}", "sampler.temp_max=0.9")
     with pytest.raises(ValueError, match=r"differs in: sampler.temp_max\).*force=true"):
         _run_module().run(cfg)
     assert (out / "generations.jsonl").read_bytes() == before
+
+
+def test_num_prompts_above_the_set_says_how_many_run(tmp_path, caplog):
+    """num_prompts=100000 on the 240 held-out passages: one warning line with the count run."""
+    import logging
+
+    from alpha.runner import config as hc
+
+    c = hc.to_plain(_cfg("debug=default", "num_prompts=100000", f"output_dir={tmp_path}"))
+    with caplog.at_level(logging.WARNING, logger="alpha.data.records"):
+        records = hc.load_records(c["dataset"], hc.settings(c), c["model"])
+    assert len(records) == 240
+    assert "num_prompts=100000 but the dataset's split 'all' has 240 prompts: running all 240" \
+        in caplog.text
+    caplog.clear()
+    c = hc.to_plain(_cfg("debug=default", "num_prompts=10", f"output_dir={tmp_path}"))
+    with caplog.at_level(logging.WARNING, logger="alpha.data.records"):
+        assert len(hc.load_records(c["dataset"], hc.settings(c), c["model"])) == 10
+    assert "num_prompts" not in caplog.text

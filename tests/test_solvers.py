@@ -51,7 +51,7 @@ def case(seed, b=48, v=2000, scale=2.0):
     candidate_size_min=10, top_k_min=20, top_k_max=50, temp_min=0.5)])
 @pytest.mark.parametrize("scale", [1.0, 4.0])
 def test_bisection_hits_every_reachable_target(kw, scale):
-    cfg = SamplerConfig(rep_penalty_min=1.3, rep_penalty_max=1.3, **kw)  # fixed penalty
+    cfg = SamplerConfig(rep_penalty_min=1.3, rep_penalty_max=1.3, clamp_base=True, **kw)  # fixed penalty
     logits, ids, g = case(int(scale * 10) + len(kw), scale=scale)
     target = measured_entropy(logits, ids, random_params(cfg, logits.shape[0], g)).float()
     pool = build_pool(logits, ids, input_mask=None, rep_window=cfg.rep_window,
@@ -62,7 +62,8 @@ def test_bisection_hits_every_reachable_target(kw, scale):
 
 
 def test_bisection_unreachable_targets_go_to_the_nearest_bound():
-    cfg = SamplerConfig(top_k_min=30, candidate_size_min=30, top_p_min=0.95, temp_min=0.9)
+    cfg = SamplerConfig(top_k_min=30, candidate_size_min=30, top_p_min=0.95, temp_min=0.9,
+                        clamp_base=True)  # the base point sits at the lower bounds
     logits, ids, g = case(3, b=16, scale=1.0)
     pool = build_pool(logits, ids, input_mask=None, rep_window=128, top_k_max=cfg.top_k_max)
     low = solve_bisection(pool, torch.zeros(16), cfg)
@@ -92,7 +93,8 @@ def test_bisection_moves_all_five_parameters_and_respects_bounds():
 
 
 def test_bisection_is_exact_with_collapsed_temperature():
-    cfg = SamplerConfig(temp_min=0.7, temp_max=0.7, rep_penalty_min=1.2, rep_penalty_max=1.2)
+    cfg = SamplerConfig(temp_min=0.7, temp_max=0.7, rep_penalty_min=1.2, rep_penalty_max=1.2,
+                        clamp_base=True)
     logits, ids, _ = case(5, b=8)
     pool = build_pool(logits, ids, input_mask=None, rep_window=128, top_k_max=200)
     p = solve_bisection(pool, torch.full((8,), 0.2), cfg)
@@ -164,7 +166,7 @@ def test_fixed_size_entropy_equals_measured_entropy_and_is_monotone(kw):
     """The solver's prefix-sum entropy of `set_params(m, T)` vs HF's chain + scipy."""
     from alpha.solvers import fixed_size_entropy, set_params
 
-    cfg = SamplerConfig(**kw)
+    cfg = SamplerConfig(clamp_base=True, **kw)
     logits, ids, g = case(7, b=6, v=1500, scale=2.0)
     pen = torch.full((6,), 1.25)
     pool = build_pool(logits, ids, input_mask=None, rep_window=128, top_k_max=200)
@@ -250,7 +252,8 @@ def test_path_params_by_hand():
     torch.testing.assert_close(p.top_p, torch.tensor([0.8, 1.0, 0.1, 0.9, 0.45]))
     torch.testing.assert_close(p.candidate_size, torch.tensor([20.0, 100, 1, 60, 10]))  # 10.5
     assert (p.rep_penalty == 1.3).all()
-    hot = path_params(torch.zeros(1), torch.ones(1), SamplerConfig(base_temp=3.0, base_top_p=-1))
+    hot = path_params(torch.zeros(1), torch.ones(1), SamplerConfig(base_temp=3.0, base_top_p=-1,
+                                                                  clamp_base=True))
     assert hot.temperature.item() == 1.0 and hot.top_p.item() == pytest.approx(0.1)  # clamped
 
 

@@ -162,4 +162,8 @@ def load_records(ds: dict, *, num_prompts: int | None = None,
     if not records:
         raise ValueError(f"dataset gave no prompts after split={ds.get('split')!r}, "
                          f"limit={ds.get('limit')}, num_prompts={num_prompts}; widen them")
+    if num_prompts is not None and len(records) < num_prompts and (
+            ds.get("limit") is None or ds["limit"] >= num_prompts):
+        log.warning("num_prompts=%d but the dataset's split %r has %d prompts: running all %d",
+                    num_prompts, ds.get("split"), len(records), len(records))
     return records

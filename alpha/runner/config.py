@@ -31,6 +31,9 @@ MODEL_LABELS = ("name",)  # model keys that are labels only
 # sampler keys added after runs were recorded, at the value that reproduces the texts of configs
 # without them: left out of the fingerprint there, so those runs still resume
 NEUTRAL_SAMPLER_KEYS = {"rep_penalty_scope": "all"}
+# sampler keys that never change a generation: the tuner's search space, and clamp_base (it only
+# decides whether an out-of-bounds base value is refused or clamped, as every run before it did)
+UNFINGERPRINTED = ("search_space", "clamp_base")
 
 
 @dataclass
@@ -65,7 +68,7 @@ class RunSettings:
         check_dtype(self.dtype)
         t = self.cpu_threads
         if t is not None and (isinstance(t, bool) or not isinstance(t, int) or t < 1):
-            raise ValueError(f"cpu_threads={t!r} must be null (OMP_NUM_THREADS or the cores available) or an integer >= 1")
+            raise ValueError(f"cpu_threads={t!r} must be null (OMP_NUM_THREADS or 1) or an integer >= 1")
         if not isinstance(self.compile_sampler, bool):
             raise ValueError(f"compile_sampler={self.compile_sampler!r} must be true or false")
         if not isinstance(self.prefix_cache, bool):
@@ -195,8 +198,10 @@ def _model_from_path(model: dict, *, fetch: bool) -> dict:
     first = Path(path).parts[0]
     local = (path.startswith(("/", ".", "~")) or Path(path).exists() or (ROOT / path).exists()
              or (ROOT / first).is_dir())  # e.g. models/<missing>: a repo folder, not a hub org
-    if local and not Path(resolve_path(path)).exists() and (ROOT / first).is_dir():
-        path = str(ROOT / path)  # report the missing folder where the repo would hold it
+    if local and not Path(resolve_path(path)).exists():
+        where = ROOT / path if (ROOT / first).is_dir() else Path(path).expanduser().absolute()
+        raise ValueError(f"model.path={path!r}: no such folder ({where}); point model.path at a "
+                         "save_pretrained folder (config.json + weights) or give a hub id")
     return dict(name_or_path=resolve_path(path) if local else path,
                 use_safetensors=bool(model.get("use_safetensors", True)),
                 revision=model.get("revision"))
@@ -259,7 +264,7 @@ def fingerprint(c: dict) -> dict:
     the local model and prompt files, so a checkpoint retrained at the same path is not resumed."""
     fp = {k: c.get(k) for k in FINGERPRINT_KEYS}
     fp["model"] = {k: v for k, v in (c.get("model") or {}).items() if k not in MODEL_LABELS}
-    fp["sampler"] = {k: v for k, v in (c.get("sampler") or {}).items() if k != "search_space"
+    fp["sampler"] = {k: v for k, v in (c.get("sampler") or {}).items() if k not in UNFINGERPRINTED
                      and not (k in NEUTRAL_SAMPLER_KEYS and v == NEUTRAL_SAMPLER_KEYS[k])}
     fp["dataset"] = {k: v for k, v in (c.get("dataset") or {}).items() if k != "limit"}
     for group in ("model", "dataset"):  # a catalogue entry is signed by its sha256, not its path

@@ -175,12 +175,13 @@ def _has_rows(path: Path) -> bool:
         return any(line.strip() for line in f)
 
 
-def _set_aside(out: Path) -> None:
+def _set_aside(out: Path, names: tuple[str, ...] = (GENERATIONS, METRICS, RUN_CONFIG, TIMING)
+               ) -> None:
     """Rename this folder's results to `*.old-N` (force=true keeps them, out of the way)."""
     n = 1
     while any((out / f"{name}.old-{n}").exists() for name in (GENERATIONS, METRICS, RUN_CONFIG)):
         n += 1
-    for name in (GENERATIONS, METRICS, RUN_CONFIG, TIMING):
+    for name in names:
         if (out / name).exists():
             os.replace(out / name, out / f"{name}.old-{n}")
     log.warning("force=true: earlier results in %s renamed to *.old-%d", out, n)
@@ -228,6 +229,22 @@ def _write_atomic(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
+def _parse_row(path: Path, lineno: int, line: bytes) -> dict:
+    """One generations.jsonl row, or a one-line ValueError naming file:line and the fix."""
+    try:
+        row = json.loads(line.decode("utf-8"))
+        int(row["index"])
+        return row
+    except UnicodeDecodeError:
+        why = "binary data, not UTF-8 text"
+    except json.JSONDecodeError as err:
+        why = f"not JSON: {err.msg} at column {err.colno}"
+    except (KeyError, TypeError, ValueError):
+        why = "a row without an integer 'index'"
+    raise ValueError(f"{path}:{lineno}: {why}; move the file aside (its finished rows are then "
+                     "generated again) or add force=true, which sets it aside as *.old-N") from None
+
+
 def read_finished(path: Path) -> dict[int, dict]:
     """Rows already in `generations.jsonl`, by prompt index; a torn last line is cut off.
 
@@ -239,9 +256,9 @@ def read_finished(path: Path) -> dict[int, dict]:
     data = path.read_bytes()
     keep = data.rfind(b"\n") + 1  # everything after the last newline is torn
     rows: dict[int, dict] = {}
-    for line in data[:keep].splitlines():
+    for n, line in enumerate(data[:keep].splitlines(), start=1):
         if line.strip():
-            row = json.loads(line)
+            row = _parse_row(path, n, line)
             rows[int(row["index"])] = row
     if keep != len(data):
         log.warning("%s: dropping a torn last line (%d bytes) left by an interrupted run",
@@ -249,6 +266,39 @@ def read_finished(path: Path) -> dict[int, dict]:
         with open(path, "r+b") as f:
             f.truncate(keep)
     return rows
+
+
+def pending_batches(records: list[dict], done: dict[int, dict], batch_size: int
+                    ) -> tuple[list[dict], list[int]]:
+    """The records still to generate, as whole batches, and the finished rows to generate again.
+
+    Batches are `records` in chunks of `batch_size`, as an uninterrupted run forms them. A batch
+    with only some rows finished (a kill mid-write, or an earlier run with fewer prompts) is run
+    again whole: a row's floats depend on the padded batch it ran in, so generating only its
+    missing rows would give other traces than an uninterrupted run.
+
+    Returns:
+        (todo, redo): the records of every batch not wholly in `done` (a concatenation of whole
+        batches), and the indices in `done` that belong to those batches.
+    """
+    todo, redo = [], []
+    for i in range(0, len(records), batch_size):
+        chunk = records[i:i + batch_size]
+        have = [r["index"] for r in chunk if r["index"] in done]
+        if len(have) < len(chunk):
+            todo += chunk
+            redo += have
+    return todo, redo
+
+
+def drop_rows(path: Path, indices: list[int]) -> None:
+    """Rewrite the JSON Lines file `path` without the rows of `indices` (the rest byte for byte)."""
+    drop = set(indices)
+    lines = path.read_bytes().splitlines(keepends=True)
+    keep = [ln for ln in lines if not ln.strip() or int(json.loads(ln)["index"]) not in drop]
+    log.warning("%s: generating the %d finished rows of a batch cut short again, so the batch runs "
+                "as an uninterrupted run would", path, len(lines) - len(keep))
+    _write_atomic(path, b"".join(keep).decode("utf-8"))
 
 
 def append_rows(path: Path, rows: list[dict]) -> None:
@@ -379,7 +429,7 @@ def _evaluate(rows: list[dict], spec: ExperimentSpec, model, tokenizer, oracle, 
     return evaluate_records(
         rows, metrics=list(ev["metrics"]), model=model, tokenizer=tokenizer, oracle=oracle_model,
         oracle_tokenizer=oracle_tok, options=dict(ev.get("options") or {}), seed=spec.seed,
-        wall_time_s=wall,
+        wall_time_s=wall, progress=spec.progress,
     )
 
 
@@ -437,8 +487,18 @@ def _run(spec, model, tokenizer, sampler, records, logger, oracle, generate_fn) 
     out = prepare_output_dir(spec)
     logger = logger or NullLogger()
     gen_path, timing_path = out / GENERATIONS, out / TIMING
-    done = read_finished(gen_path)
-    todo = [r for r in records if r["index"] not in done]
+    try:
+        done = read_finished(gen_path)
+    except ValueError:
+        if not spec.force:
+            raise
+        _set_aside(out, (GENERATIONS, METRICS, TIMING))  # unreadable rows: start them afresh
+        done = {}
+    todo, redo = pending_batches(records, done, spec.batch_size)
+    if redo:
+        drop_rows(gen_path, redo)
+        for i in redo:
+            del done[i]
     _check_finished_rows(spec, [done[r["index"]] for r in records if r["index"] in done], gen_path)
     if done:
         log.info("resuming in %s: %d of %d prompts already generated", out, len(records) - len(todo),

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shlex
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 from omegaconf import DictConfig
 
@@ -72,7 +74,7 @@ def run(cfg: DictConfig) -> float:
 
     c = hc.to_plain(cfg)
     settings = hc.settings(c)
-    configure_threads(settings.cpu_threads)  # null: OMP_NUM_THREADS or the cores available
+    configure_threads(settings.cpu_threads)  # null: OMP_NUM_THREADS or 1 (docs/threads.md)
     preflight.check_device(settings.device)  # before any hub access
     sampler = hc.build_sampler(c["sampler"], compile=settings.compile_sampler)
     hc.check_evaluation(c["evaluation"])  # unknown metric names first, then the headline rule
@@ -101,8 +103,6 @@ def run(cfg: DictConfig) -> float:
 
 def hydra_quote(value: str) -> str:
     """`value` as a double-quoted Hydra override value (`=`, `,`, spaces, brackets stay text)."""
-    import re
-
     # Hydra's quoted strings: backslashes are literal except a run right before a quote or the
     # end, which is doubled; a quote is escaped
     text = re.sub(r'(\\+)(?="|$)', lambda m: m.group(1) * 2, str(value))
@@ -154,10 +154,12 @@ def run_or_exit(cfg: DictConfig) -> float:
 
     main_thread = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _terminate) if main_thread else None
+    rejected = False
     try:
         return run(cfg)
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
+        rejected = True
         sys.exit(2)
     except KeyboardInterrupt as err:
         what = "terminated (SIGTERM)" if isinstance(err, Terminated) else "interrupted"
@@ -178,6 +180,33 @@ def run_or_exit(cfg: DictConfig) -> float:
         from alpha.runner.lock import release
 
         release(cfg.output_dir)  # the start callback's hold: Hydra skips on_run_end on an exit
+        if rejected:
+            discard_empty_run_folder(cfg.output_dir)
+
+
+# What a start leaves in its run folder before it produces anything: Hydra's config copy and
+# log, the folder lock, the recorded config.
+START_FILES = (".hydra", ".lock", "run_config.json", "run_config.json.tmp")
+
+
+def discard_empty_run_folder(output_dir: str) -> bool:
+    """Remove a rejected start's run folder (and its date folder when that is left empty) when
+    it holds nothing but what the start itself wrote (`START_FILES`, `*.log`): a folder with
+    any result or any other file stays. Returns True when the folder was removed."""
+    import shutil
+
+    folder = Path(output_dir)
+    try:
+        names = [p.name for p in folder.iterdir()]
+    except OSError:
+        return False
+    if any(n not in START_FILES and not n.endswith(".log") for n in names):
+        return False
+    shutil.rmtree(folder, ignore_errors=True)
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", folder.parent.name):  # Hydra's date folder, if left empty
+        with contextlib.suppress(OSError):
+            folder.parent.rmdir()
+    return not folder.exists()
 
 
 def fold_hydra_errors(main: Callable[[], object]) -> None:

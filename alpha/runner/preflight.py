@@ -77,8 +77,8 @@ def check_hub(model_kw: dict, dataset: dict, oracle_kw: dict | None,
     parts = hub_parts(model_kw, dataset, oracle_kw)
     if parts:
         raise ValueError(
-            f"{', '.join(parts)} need the Hugging Face hub, but {hf_endpoint()} is unreachable "
-            f"({why}); point model.path (or evaluation.oracle) at a local folder, use a bundled "
+            f"{', '.join(parts)} need the Hugging Face hub (no such local folder), but "
+            f"{hf_endpoint()} is unreachable ({why}); point model.path (or evaluation.oracle) at a local folder, use a bundled "
             "dataset, or set HF_HUB_OFFLINE=1 if they are in your HF cache"
         )
     print(f"the Hugging Face hub ({hf_endpoint()}) is unreachable ({why}); using the models in "

@@ -79,7 +79,8 @@ def read_rows(path: Path) -> list[dict]:
         return []
     data = Path(path).read_bytes()
     data = data[:data.rfind(b"\n") + 1]
-    return [json.loads(line) for line in data.splitlines() if line.strip()]
+    return [ex._parse_row(Path(path), n, line)
+            for n, line in enumerate(data.splitlines(), start=1) if line.strip()]
 
 
 def merge_rows(fingerprint: dict, indices: list[int], finished: dict[int, dict],
@@ -226,7 +227,11 @@ def run_sharded(spec: ex.ExperimentSpec, *, model, tokenizer, sampler, records: 
     d = _own_shard(out, spec, rank)
     done = ex.read_finished(d / ex.GENERATIONS)  # this rank's file: a torn last line is cut
     mine = shard_records(records, rank, n, spec.batch_size)
-    todo = [r for r in mine if r["index"] not in done and r["index"] not in finished]
+    todo, redo = ex.pending_batches(mine, {**finished, **done}, spec.batch_size)
+    redo = [i for i in redo if i in done]  # a partial batch of this rank's own file runs again whole
+    if redo:
+        ex.drop_rows(d / ex.GENERATIONS, redo)
+    todo = [r for r in todo if r["index"] not in finished]
     log.info("rank %d of %d: %d prompts to generate (%d already done)", rank, n, len(todo),
              len(mine) - len(todo))
     run_batch = generate_fn or ex._engine(model, tokenizer, sampler, spec, d / ex.TIMING)
