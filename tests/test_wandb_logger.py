@@ -183,3 +183,20 @@ def test_wandb_failure_is_a_warning(tmp_path, monkeypatch):
         logger.log_summary(METRICS)
         logger.log_file(str(tmp_path / "missing.jsonl"), "generations")
         logger.finish(status="complete")
+
+
+def test_a_resumed_run_continues_the_same_wandb_run(offline_run, tmp_path):
+    """Two starts in one run folder (an interrupted run, then its resume) log to one W&B run id;
+    another folder gets another id."""
+    ids = []
+    for run_dir in (tmp_path / "a", tmp_path / "a", tmp_path / "b"):
+        run_dir.mkdir(exist_ok=True)
+        logger = WandbLogger(project="alpha-test", mode="offline")
+        logger.start(config={"seed": 0}, run_dir=str(run_dir))
+        logger.log_summary(METRICS)  # waits for the background start
+        ids.append(logger.run.id)
+        logger.finish(status="complete")
+    assert ids[0] == ids[1] != ids[2]
+    assert (tmp_path / "a" / "wandb_run_id").read_text().strip() == ids[0]
+    runs = sorted(p.name for p in (tmp_path / "a" / "wandb").glob("offline-run-*"))
+    assert len(runs) == 2 and all(f"-{ids[0]}" in r for r in runs)  # wandb sync joins them

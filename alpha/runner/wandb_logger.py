@@ -3,7 +3,8 @@
 `wandb` is imported lazily, in a background thread that `start` launches (import + init take
 seconds, which then overlap generation), so building this logger costs nothing and the library
 (`alpha/`) never imports it. Mode "auto" runs online when `WANDB_API_KEY` is set and offline
-otherwise (upload later with `wandb sync <run_dir>/wandb/offline-run-*`). Every method is
+otherwise (upload later with `wandb sync <run_dir>/wandb/offline-run-*`). The W&B run id is
+kept in the run folder (`wandb_run_id`): a resumed run logs to the same W&B run (`resume="allow"`). Every method is
 guarded: a W&B failure (unreachable server, bad key, full disk) is a warning and the run goes
 on; the runner has already written its local files.
 """
@@ -12,6 +13,8 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
+import string
 import sys
 import threading
 from pathlib import Path
@@ -39,6 +42,24 @@ def resolve_mode(mode: str, env: dict | None = None) -> str:
     if env.get("WANDB_MODE") in ("online", "offline", "disabled"):
         return env["WANDB_MODE"]
     return "online" if env.get("WANDB_API_KEY") else "offline"
+
+
+RUN_ID_FILE = "wandb_run_id"  # in the run folder: a resumed run continues the same W&B run
+
+
+def run_id(run_dir: str) -> str:
+    """This run folder's W&B run id: the one recorded in `RUN_ID_FILE`, else a new one (8
+    lowercase letters and digits, as W&B makes them; then recorded), so re-running the same command in the same folder resumes that W&B run instead
+    of opening a second one."""
+    path = Path(run_dir) / RUN_ID_FILE
+    try:
+        rid = path.read_text().strip()
+    except OSError:
+        rid = ""
+    if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", rid):
+        rid = "".join(secrets.choice(string.ascii_lowercase + string.digits) for _ in range(8))
+        path.write_text(rid + "\n")
+    return rid
 
 
 def sweep_group(run_dir: str) -> str | None:
@@ -109,6 +130,7 @@ class WandbLogger(Logger):
             extra = config.get("tags") or []
             tags = list(dict.fromkeys(self.tags + [str(t) for t in extra]))
             self.run = wandb.init(
+                id=run_id(run_dir), resume="allow",
                 project=self.project, entity=self.entity, name=self.name,
                 job_type=self.job_type, group=self.group or sweep_group(run_dir),
                 tags=tags or None, config=config, dir=str(run_dir), mode=resolve_mode(self.mode),
