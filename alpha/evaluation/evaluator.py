@@ -94,7 +94,8 @@ def check_records(records: Sequence[dict], metrics: Sequence[str],
 
 def evaluate_records(records: list[dict], *, metrics: Sequence[str], model=None, tokenizer=None,
                      oracle=None, oracle_tokenizer=None, options: dict | None = None,
-                     seed: int = 0, wall_time_s: float | None = None) -> EvalReport:
+                     seed: int = 0, wall_time_s: float | None = None,
+                     progress: bool = False) -> EvalReport:
     """Compute `metrics` over generation records.
 
     Args:
@@ -107,6 +108,7 @@ def evaluate_records(records: list[dict], *, metrics: Sequence[str], model=None,
         options: `EvalOptions` fields as a plain dict (unknown keys raise).
         seed: seeds bootstrap resampling, Self-BLEU subsampling and MAUVE's k-means.
         wall_time_s: generation wall time, for tokens_per_s and wall_time_s.
+        progress: show a progress bar over the metrics (stderr; the metric running is named).
 
     Returns:
         EvalReport with per-prompt values and metrics.json-style aggregates.
@@ -126,7 +128,11 @@ def evaluate_records(records: list[dict], *, metrics: Sequence[str], model=None,
     check_records(ctx.records, [s.name for s in specs], ctx.options)  # before any metric runs
     per_prompt: list[dict[str, float | None]] = [{} for _ in ctx.records]
     aggregates: dict[str, dict[str, Any]] = {}
-    for spec in specs:
+    from tqdm.auto import tqdm
+
+    bar = tqdm(specs, desc="evaluating", unit="metric", disable=not progress, dynamic_ncols=True)
+    for spec in bar:
+        bar.set_postfix_str(spec.name)
         result = spec.fn(ctx)
         aggregates[spec.name] = {"mean": result.value, "ci95": result.ci95, "n": result.n,
                                  "higher_is_better": spec.higher_is_better, "note": result.note}
