@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from alpha.attention_capture import AttentionCapture
 from alpha.checkpoint import check_checkpoint
 from alpha.config import SamplerConfig
-from alpha.filtering import apply_sampling_params, draw
+from alpha.filtering import draw
 from alpha.generation import GenerationResult, generate
 from alpha.hf_processor import AlphaLogitsProcessor
 from alpha.models import load_model_and_tokenizer
@@ -69,7 +69,6 @@ __all__ = [
     "AlphaStep",
     "SamplerConfig",
     "SamplingParams",
-    "apply_sampling_params",
     "attention_entropy_varentropy",
     "draw",
     "lexical_exempt_mask",

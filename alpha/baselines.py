@@ -38,7 +38,6 @@ from transformers.generation.logits_process import (
 )
 
 from alpha.protocol import Generators, SamplerStep
-from alpha.registry import register_sampler
 from alpha.uncertainty import entropy_varentropy
 
 # ---------------------------------------------------------------- validation
@@ -68,7 +67,8 @@ def _integer(field: str, value, *, low: int) -> int:
 
 
 def _register(name: str):
-    """`register_sampler(name)` plus a clear error for a parameter the builder does not take."""
+    """A clear error for a parameter the builder does not take (the builder is listed under
+    `name` in alpha.registry.SAMPLER_MAPPING)."""
 
     def wrap(fn):
         known = sorted(inspect.signature(fn).parameters)
@@ -81,7 +81,7 @@ def _register(name: str):
                                      f"its parameters are {known}")
             return fn(**params)
 
-        return register_sampler(name)(build)
+        return build
 
     return wrap
 

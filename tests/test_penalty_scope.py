@@ -15,11 +15,11 @@ from pathlib import Path
 import pytest
 import torch
 from conftest import TINY_MODEL_DIR
+from filtering_oracle import apply_sampling_params, penalize_repetitions
 from scipy.stats import entropy as scipy_entropy
 from transformers import AutoModelForCausalLM, AutoTokenizer, RepetitionPenaltyLogitsProcessor
 
-from alpha import AdaptiveEntropixSampler, SamplerConfig, apply_sampling_params, build_sampler
-from alpha.filtering import penalize_repetitions
+from alpha import AdaptiveEntropixSampler, SamplerConfig, build_sampler
 from alpha.penalty_scope import (
     check_exempt_mask,
     is_exempt_text,

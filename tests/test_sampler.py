@@ -13,6 +13,7 @@ import math
 import pytest
 import torch
 from conftest import make_tiny_model
+from filtering_oracle import apply_sampling_params
 from scipy.stats import entropy as scipy_entropy
 
 from alpha import (
@@ -21,7 +22,6 @@ from alpha import (
     SamplerConfig,
     SamplerStep,
     TokenSampler,
-    apply_sampling_params,
     build_sampler,
 )
 

@@ -1,5 +1,5 @@
 """Solvers. The distribution a solver's parameters produce is measured independently with
-`apply_sampling_params` (itself checked against Hugging Face's warpers) and scipy's entropy;
+`apply_sampling_params` (tests/filtering_oracle.py, itself checked against Hugging Face's warpers) and scipy's entropy;
 `seed_adam` is checked against `torch.optim.Adam` driving HF warpers row by row.
 Bad inputs tried: targets above and below what the bounds can reach, a config whose bounds
 collapse (temp_min == temp_max), top_p_max < 1.
@@ -9,10 +9,11 @@ import math
 
 import pytest
 import torch
+from filtering_oracle import apply_sampling_params
 from scipy.stats import entropy as scipy_entropy
 from transformers import TopKLogitsWarper, TopPLogitsWarper
 
-from alpha import SamplerConfig, SamplingParams, apply_sampling_params
+from alpha import SamplerConfig, SamplingParams
 from alpha.solvers import (
     base_entropy,
     base_target,

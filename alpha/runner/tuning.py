@@ -147,10 +147,25 @@ def load_config(path: str, dotlist: list[str] | None = None) -> TuneConfig:
 # ---------------------------------------------------------------- validation before any run
 
 
-def check_method(method: str, conf: Path = CONF) -> None:
-    """One line unless `conf/sampler/<method>.yaml` exists."""
-    if not (conf / "sampler" / f"{method}.yaml").exists():
-        known = sorted(p.stem for p in (conf / "sampler").glob("*.yaml"))
+def config_dirs(overrides: list[str] = (), conf: Path = CONF) -> list[Path]:
+    """`conf` and the folders a `hydra.searchpath=[file://...]` override adds (a plugin's
+    conf/, holding its sampler/NAME.yaml), in Hydra's order."""
+    dirs = [conf]
+    for o in overrides:
+        key, _, value = o.partition("=")
+        if key.lstrip("+~") == "hydra.searchpath":
+            for item in value.strip("[]").split(","):
+                item = item.strip().strip("'\"")
+                if item.startswith("file://"):
+                    dirs.append(Path(item[len("file://"):]))
+    return dirs
+
+
+def check_method(method: str, conf: Path = CONF, overrides: list[str] = ()) -> None:
+    """One line unless a `sampler/<method>.yaml` exists in conf/ or a searchpath folder."""
+    dirs = config_dirs(overrides, conf)
+    if not any((d / "sampler" / f"{method}.yaml").exists() for d in dirs):
+        known = sorted({p.stem for d in dirs for p in (d / "sampler").glob("*.yaml")})
         raise ValueError(f"method {method!r} is not a sampler option; choose from {known}")
 
 
@@ -158,7 +173,8 @@ def search_space(method: str, conf: Path = CONF, sampler: dict | None = None) ->
     """The method's tunables: `search_space:` of its sampler option as Hydra composes it (so
     an option that extends another through its defaults list, e.g. alpha_lexical, has the
     other's space); `sampler` = that composed group when the caller has it."""
-    check_method(method, conf)
+    if sampler is None:
+        check_method(method, conf)
     cfg = sampler if sampler is not None else compose([f"sampler={method}"], conf)["sampler"]
     space = cfg.get("search_space") or {}
     params = []
@@ -186,7 +202,8 @@ def compose(overrides: list[str], conf: Path = CONF) -> dict:
     from hydra import initialize_config_dir
     from hydra.errors import HydraException
 
-    plain = [o for o in overrides if not o.lstrip("+~").startswith("hydra")]
+    plain = [o for o in overrides if not o.lstrip("+~").startswith("hydra")
+             or o.lstrip("+~").startswith("hydra.searchpath=")]  # a plugin's config folder
     try:
         with initialize_config_dir(config_dir=str(conf), version_base="1.3"):
             cfg = hydra_compose("config", overrides=plain)
@@ -246,7 +263,7 @@ def make_plan(cfg: TuneConfig, conf: Path = CONF) -> Plan:
     from alpha.runner.config import build_sampler, input_files
 
     for method in cfg.methods:
-        check_method(method, conf)
+        check_method(method, conf, cfg.overrides)
     spaces, direction = {}, None
     for method in cfg.methods:
         run_cfg = compose([*cfg.overrides, f"sampler={method}"], conf)
