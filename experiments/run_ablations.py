@@ -8,12 +8,9 @@ The command line of `alpha/runner/ablations.py` (sweep, table, figures and READM
 """
 
 import sys
-from pathlib import Path
 
 # This checkout's alpha, not another one an editable install points at: ROOT (where outputs
 # and experiments/ resolve) is derived from alpha's location.
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
 from alpha.runner.ablations import main
 
 if __name__ == "__main__":

@@ -16,11 +16,9 @@ from __future__ import annotations
 import argparse
 import runpy
 import sys
-from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's alpha, not another install
 import alpha.sampler as sampler  # noqa: E402
 
 

@@ -10,12 +10,9 @@ The command line of `alpha/runner/tables.py` (grouping, statistics and formats l
 """
 
 import sys
-from pathlib import Path
 
 # This checkout's alpha, not another one an editable install points at: ROOT (where outputs
 # and experiments/ resolve) is derived from alpha's location.
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
 from alpha.runner.tables import main
 
 if __name__ == "__main__":

@@ -9,12 +9,9 @@ The command line of `alpha/runner/plots.py` (the figures are drawn there).
 """
 
 import sys
-from pathlib import Path
 
 # This checkout's alpha, not another one an editable install points at: ROOT (where outputs
 # and experiments/ resolve) is derived from alpha's location.
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
 from alpha.runner.plots import main
 
 if __name__ == "__main__":

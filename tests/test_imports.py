@@ -44,3 +44,15 @@ def test_import_alpha_is_light(loaded):
 def test_import_alpha_loads_no_framework(loaded):
     bad = [m for m in loaded["walk"] if m in FRAMEWORK]
     assert bad == [], f"alpha imported {bad}"
+
+
+def test_no_module_edits_sys_path():
+    """Entry points and scripts import the installed package; none edits sys.path (a script
+    that did ran another checkout's code against this one's tests once)."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    files = [root / "run.py", *(root / "alpha").rglob("*.py"), *(root / "scripts").rglob("*.py"),
+             *(root / "experiments").rglob("*.py")]
+    bad = [str(f.relative_to(root)) for f in files if "sys.path" in f.read_text()]
+    assert bad == []
