@@ -27,9 +27,20 @@ _BOUND_FIELDS = (  # (min field, max field, absolute allowed interval, integer?)
 BOUNDS = tuple((name, *f) for name, f in zip(PARAM_NAMES, _BOUND_FIELDS, strict=True))
 
 
+# The original AlphaSampler's base values: a cold operating point for the bisection solver (the
+# default run was repetitive with them: docs/sampler.md), the Adam start values of `seed_adam`.
+ORIGINAL_BASE = {"base_temp": 0.2, "base_top_p": 0.80, "base_top_k": 10, "base_rep_penalty": 1.0,
+                 "base_candidate_size": 20}
+
+
 @dataclass
 class SamplerConfig:
-    """Configuration of `AdaptiveEntropixSampler` (defaults are the original's).
+    """Configuration of `AdaptiveEntropixSampler`.
+
+    The defaults are the runner's operating point (conf/sampler/alpha.yaml holds the same
+    values; a test keeps them equal): base temperature 0.8, top-p 0.95, top-k 40, pool 50, the
+    original's bounds, weights and window. `SamplerConfig.original()` has the original's cold
+    base values (`ORIGINAL_BASE`: 0.2 / 0.8 / 10 / 1.0 / 20), which `sampler=alpha_seed` uses.
 
     Attributes:
         base_temp, base_top_p, base_top_k, base_rep_penalty, base_candidate_size: the
@@ -63,17 +74,19 @@ class SamplerConfig:
 
     >>> cfg = SamplerConfig()
     >>> cfg.base_temp = 0.3
+    >>> SamplerConfig.original().base_temp
+    0.2
     >>> SamplerConfig(temp_min=2.0)
     Traceback (most recent call last):
     ...
     ValueError: temp_min=2.0 must be <= temp_max=1.0 (allowed: 0.0 < temp_min <= temp_max); lower temp_min or raise temp_max
     """
 
-    base_temp: float = 0.2
-    base_top_p: float = 0.80
-    base_top_k: int = 10
+    base_temp: float = 0.8
+    base_top_p: float = 0.95
+    base_top_k: int = 40
     base_rep_penalty: float = 1.0
-    base_candidate_size: int = 20
+    base_candidate_size: int = 50
     opt_max_iters: int = 10
     opt_tolerance: float = 0.01
     opt_learning_rate: float = 0.1
@@ -103,6 +116,11 @@ class SamplerConfig:
 
     def __post_init__(self) -> None:
         self.validate()
+
+    @classmethod
+    def original(cls, **overrides) -> SamplerConfig:
+        """The original's base values (`ORIGINAL_BASE`), with `overrides` on top."""
+        return cls(**{**ORIGINAL_BASE, **overrides})
 
     def validate(self) -> None:
         """Raise `ValueError` naming the field, its value and the allowed range."""

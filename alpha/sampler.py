@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import torch
 
-from alpha.config import SamplerConfig
+from alpha.config import ORIGINAL_BASE, SamplerConfig
 from alpha.filtering import NEG_INF, Candidates, draw_with, keep_mask, uniforms
 from alpha.original_methods import OriginalMethods
 from alpha.penalty_scope import check_exempt_mask, lexical_exempt_mask, penalised_positions
@@ -303,9 +303,10 @@ def build_alpha_lexical(**params) -> AdaptiveEntropixSampler:
 
 
 def build_alpha_seed(**params) -> AdaptiveEntropixSampler:
-    """The original's behaviour: `seed_adam`, and no smoothing unless given (it had none)."""
+    """The original's behaviour: `seed_adam` from the original's base values, and no smoothing
+    unless given (it had none)."""
     if params.get("solver", "seed_adam") != "seed_adam":
         raise ValueError(f"alpha_seed always uses solver='seed_adam'; got solver="
                          f"{params['solver']!r} (use sampler name 'alpha' for other solvers)")
-    return AdaptiveEntropixSampler(_config({"param_smoothing_factor": 0.0, **params,
-                                            "solver": "seed_adam"}))
+    return AdaptiveEntropixSampler(_config({**ORIGINAL_BASE, "param_smoothing_factor": 0.0,
+                                            **params, "solver": "seed_adam"}))

@@ -1,4 +1,4 @@
-"""SamplerConfig: the original's defaults (from the seed README / algorithm.md, typed by hand),
+"""SamplerConfig: the original's values as a preset (from the seed README / algorithm.md, typed by hand),
 mutability, and validation. Bad inputs tried: min > max for each bound, a bound outside its
 absolute range, a fractional top-k, a window < 1, a negative weight, all weights zero, a
 smoothing factor of 1 and -0.1, an unknown solver / attention mode, a string for a number, an
@@ -18,10 +18,18 @@ README_BOUNDS = dict(temp_min=0.1, temp_max=1.0, top_k_min=5, top_k_max=200, top
                      candidate_size_min=1, candidate_size_max=100)
 
 
-def test_defaults_are_the_originals():
-    cfg = SamplerConfig()
+def test_the_original_preset_has_the_originals_values():
+    cfg = SamplerConfig.original()
     for name, value in {**ORIGINAL, **README_BOUNDS}.items():
         assert getattr(cfg, name) == value, name
+    # the default is the runner's operating point; everything but the base values is the original's
+    default = SamplerConfig()
+    assert (default.base_temp, default.base_top_p, default.base_top_k,
+            default.base_rep_penalty, default.base_candidate_size) == (0.8, 0.95, 40, 1.0, 50)
+    for name, value in {**ORIGINAL, **README_BOUNDS}.items():
+        if not name.startswith("base_"):
+            assert getattr(default, name) == value, name
+    cfg = SamplerConfig()
     assert cfg.weights() == (0.4, 0.2, 0.3, 0.1)
     assert (cfg.rep_window, cfg.target_scale, cfg.solver, cfg.attention_mode) == (
         128, 0.5, "bisection", "mean_heads")

@@ -81,9 +81,11 @@ def test_plugin_launchers_compose(launcher):
 def test_sampler_yamls_list_every_samplerconfig_field():
     from alpha.config import SamplerConfig
 
-    for option in ("alpha", "alpha_seed"):
-        keys = set(OmegaConf.load(CONF / "sampler" / f"{option}.yaml")) - {"name", "search_space"}
-        assert keys == set(SamplerConfig.field_names()), option
+    keys = set(OmegaConf.load(CONF / "sampler" / "alpha.yaml")) - {"name", "search_space"}
+    assert keys == set(SamplerConfig.field_names())
+    for option in ("alpha_seed", "alpha_lexical"):  # they inherit it: every field composes
+        c = _plain(_compose([f"sampler={option}", "output_dir=/tmp/x"]))["sampler"]
+        assert set(c) - {"name", "search_space"} == set(SamplerConfig.field_names()), option
 
 
 def test_alpha_lexical_is_alpha_with_the_lexical_scope():
@@ -220,3 +222,20 @@ def test_study_3_keeps_rescored_perplexity_its_folders_and_fingerprint():
     assert old["evaluation"]["options"]["perplexity_source"] == "generation"  # default.yaml
     assert new["evaluation"]["options"]["perplexity_source"] == "rescore"
     assert hc.fingerprint(new) == hc.fingerprint(old)
+
+
+def test_the_runner_and_the_library_share_one_operating_point():
+    """conf/sampler/alpha.yaml states SamplerConfig()'s defaults exactly; alpha_seed inherits
+    alpha and states only its differences, the original's base values among them."""
+    from alpha.config import ORIGINAL_BASE, SamplerConfig
+
+    alpha = OmegaConf.to_container(OmegaConf.load(CONF / "sampler" / "alpha.yaml"))
+    defaults = SamplerConfig().to_dict()
+    assert {k: v for k, v in alpha.items() if k not in ("name", "search_space")} == defaults
+    seed_file = OmegaConf.to_container(OmegaConf.load(CONF / "sampler" / "alpha_seed.yaml"))
+    assert seed_file["defaults"][0] == "alpha"
+    own = set(seed_file) - {"defaults", "name", "search_space"}
+    assert own == {"solver", *ORIGINAL_BASE} - {"base_rep_penalty"}  # 1.0 in both
+    seed = _plain(_compose(["sampler=alpha_seed", "output_dir=/tmp/x"]))["sampler"]
+    assert {k: seed[k] for k in ORIGINAL_BASE} == ORIGINAL_BASE
+    assert SamplerConfig.original().to_dict() == {**defaults, **ORIGINAL_BASE}

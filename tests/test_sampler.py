@@ -65,7 +65,7 @@ def test_draws_from_the_hf_equal_distribution_of_its_recorded_parameters(solver)
 
 def test_first_step_hits_target_and_smoothing_follows():
     logits, ids, attn = inputs(2)
-    s0 = AdaptiveEntropixSampler(SamplerConfig(param_smoothing_factor=0.0))
+    s0 = AdaptiveEntropixSampler(SamplerConfig.original(param_smoothing_factor=0.0))
     st = s0.sample(logits, ids, attention=attn, generators=gens(4))
     torch.testing.assert_close(st.final_entropy, st.target, atol=1e-3, rtol=0)
     # step 1: alpha's moving average is the row's average alpha, so the target is the entropy
@@ -79,11 +79,11 @@ def test_first_step_hits_target_and_smoothing_follows():
     assert (p.temperature == 0.2).all() and (p.top_k == 10).all() and (p.top_p == 0.8).all()
     assert (p.candidate_size == 20).all() and (p.rep_penalty == 1.1).all()
     # with f = 0.8, step 2 uses 0.8 * step-1 params + 0.2 * what the solver picks at step 2
-    s8 = AdaptiveEntropixSampler(SamplerConfig(param_smoothing_factor=0.8))
+    s8 = AdaptiveEntropixSampler(SamplerConfig.original(param_smoothing_factor=0.8))
     first = s8.sample(logits, ids, attention=attn, generators=gens(4)).params
     logits2, ids2, attn2 = inputs(3)
     s0.sample(logits2, ids2, attention=attn2, generators=gens(4))  # same alpha history
-    s0b = AdaptiveEntropixSampler(SamplerConfig(param_smoothing_factor=0.0))
+    s0b = AdaptiveEntropixSampler(SamplerConfig.original(param_smoothing_factor=0.0))
     s0b.sample(logits, ids, attention=attn, generators=gens(4))
     solved = s0b.sample(logits2, ids2, attention=attn2, generators=gens(4)).params
     second = s8.sample(logits2, ids2, attention=attn2, generators=gens(4)).params

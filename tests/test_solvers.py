@@ -132,7 +132,7 @@ def reference_seed_adam(logits_row, target, cfg):
 
 
 def test_seed_adam_matches_torch_adam_and_only_temperature_moves():
-    cfg = SamplerConfig(solver="seed_adam")
+    cfg = SamplerConfig.original(solver="seed_adam")
     logits, _, _ = case(6, b=6, v=800, scale=3.0)
     target = torch.tensor([0.0, 0.05, 0.1, 0.2, 0.3, 0.45])
     got = solve_seed_adam(logits, target, cfg)
@@ -246,7 +246,7 @@ def test_penalty_schedule_by_hand():
 
 def test_path_params_by_hand():
     """s = 0 is the base point, +-1 the corners, each parameter linear on each half."""
-    cfg = SamplerConfig()  # base 0.2, 10, 0.8, 20; bounds 0.1-1, 5-200, 0.1-1, 1-100
+    cfg = SamplerConfig.original()  # base 0.2, 10, 0.8, 20; bounds 0.1-1, 5-200, 0.1-1, 1-100
     p = path_params(torch.tensor([0.0, 1.0, -1.0, 0.5, -0.5]), torch.full((5,), 1.3), cfg)
     torch.testing.assert_close(p.temperature, torch.tensor([0.2, 1.0, 0.1, 0.6, 0.15]))
     torch.testing.assert_close(p.top_k, torch.tensor([10.0, 200, 5, 105, 8]))  # 7.5 -> 8

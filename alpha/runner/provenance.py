@@ -47,7 +47,9 @@ def _tune_parts(path: str, dotlist: list[str]) -> dict:
     methods = {}
     for m in cfg.methods:
         c = compose([*cfg.overrides, f"sampler={m}"])
-        methods[m] = {**_decisive(c), "search_space": (c.get("sampler") or {}).get("search_space")}
+        space = (c.get("sampler") or {}).get("search_space") or {}
+        methods[m] = {**_decisive(c),  # a null entry is not tuned (tuning.search_space)
+                      "search_space": {k: v for k, v in space.items() if v is not None}}
     return {"settings": settings, "methods": methods}
 
 

@@ -176,8 +176,8 @@ def search_space(method: str, conf: Path = CONF, sampler: dict | None = None) ->
     if sampler is None:
         check_method(method, conf)
     cfg = sampler if sampler is not None else compose([f"sampler={method}"], conf)["sampler"]
-    space = cfg.get("search_space") or {}
-    params = []
+    space = {k: v for k, v in (cfg.get("search_space") or {}).items() if v is not None}
+    params = []  # a null entry (an inherited tunable switched off) is not tuned
     for name, spec in space.items():
         if name not in cfg or name in ("name", "search_space"):
             raise ValueError(f"{method}: search_space.{name} is not a parameter of "
