@@ -37,6 +37,7 @@ from transformers.generation.logits_process import (
     TypicalLogitsWarper,
 )
 
+from alpha import validation as V
 from alpha.protocol import Generators, SamplerStep
 from alpha.uncertainty import entropy_varentropy
 
@@ -44,26 +45,18 @@ from alpha.uncertainty import entropy_varentropy
 
 
 def _check(ok: bool, field: str, value, need: str) -> None:
-    """Raise one line naming the field, the value and the fix."""
+    """A relation between parameters (one line naming the field, the value and the rule)."""
     if not ok:
         raise ValueError(f"sampler.{field}={value!r} is invalid: {need}")
 
 
-def _number(field: str, value, *, low: float, high: float, low_open=False, high_open=False):
-    """Validate a real number in [low, high] (open ends as flagged); returns it as float."""
-    is_num = isinstance(value, (int, float)) and not isinstance(value, bool)
-    lo_ok = is_num and (value > low if low_open else value >= low)
-    hi_ok = is_num and (value < high if high_open else value <= high)
-    span = f"{'(' if low_open else '['}{low}, {high}{')' if high_open else ']'}"
-    _check(is_num and lo_ok and hi_ok and math.isfinite(value), field, value,
-           f"use a number in {span}")
-    return float(value)
+def _number(field: str, value, **span):
+    """`alpha.validation.number` on `sampler.<field>`; the value as a float."""
+    return float(V.number(f"sampler.{field}", value, **span))
 
 
 def _integer(field: str, value, *, low: int) -> int:
-    ok = isinstance(value, int) and not isinstance(value, bool) and value >= low
-    _check(ok, field, value, f"use an integer >= {low}")
-    return value
+    return V.whole(f"sampler.{field}", value, low=low)
 
 
 def _register(name: str):
@@ -75,10 +68,7 @@ def _register(name: str):
 
         @functools.wraps(fn)
         def build(**params):
-            for key in params:
-                if key not in known:
-                    raise ValueError(f"sampler.{key} is not a parameter of sampler {name!r}; "
-                                     f"its parameters are {known}")
+            V.known_keys(f"sampler {name!r}", params, known, prefix="sampler.")
             return fn(**params)
 
         return build

@@ -2,7 +2,8 @@
 
 Field names are flat (`temp_min`, not `bounds.temperature[0]`) so a Hydra command line can
 override any of them (`sampler.temp_min=0.2`). The dataclass is mutable like the original's
-(`cfg.base_temp = 0.3` works); `validate()` re-checks it and the sampler calls it when built.
+(`cfg.base_temp = 0.3` works, and is checked as it is made: a SamplerConfig is never invalid, so
+the sampler trusts it). Every check goes through `alpha.validation`.
 This module knows nothing about tensors or models.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
 
+from alpha import validation as V
 from alpha.protocol import PARAM_NAMES
 
 SOLVERS = ("bisection", "seed_adam")
@@ -116,6 +118,15 @@ class SamplerConfig:
 
     def __post_init__(self) -> None:
         self.validate()
+        object.__setattr__(self, "_built", True)
+
+    def __setattr__(self, name: str, value) -> None:
+        """`cfg.base_temp = 0.3` (the original's style) is checked when it is made: the changed
+        config is validated as a whole before the field changes, so a config is never invalid."""
+        if getattr(self, "_built", False):
+            V.known_keys("SamplerConfig", [name], self.field_names())
+            type(self)(**{**self.to_dict(), name: value})  # raises, leaving self unchanged
+        object.__setattr__(self, name, value)
 
     @classmethod
     def original(cls, **overrides) -> SamplerConfig:
@@ -123,14 +134,11 @@ class SamplerConfig:
         return cls(**{**ORIGINAL_BASE, **overrides})
 
     def validate(self) -> None:
-        """Raise `ValueError` naming the field, its value and the allowed range."""
+        """Raise `ValueError` naming the field, its value and the allowed range (alpha.validation)."""
         for _, lo_name, hi_name, (a, b), integer in BOUNDS:
             lo, hi = getattr(self, lo_name), getattr(self, hi_name)
             for name, v in ((lo_name, lo), (hi_name, hi)):
-                _check_number(name, v, integer)
-                if not (a < v <= b if not integer else a <= v <= b):
-                    op = "<=" if integer else "<"
-                    raise ValueError(f"{name}={v} is outside the allowed range {a} {op} {name} <= {b}")
+                V.number(name, v, low=a, high=b, low_open=not integer, whole=integer)
             if lo > hi:
                 op = "<=" if integer else "<"
                 raise ValueError(
@@ -139,37 +147,25 @@ class SamplerConfig:
                 )
         for name in ("alpha_window_size", "rep_window", "opt_max_iters", "solver_iters",
                      "base_top_k", "base_candidate_size"):
-            _check_number(name, getattr(self, name), True)
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name}={getattr(self, name)} must be an integer >= 1")
-        weights = self.weights()
-        for name, w in zip(_WEIGHT_FIELDS, weights, strict=True):
-            _check_number(name, w, False)
-            if w < 0:
-                raise ValueError(f"{name}={w} must be >= 0 (alpha weights are non-negative)")
-        if sum(weights) <= 0:
+            V.number(name, getattr(self, name), low=1, whole=True)
+        for name in _WEIGHT_FIELDS:
+            V.number(name, getattr(self, name), low=0.0)
+        if sum(self.weights()) <= 0:
             raise ValueError(f"all four alpha weights are 0 ({', '.join(_WEIGHT_FIELDS)}); "
                              "set at least one > 0")
-        _check_range("param_smoothing_factor", self.param_smoothing_factor, 0.0, 1.0, "0 <= f < 1")
-        _check_range("target_scale", self.target_scale, 0.0, float("inf"), "target_scale > 0",
-                     lo_open=True)
-        _check_range("opt_learning_rate", self.opt_learning_rate, 0.0, float("inf"),
-                     "opt_learning_rate > 0", lo_open=True)
-        _check_range("opt_tolerance", self.opt_tolerance, 0.0, float("inf"), "opt_tolerance >= 0")
-        for name in ("base_temp", "base_top_p", "base_rep_penalty"):
-            _check_number(name, getattr(self, name), False)
-        if not isinstance(self.clamp_base, bool):
-            raise ValueError(f"clamp_base={self.clamp_base!r} must be true or false")
+        V.number("param_smoothing_factor", self.param_smoothing_factor, low=0.0, high=1.0,
+                 high_open=True)
+        V.number("target_scale", self.target_scale, low=0.0, low_open=True)
+        V.number("opt_learning_rate", self.opt_learning_rate, low=0.0, low_open=True)
+        V.number("opt_tolerance", self.opt_tolerance, low=0.0)
+        for name in ("base_temp", "base_top_p", "base_rep_penalty"):  # seed_adam: any logit
+            V.number(name, getattr(self, name))
+        V.flag("clamp_base", self.clamp_base)
+        V.choice("solver", self.solver, SOLVERS)
+        V.choice("rep_penalty_scope", self.rep_penalty_scope, REP_PENALTY_SCOPES)
+        V.choice("attention_mode", self.attention_mode, ATTENTION_MODES)
         if self.solver == "bisection" and not self.clamp_base:
             self._check_bases_in_bounds()
-        if self.solver not in SOLVERS:
-            raise ValueError(f"solver={self.solver!r} is unknown; choose one of {list(SOLVERS)}")
-        if self.rep_penalty_scope not in REP_PENALTY_SCOPES:
-            raise ValueError(f"rep_penalty_scope={self.rep_penalty_scope!r} is unknown; "
-                             f"choose one of {list(REP_PENALTY_SCOPES)}")
-        if self.attention_mode not in ATTENTION_MODES:
-            raise ValueError(f"attention_mode={self.attention_mode!r} is unknown; "
-                             f"choose one of {list(ATTENTION_MODES)}")
 
     def _check_bases_in_bounds(self) -> None:
         """The bisection solver clamps each base value into its bounds: refuse what it would
@@ -199,19 +195,3 @@ class SamplerConfig:
 
 _WEIGHT_FIELDS = ("weight_token_entropy", "weight_token_varentropy", "weight_attn_entropy",
                   "weight_attn_varentropy")
-
-
-def _check_number(name: str, v, integer: bool) -> None:
-    if isinstance(v, bool) or not isinstance(v, (int, float)):
-        raise ValueError(f"{name}={v!r} must be a number")
-    if integer and not float(v).is_integer():
-        raise ValueError(f"{name}={v} must be a whole number")
-    if v != v:
-        raise ValueError(f"{name}=nan must be a number")
-
-
-def _check_range(name: str, v, lo: float, hi: float, rule: str, lo_open: bool = False) -> None:
-    _check_number(name, v, False)
-    ok = (lo < v if lo_open else lo <= v) and v < hi
-    if not ok:
-        raise ValueError(f"{name}={v} is outside the allowed range ({rule})")

@@ -12,13 +12,13 @@ calls `reset` / `select_rows`. It knows nothing about models or caches.
 
 from __future__ import annotations
 
-import difflib
 import functools
 import math
 from dataclasses import dataclass
 
 import torch
 
+from alpha import validation as V
 from alpha.config import ORIGINAL_BASE, SamplerConfig
 from alpha.filtering import NEG_INF, Candidates, draw_with, keep_mask, uniforms
 from alpha.original_methods import OriginalMethods
@@ -83,8 +83,7 @@ class AdaptiveEntropixSampler(OriginalMethods):
                  exempt_tokens: torch.Tensor | None = None, **overrides) -> None:
         if config is not None and overrides:
             raise ValueError("pass either a SamplerConfig or keyword overrides, not both")
-        self.config = config if config is not None else _config(overrides)
-        self.config.validate()
+        self.config = config if config is not None else _config(overrides)  # valid once built
         self.exempt_tokens = exempt_tokens  # (V,) bool, read when rep_penalty_scope="lexical"
         self._exempt_source = None  # the tokenizer exempt_tokens was built from
         self._batch = None
@@ -117,7 +116,6 @@ class AdaptiveEntropixSampler(OriginalMethods):
     # ---- per-row state -------------------------------------------------------------------
     def reset(self, batch_size: int) -> None:
         """Forget all per-row state; the next step starts `batch_size` fresh rows."""
-        self.config.validate()
         w = self.config.alpha_window_size
         self._batch = batch_size
         self._window = torch.zeros(batch_size, w)  # (B, W) most recent last
@@ -279,12 +277,7 @@ def _empty_step(x: torch.Tensor) -> AlphaStep:
 
 def _config(params: dict) -> SamplerConfig:
     """SamplerConfig from flat kwargs; an unknown key is a ValueError with a suggestion."""
-    names = SamplerConfig.field_names()
-    for key in params:
-        if key not in names:
-            close = difflib.get_close_matches(key, names, n=1)
-            hint = f"did you mean {close[0]!r}? " if close else ""
-            raise ValueError(f"sampler parameter {key!r} is unknown; {hint}known: {names}")
+    V.known_keys("sampler", params, SamplerConfig.field_names(), prefix="sampler.")
     return SamplerConfig(**params)
 
 

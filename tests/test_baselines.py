@@ -281,8 +281,8 @@ def test_entropix_thresholds_are_configurable():
     ("edt", dict(n=1.0), "sampler.n=1.0"),
     ("dynatemp", dict(dynatemp_range=-0.1), "sampler.dynatemp_range=-0.1"),
     ("entropix", dict(clarify_entropy=9.0), "sampler.clarify_entropy=9.0"),
-    ("top_p", dict(top_pp=0.9), "sampler.top_pp is not a parameter"),
-    ("greedy", dict(temperature=0.5), "sampler.temperature is not a parameter"),
+    ("top_p", dict(top_pp=0.9), r"sampler 'top_p' has unknown key\(s\) \['sampler.top_pp'\]; did you mean 'sampler.top_p'\?"),
+    ("greedy", dict(temperature=0.5), r"sampler 'greedy' has unknown key\(s\) \['sampler.temperature'\]; known: \[\]"),
 ])
 def test_bad_params_name_the_field(name, params, field):
     with pytest.raises(ValueError, match="^" + field.replace(".", r"\.").replace("+", r"\+")):

@@ -41,9 +41,12 @@ def test_quick_start_style_mutation():
     cfg.base_top_p = 0.9
     sampler = AdaptiveEntropixSampler(cfg)
     assert sampler.config.base_temp == 0.3
-    cfg.temp_min = 5.0  # re-checked when the sampler (re)starts
-    with pytest.raises(ValueError, match="temp_min=5.0"):
-        sampler.reset(1)
+    with pytest.raises(ValueError, match="temp_min=5.0 must be <= temp_max=1.0"):
+        cfg.temp_min = 5.0  # checked as it is made: the config never holds an invalid value
+    assert cfg.temp_min == 0.1 and sampler.config.temp_min == 0.1
+    with pytest.raises(ValueError, match=r"SamplerConfig has unknown key\(s\) \['base_tmp'\]; "
+                                         r"did you mean 'base_temp'\?"):
+        cfg.base_tmp = 0.3
 
 
 @pytest.mark.parametrize("lo,hi,lo_value,hi_value", [
@@ -56,21 +59,25 @@ def test_min_above_max_names_both(lo, hi, lo_value, hi_value):
 
 
 @pytest.mark.parametrize("kw,match", [
-    (dict(temp_min=0.0), r"temp_min=0.0 is outside the allowed range 0.0 < temp_min"),
-    (dict(top_p_max=1.5), r"top_p_max=1.5 is outside the allowed range"),
-    (dict(top_k_min=0), r"top_k_min=0 is outside"),
-    (dict(top_k_min=5.5), r"top_k_min=5.5 must be a whole number"),
-    (dict(alpha_window_size=0), r"alpha_window_size=0 must be an integer >= 1"),
+    (dict(temp_min=0.0), r"^temp_min=0.0 is invalid: use a number in \(0, inf\)$"),
+    (dict(top_p_max=1.5), r"^top_p_max=1.5 is invalid: use a number in \(0, 1\]$"),
+    (dict(top_k_min=0), r"^top_k_min=0 is invalid: use a whole number in \[1, inf\)$"),
+    (dict(top_k_min=5.5), r"^top_k_min=5.5 is invalid: use a whole number in \[1, inf\)$"),
+    (dict(alpha_window_size=0), r"^alpha_window_size=0 is invalid: use a whole number in \[1, inf\)"),
     (dict(rep_window=0), r"rep_window=0"),
-    (dict(weight_attn_entropy=-0.1), r"weight_attn_entropy=-0.1 must be >= 0"),
+    (dict(weight_attn_entropy=-0.1), r"^weight_attn_entropy=-0.1 is invalid: use a number in \[0, inf\)"),
+    (dict(temp_max=float("inf")), r"^temp_max=inf is invalid: use a number in \(0, inf\)"),
+    (dict(target_scale=float("nan")), r"^target_scale=nan is invalid"),
+    (dict(clamp_base="yes"), r"^clamp_base='yes' is invalid: use true or false$"),
     (dict(weight_token_entropy=0, weight_token_varentropy=0, weight_attn_entropy=0,
           weight_attn_varentropy=0), "all four alpha weights are 0"),
-    (dict(param_smoothing_factor=1.0), r"param_smoothing_factor=1.0 .*0 <= f < 1"),
+    (dict(param_smoothing_factor=1.0), r"param_smoothing_factor=1.0 is invalid: use a number in \[0, 1\)"),
     (dict(param_smoothing_factor=-0.1), r"param_smoothing_factor=-0.1"),
-    (dict(solver="adam"), r"solver='adam' is unknown; choose one of \['bisection', 'seed_adam'\]"),
+    (dict(solver="newton"), r"solver='newton' is unknown; choose one of \['bisection', 'seed_adam'\]"),
+    (dict(solver="bisectoin"), r"solver='bisectoin' is unknown; did you mean 'bisection'\?"),
     (dict(attention_mode="max"), r"attention_mode='max' is unknown"),
     (dict(target_scale=0), r"target_scale=0"),
-    (dict(base_temp="hot"), r"base_temp='hot' must be a number"),
+    (dict(base_temp="hot"), r"^base_temp='hot' is invalid: use a number in \(-inf, inf\)$"),
 ])
 def test_bad_values_raise_naming_field_value_and_range(kw, match):
     with pytest.raises(ValueError, match=match):
@@ -82,7 +89,8 @@ def test_registry_builds_from_flat_kwargs_and_rejects_bad_ones():
     assert (s.config.temp_min, s.config.top_k_max) == (0.2, 50)
     with pytest.raises(ValueError, match=r"temp_min=2 must be <= temp_max=1.0"):
         build_sampler("alpha", temp_min=2)
-    with pytest.raises(ValueError, match=r"'base_tmp' is unknown; did you mean 'base_temp'"):
+    with pytest.raises(ValueError, match=r"sampler has unknown key\(s\) \['sampler.base_tmp'\]; "
+                                         r"did you mean 'sampler.base_temp'"):
         build_sampler("alpha", base_tmp=0.3)
     seed = build_sampler("alpha_seed")
     assert seed.config.solver == "seed_adam" and seed.config.param_smoothing_factor == 0.0

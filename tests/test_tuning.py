@@ -47,9 +47,9 @@ def _write(tmp_path, **cfg):
     (dict(seeds=[3, 3]), "seeds=[3, 3]: a mean +/- std needs at least two"),
     (dict(objective="mauve"), "objective='mauve' is not computed by the evaluation config"),
     (dict(objective="zipf"), "objective='zipf' has no natural direction"),
-    (dict(trials=0), "trials=0 must be an integer >= 1"),
+    (dict(trials=0), "trials=0 is invalid: use an integer in [1, inf)"),
     (dict(trails=3), "tuning config has unknown key(s) ['trails']"),
-    (dict(sampler="grid"), "sampler='grid' is unknown; use random"),
+    (dict(sampler="grid"), "sampler='grid' is unknown; choose one of ['random', 'tpe']"),
     (dict(tpe_seed=1, sampler_seed=2), "sets both tpe_seed and sampler_seed"),
 ], ids=["unknown-method", "one-seed", "repeated-seed", "objective-not-computed",
         "objective-no-direction", "zero-trials", "unknown-key", "unknown-sampler",
@@ -273,7 +273,7 @@ def test_test_false_runs_dev_trials_only(tmp_path, monkeypatch):
 
 
 def test_test_must_be_a_bool(tmp_path):
-    with pytest.raises(ValueError, match="test='no' must be true"):
+    with pytest.raises(ValueError, match="test='no' is invalid: use true or false"):
         tuning.load_config(_write(tmp_path, test="no"))
 
 

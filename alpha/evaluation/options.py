@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Any
 
+from alpha import validation as V
+
 PERPLEXITY_SOURCES = ("rescore", "generation")
 
 
@@ -56,42 +58,26 @@ class EvalOptions:
     perplexity_source: str = "rescore"
 
     def __post_init__(self) -> None:
-        _check_int("self_bleu_max_samples", self.self_bleu_max_samples, 2)
-        _check_int("self_bleu_order", self.self_bleu_order, 1)
-        _check_int("zipf_top_n", self.zipf_top_n, 2)
-        _check_int("bootstrap_samples", self.bootstrap_samples, 0)
-        _check_int("batch_size", self.batch_size, 1)
+        f = "evaluation.options."
+        for name, low in (("self_bleu_max_samples", 2), ("self_bleu_order", 1), ("zipf_top_n", 2),
+                          ("bootstrap_samples", 0), ("batch_size", 1), ("mauve_kmeans_seeds", 1)):
+            V.whole(f + name, getattr(self, name), low=low)
         if self.max_length is not None:
-            _check_int("max_length", self.max_length, 2)
-        if not isinstance(self.simctg_compat, bool):
-            raise ValueError(f"evaluation.options.simctg_compat={self.simctg_compat!r}: "
-                             "expected true or false")
-        _check_int("mauve_kmeans_seeds", self.mauve_kmeans_seeds, 1)
+            V.whole(f + "max_length", self.max_length, low=2)
+        V.flag(f + "simctg_compat", self.simctg_compat)
         if self.mauve_num_buckets != "auto":
-            _check_int("mauve_num_buckets", self.mauve_num_buckets, 2)
-        if not self.mauve_scaling_factor > 0:
-            raise ValueError(f"evaluation.options.mauve_scaling_factor="
-                             f"{self.mauve_scaling_factor!r}: expected a number > 0 (paper: 5)")
-        if self.perplexity_source not in PERPLEXITY_SOURCES:
-            raise ValueError(f"evaluation.options.perplexity_source={self.perplexity_source!r}: "
-                             f"expected one of {list(PERPLEXITY_SOURCES)}")
+            V.whole(f + "mauve_num_buckets", self.mauve_num_buckets, low=2)
+        V.number(f + "mauve_scaling_factor", self.mauve_scaling_factor, low=0.0, low_open=True)
+        V.choice(f + "perplexity_source", self.perplexity_source, PERPLEXITY_SOURCES)
         for name in ("coherence_model", "mauve_feature_model"):
             if not isinstance(getattr(self, name), str) or not getattr(self, name):
-                raise ValueError(f"evaluation.options.{name}={getattr(self, name)!r}: expected "
-                                 "'minilm' or a sentence-transformers model path")
+                raise ValueError(f"{f}{name}={getattr(self, name)!r} is invalid: use 'minilm' or a "
+                                 "sentence-transformers model path")
 
     @classmethod
     def from_dict(cls, options: dict[str, Any] | None) -> EvalOptions:
         """Build from a plain mapping; unknown keys raise (a typo must not pass silently)."""
         options = dict(options or {})
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(options) - known)
-        if unknown:
-            raise ValueError(f"evaluation.options has unknown key(s) {unknown}; "
-                             f"valid keys are {sorted(known)}")
+        V.known_keys("evaluation.options", options, [f.name for f in fields(cls)],
+                     prefix="evaluation.options.")
         return cls(**options)
-
-
-def _check_int(name: str, value: Any, low: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise ValueError(f"evaluation.options.{name}={value!r}: expected an integer >= {low}")

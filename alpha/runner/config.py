@@ -20,6 +20,7 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from alpha import validation as V
 from alpha.registry import Registry
 from alpha.runner import ROOT
 
@@ -61,18 +62,14 @@ class RunSettings:
         from alpha.runner.experiment import check_counts
 
         check_counts(seed=self.seed, batch_size=self.batch_size, max_new_tokens=self.max_new_tokens)
-        n = self.num_prompts
-        if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 1):
-            raise ValueError(f"num_prompts={n!r} must be null (all) or an integer >= 1")
+        if self.num_prompts is not None:  # null: every prompt
+            V.whole("num_prompts", self.num_prompts, low=1)
         check_device(self.device)
         check_dtype(self.dtype)
-        t = self.cpu_threads
-        if t is not None and (isinstance(t, bool) or not isinstance(t, int) or t < 1):
-            raise ValueError(f"cpu_threads={t!r} must be null (OMP_NUM_THREADS or 1) or an integer >= 1")
-        if not isinstance(self.compile_sampler, bool):
-            raise ValueError(f"compile_sampler={self.compile_sampler!r} must be true or false")
-        if not isinstance(self.prefix_cache, bool):
-            raise ValueError(f"prefix_cache={self.prefix_cache!r} must be true or false")
+        if self.cpu_threads is not None:  # null: OMP_NUM_THREADS or 1
+            V.whole("cpu_threads", self.cpu_threads, low=1)
+        V.flag("compile_sampler", self.compile_sampler)
+        V.flag("prefix_cache", self.prefix_cache)
         if isinstance(self.capture, list):  # YAML has no tuples: [mean_last, 2] -> ("mean_last", 2)
             self.capture = tuple(self.capture)
 

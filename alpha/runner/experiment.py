@@ -43,10 +43,10 @@ TIMING = "timing.jsonl"
 
 def check_counts(**values: Any) -> None:
     """The one rule for seed (integer >= 0), batch_size and max_new_tokens (integers >= 1)."""
+    from alpha import validation as V
+
     for name, v in values.items():
-        lo = 0 if name == "seed" else 1
-        if isinstance(v, bool) or not isinstance(v, int) or v < lo:
-            raise ValueError(f"{name}={v!r} must be an integer >= {lo}")
+        V.whole(name, v, low=0 if name == "seed" else 1)
 
 
 @dataclass

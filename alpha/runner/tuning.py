@@ -34,6 +34,7 @@ from pathlib import Path
 import yaml
 from omegaconf import OmegaConf
 
+from alpha import validation as V
 from alpha.runner import ROOT
 
 CONF = ROOT / "conf"
@@ -99,28 +100,19 @@ class TuneConfig:
     def __post_init__(self):
         if not self.methods or len(set(self.methods)) != len(self.methods):
             raise ValueError(f"methods={self.methods!r} must be a non-empty list without repeats")
-        if isinstance(self.trials, bool) or not isinstance(self.trials, int) or self.trials < 1:
-            raise ValueError(f"trials={self.trials!r} must be an integer >= 1 (the same for all)")
+        V.whole("trials", self.trials, low=1)  # the same for every method
         ints = all(isinstance(s, int) and not isinstance(s, bool) for s in self.seeds)
         if not ints or len(set(self.seeds)) < 2:
             raise ValueError(f"seeds={self.seeds!r}: a mean +/- std needs at least two distinct "
                              f"integer seeds, e.g. seeds=[0,1,2]")
         self.overrides = [*self.overrides, *self.extra_overrides]
         self.extra_overrides = []
-        if self.direction not in (None, "maximize", "minimize"):
-            raise ValueError(f"direction={self.direction!r} is unknown; use maximize, minimize "
-                             f"or null (the metric's own direction)")
-        if self.sampler not in SAMPLERS:
-            raise ValueError(f"sampler={self.sampler!r} is unknown; use random (honest budget "
-                             f"curves) or tpe")
-        if isinstance(self.sampler_seed, bool) or not isinstance(self.sampler_seed, int):
-            raise ValueError(f"sampler_seed={self.sampler_seed!r} must be an integer")
-        if not isinstance(self.test, bool):
-            raise ValueError(f"test={self.test!r} must be true (winners on test) or false "
-                             f"(dev trials only)")
+        V.choice("direction", self.direction, (None, "maximize", "minimize"))
+        V.choice("sampler", self.sampler, SAMPLERS)  # random: honest budget curves
+        V.whole("sampler_seed", self.sampler_seed)
+        V.flag("test", self.test)  # true: winners on test; false: dev trials only
         for name in ("dev_split", "test_split"):
-            if getattr(self, name) not in SPLITS:
-                raise ValueError(f"{name}={getattr(self, name)!r} is unknown; use one of {SPLITS}")
+            V.choice(name, getattr(self, name), SPLITS)
 
 
 def load_config(path: str, dotlist: list[str] | None = None) -> TuneConfig:
@@ -137,10 +129,7 @@ def load_config(path: str, dotlist: list[str] | None = None) -> TuneConfig:
             raise ValueError("tuning config sets both tpe_seed and sampler_seed; keep "
                              "sampler_seed (tpe_seed is its old name)")
         data["sampler_seed"] = data.pop("tpe_seed")
-    known = set(TuneConfig.__dataclass_fields__)
-    unknown = sorted(set(data) - known)
-    if unknown:
-        raise ValueError(f"tuning config has unknown key(s) {unknown}; known: {sorted(known)}")
+    V.known_keys("tuning config", data, TuneConfig.__dataclass_fields__)
     return TuneConfig(**data)
 
 
