@@ -8,7 +8,7 @@ Walks BEFORE and checks every output file against the file at the same relative 
 batch sizes, the tuner's `winners.yaml`/`trials.csv`/`inputs.json`/`optimization_results.yaml`
 and the tables (`table.md/.tex/.csv`) as values with the wall-clock fields left out:
 `wall_time_s`, `tokens_per_s` and anything named after them (table columns, CSV rows, bold
-marks in those columns). Files that only log or echo paths (`run.log`, `.hydra/`, `wandb/`,
+marks in those columns). Files that only log, lock or echo paths (`run.log`, `.lock`, `.hydra/`, `wandb/`,
 `events.jsonl`, `config.json`, `runs.log`) are skipped. Prints one line per compared file and
 a verdict; exits 1 on any difference or missing file.
 """
@@ -24,7 +24,8 @@ from pathlib import Path
 import yaml
 
 TIMING = ("wall_time_s", "tokens_per_s")
-SKIP_NAMES = {"run.log", "events.jsonl", "config.json", "runs.log", "multirun.yaml"}
+SKIP_NAMES = {"run.log", "events.jsonl", "config.json", "runs.log", "multirun.yaml", ".lock",
+              "wandb_run_id", ".sweep_done", ".sweep_progress.json"}
 SKIP_PARTS = {".hydra", "wandb"}
 
 

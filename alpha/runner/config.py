@@ -21,7 +21,7 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from alpha import validation as V
-from alpha.registry import Registry
+from alpha.model_sources import resolve_path
 from alpha.runner import ROOT
 
 # config values that decide the generations (run_config.json fingerprint; a folder with
@@ -120,14 +120,6 @@ def to_plain(cfg: DictConfig) -> dict:
         raise ValueError(f"config cannot be resolved: {first}") from err
 
 
-def resolve_path(path: str) -> str:
-    """A relative path as given when it exists from the current directory, else from the repo root."""
-    p = Path(path).expanduser()
-    if p.is_absolute() or p.exists():
-        return str(p)
-    return str(ROOT / p) if (ROOT / p).exists() else str(p)
-
-
 def settings(c: dict) -> RunSettings:
     """RunSettings from the plain config."""
     return RunSettings(
@@ -167,48 +159,13 @@ def source_path(name: str, kind: str, *, fetch: bool = True) -> Path:
         raise ValueError(str(err)) from None
 
 
-MODEL_SOURCES = Registry("model source")  # first key set in the option wins: path, then source
-
-
 def model_kwargs(model: dict, run: RunSettings, *, fetch: bool = True) -> dict:
-    """Keyword arguments of `alpha.models.load_model_and_tokenizer` from a `model/` option.
+    """Keyword arguments of `alpha.models.load_model_and_tokenizer` from a `model/` option: the
+    library's `alpha.model_sources.model_kwargs` (path or catalogue source) plus the run's device
+    and dtype. `fetch=False` gives a catalogue model's cache folder without fetching (checks)."""
+    from alpha.model_sources import model_kwargs as source_kwargs
 
-    Built by the `MODEL_SOURCES` entry of the first key set: `model.path` (a hub id or a local
-    folder) wins over `model.source` (a catalogue name, fetched and converted on first use by
-    `alpha.fetch`). `fetch=False` gives the cache folder without fetching (checks).
-    """
-    if model.get("trust_remote_code"):
-        raise ValueError("model.trust_remote_code=true is not supported: only architectures "
-                         "transformers ships are loaded; set it to false")
-    kind = next((k for k in MODEL_SOURCES if model.get(k)), None)
-    if kind is None:
-        raise ValueError("model.path is empty; give a hub id or a local folder (or model.source, "
-                         "a name of `python -m alpha.fetch --list`)")
-    return dict(MODEL_SOURCES[kind](model, fetch=fetch), device=run.device, dtype=run.dtype,
-                attn_implementation=model.get("attn_implementation", "sdpa"))
-
-
-@MODEL_SOURCES.register("path")
-def _model_from_path(model: dict, *, fetch: bool) -> dict:
-    """A hub id, or a local folder (relative paths resolved against the repository)."""
-    path = str(model["path"])
-    first = Path(path).parts[0]
-    local = (path.startswith(("/", ".", "~")) or Path(path).exists() or (ROOT / path).exists()
-             or (ROOT / first).is_dir())  # e.g. models/<missing>: a repo folder, not a hub org
-    if local and not Path(resolve_path(path)).exists():
-        where = ROOT / path if (ROOT / first).is_dir() else Path(path).expanduser().absolute()
-        raise ValueError(f"model.path={path!r}: no such folder ({where}); point model.path at a "
-                         "save_pretrained folder (config.json + weights) or give a hub id")
-    return dict(name_or_path=resolve_path(path) if local else path,
-                use_safetensors=bool(model.get("use_safetensors", True)),
-                revision=model.get("revision"))
-
-
-@MODEL_SOURCES.register("source")
-def _model_from_source(model: dict, *, fetch: bool) -> dict:
-    """A model of the package-index catalogue, converted once into the cache."""
-    return dict(name_or_path=str(source_path(model["source"], "model", fetch=fetch)),
-                use_safetensors=True, revision=None)
+    return dict(source_kwargs(model, fetch=fetch), device=run.device, dtype=run.dtype)
 
 
 def build_sampler(sampler: dict, *, compile: bool = False):
