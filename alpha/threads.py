@@ -8,7 +8,7 @@ with no OMP_NUM_THREADS), whatever else runs: the same command computes the same
 quiet and on a busy machine, and a data-parallel rank (torchrun sets OMP_NUM_THREADS=1) computes
 what one process does. Scale a CPU run with processes (data parallel, a joblib sweep), or give a
 machine you have to yourself more threads: `cpu_threads=N` / `configure_threads(N)` /
-OMP_NUM_THREADS=N. docs/threads.md has the measurements (scripts/bench_threads.py).
+OMP_NUM_THREADS=N. docs/threads.md has the measurements (scripts/bench/bench_threads.py).
 
 Import order does not matter for the count: `import alpha` applies it whether or not torch was
 imported first (a count torch already had changed from its default is left alone). It matters

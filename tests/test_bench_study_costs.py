@@ -1,4 +1,4 @@
-"""scripts/bench_study_costs.py: the method specs it reads (sampler params, the capture option)."""
+"""scripts/bench/bench_study_costs.py: the method specs it reads (sampler params, the capture option)."""
 
 import importlib.util
 import sys
@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "scripts"))  # as `python scripts/bench_study_costs.py` has it
-spec = importlib.util.spec_from_file_location("bench_costs", ROOT / "scripts" / "bench_study_costs.py")
+sys.path.insert(0, str(ROOT / "scripts" / "bench"))  # as `python scripts/bench/bench_study_costs.py` has it
+spec = importlib.util.spec_from_file_location("bench_costs", ROOT / "scripts" / "bench" / "bench_study_costs.py")
 bench = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(bench)
 

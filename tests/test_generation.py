@@ -258,12 +258,12 @@ def test_adaptive_sampler_batch_of_one_equals_batch_of_eight(name, tiny_tokenize
 
 @pytest.mark.slow
 def test_benchmark_script_runs_all_sections_on_a_small_config():
-    """Smoke run of scripts/benchmark.py at toy sizes (its figures live in docs/performance.md)."""
+    """Smoke run of scripts/bench/benchmark.py at toy sizes (its figures live in docs/performance.md)."""
     import importlib.util
 
     from conftest import ROOT
 
-    spec = importlib.util.spec_from_file_location("benchmark", ROOT / "scripts" / "benchmark.py")
+    spec = importlib.util.spec_from_file_location("benchmark", ROOT / "scripts" / "bench" / "benchmark.py")
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
     res = bench.main(["--config", str(ROOT / "scripts/configs/bench-cpu-small.json"),

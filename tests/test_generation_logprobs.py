@@ -154,12 +154,12 @@ def test_recording_can_be_turned_off_and_does_not_change_the_tokens(tiny_tokeniz
 
 
 def test_bench_perplexity_script_runs_offline_on_the_tiny_model():
-    """Smoke run of scripts/bench_perplexity.py (its figures live in docs/performance.md)."""
+    """Smoke run of scripts/bench/bench_perplexity.py (its figures live in docs/performance.md)."""
     import importlib.util
 
     from conftest import ROOT
 
-    spec = importlib.util.spec_from_file_location("bench_ppl", ROOT / "scripts" / "bench_perplexity.py")
+    spec = importlib.util.spec_from_file_location("bench_ppl", ROOT / "scripts" / "bench" / "bench_perplexity.py")
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
     out = bench.main(["--model", "tiny", "--data", "heldout", "--prompts", "4", "--tokens", "4",

@@ -137,7 +137,7 @@ def test_data_and_model_scripts_default_to_outputs(script, argv, monkeypatch):
 
     monkeypatch.setattr(argparse.ArgumentParser, "parse_args", parse_and_stop)
     monkeypatch.setattr(sys, "argv", [script, *argv])
-    monkeypatch.syspath_prepend(str(ROOT / "scripts"))
+    monkeypatch.syspath_prepend(str((ROOT / script).parent))  # the script's folder, as when run
     with pytest.raises(_Parsed) as parsed:
         runpy.run_path(str(ROOT / script), run_name="__main__")
     out = Path(parsed.value.args[0].out)

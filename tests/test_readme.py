@@ -111,7 +111,7 @@ def test_run_line_composes(line):
 
 
 SCRIPT_LINES = sorted({m.strip() for m in re.findall(
-    r"python (?:scripts|experiments)/\w+\.py[^`#\n]*", re.sub(r"\\\n\s*", " ", README))})
+    r"python (?:scripts|experiments)/(?:bench/)?\w+\.py[^`#\n]*", re.sub(r"\\\n\s*", " ", README))})
 
 
 class _Parsed(Exception):
@@ -139,8 +139,8 @@ def _run_script(path: Path, argv: list[str], monkeypatch) -> tuple[BaseException
 def test_readme_names_the_scripts():
     names = {line.split()[1] for line in SCRIPT_LINES}
     assert {"scripts/tune.py", "scripts/make_tables.py", "scripts/plot_traces.py",
-            "experiments/run_ablations.py", "scripts/benchmark.py",
-            "scripts/bench_metrics.py"} <= names, names
+            "experiments/run_ablations.py", "scripts/bench/benchmark.py",
+            "scripts/bench/bench_metrics.py"} <= names, names
 
 
 @pytest.mark.parametrize("line", SCRIPT_LINES)

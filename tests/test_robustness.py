@@ -408,7 +408,7 @@ def test_gpu_benchmark_on_a_cpu_machine_is_one_line(monkeypatch):
     import torch
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    spec = importlib.util.spec_from_file_location("benchmark", ROOT / "scripts" / "benchmark.py")
+    spec = importlib.util.spec_from_file_location("benchmark", ROOT / "scripts" / "bench" / "benchmark.py")
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
     config = next((ROOT / "scripts" / "configs").glob("*.json"))

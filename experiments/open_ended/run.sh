@@ -28,4 +28,4 @@ python scripts/make_tables.py $RUNS/test --by sampler.name --reference top_p \
     --trials $RES/trials.csv --out $RES/paired   # MAUVE has no per-prompt values: no paired CI
 # cost under one load: every winner against tuned top_p, alternately in one process (the runs'
 # own tokens/s saw whatever else the box was running)
-python scripts/bench_study_costs.py --winners $RES/winners.yaml --out $RES/costs
+python scripts/bench/bench_study_costs.py --winners $RES/winners.yaml --out $RES/costs

@@ -39,5 +39,5 @@ python scripts/make_tables.py "$SWEEP/greedy" "$SWEEP/baselines" "$SWEEP/min_p" 
 python experiments/temperature_robustness/summarise.py "$SWEEP" --out "$OUT/summary"
 # cost under one load: each method's tokens/s against top_p 0.9 (all at T = 1), alternately in one
 # process on open prompts (the runs' own tokens/s saw whatever else the box was running)
-python scripts/bench_study_costs.py --model qwen2.5-coder-0.5b --repeats 2 --out "$OUT/costs" \
+python scripts/bench/bench_study_costs.py --model qwen2.5-coder-0.5b --repeats 2 --out "$OUT/costs" \
     temperature min_p alpha:temp_max=1.0 greedy   # conf/sampler defaults, as the study runs them

@@ -1,7 +1,7 @@
 """Tokens/s of `alpha.generate` at several batch sizes, same prompts, same process (alternating).
 
-    python scripts/bench_batch_size.py --model qwen2.5-coder-0.5b --batches 16,32 --prompts 32
-    python scripts/bench_batch_size.py --model-path models/tiny-shakespeare --prompts-json P.json
+    python scripts/bench/bench_batch_size.py --model qwen2.5-coder-0.5b --batches 16,32 --prompts 32
+    python scripts/bench/bench_batch_size.py --model-path models/tiny-shakespeare --prompts-json P.json
 
 Prompts are Study 2's (dataset=multiarith, 8-shot chain of thought: a ~740-token shared prefix,
 prefilled once per batch with `prefix_cache`), or a JSON list. Every row decodes `--new-tokens`
@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
-import time
 from pathlib import Path
 
 import alpha  # noqa: F401  first: it sets the CPU thread policy before torch loads (docs/threads.md)
@@ -24,10 +22,14 @@ import alpha  # noqa: F401  first: it sets the CPU thread policy before torch lo
 import torch
 
 # isort: split
-from bench_prefix_cache import load, prompts  # scripts/ is on the path of `python scripts/...`
+from bench_prefix_cache import (  # scripts/bench/ is on the path of `python scripts/bench/...`
+    load,
+    prompts,
+)
 
 from alpha import build_sampler
 from alpha.generation import generate
+from alpha.runner import timing
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -49,25 +51,24 @@ def main(argv: list[str] | None = None) -> dict:
     texts = (json.loads(Path(args.prompts_json).read_text())[:args.prompts] if args.prompts_json
              else prompts(args.prompts))
     sizes = [int(b) for b in args.batches.split(",")]
-    times: dict[int, list[float]] = {b: [] for b in sizes}
-    n_tokens = 0
-    generate(model, tok, texts[:2], sampler=build_sampler(args.sampler), max_new_tokens=2)  # warm-up
-    for rep in range(args.repeats):
-        for b in (sizes if rep % 2 == 0 else sizes[::-1]):
-            t0 = time.perf_counter()
-            res = generate(model, tok, texts, sampler=build_sampler(args.sampler), seed=0,
-                           max_new_tokens=args.new_tokens, batch_size=b, ignore_eos=True)
-            times[b].append(time.perf_counter() - t0)
-            n_tokens = sum(len(ids) for ids in res.token_ids)
+    before = timing.load()
+
+    def run(b):
+        return lambda: generate(model, tok, texts, sampler=build_sampler(args.sampler), seed=0,
+                                max_new_tokens=args.new_tokens, batch_size=b, ignore_eos=True)
+
+    rows = timing.interleaved({str(b): run(b) for b in sizes}, repeats=args.repeats, warmup=1,
+                              baseline=str(sizes[0]))
+    n_tokens = sum(len(ids) for ids in rows[0].result.token_ids)
     print(f"{args.model_path or args.model}: {len(texts)} prompts x {args.new_tokens} new tokens, "
           f"sampler {args.sampler}, {args.threads} thread(s), median of {args.repeats}")
-    base = statistics.median(times[sizes[0]])
     report = {}
-    for b in sizes:
-        t = statistics.median(times[b])
-        report[b] = {"seconds": t, "tokens_per_s": n_tokens / t, "ratio": base / t}
-        print(f"batch {b:4d}: {t:7.1f} s  {n_tokens / t:7.2f} tokens/s  ratio to batch "
-              f"{sizes[0]}: {base / t:.2f}x")
+    for b, row in zip(sizes, rows, strict=True):
+        row.extra["tokens/s"] = f"{n_tokens / row.median:.2f}"
+        report[b] = {"seconds": row.median, "tokens_per_s": n_tokens / row.median,
+                     "ratio": 1 / row.ratio}
+    print(timing.report(rows, title=f"batch size (baseline: batch {sizes[0]})", before=before,
+                        columns=("tokens/s",)))
     return report
 
 

@@ -9,8 +9,8 @@ Two measurements, printed with their ratio:
      against that run's own wall time (metrics.json `wall_time_s`); W&B's start runs in a
      background thread, reported separately.
 
-    python scripts/bench_logging.py                                   # default settings
-    python scripts/bench_logging.py --repeats 2 -- num_prompts=32     # extra run.py overrides
+    python scripts/bench/bench_logging.py                                   # default settings
+    python scripts/bench/bench_logging.py --repeats 2 -- num_prompts=32     # extra run.py overrides
 """
 
 from __future__ import annotations
@@ -18,26 +18,24 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from alpha.runner import timing
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
-def run_once(logger: list[str], extra: list[str], out: Path) -> float:
-    """Wall seconds of one `python run.py` process writing into `out`."""
+def run_once(logger: list[str], extra: list[str], out: Path) -> None:
+    """One `python run.py` process writing into `out` (timed by the caller)."""
     cmd = [sys.executable, "run.py", f"hydra.run.dir={out}", "progress=false", *logger, *extra]
     env = dict(os.environ, WANDB_MODE="offline", WANDB_SILENT="true")
-    start = time.perf_counter()
     proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
-    wall = time.perf_counter() - start
     if proc.returncode != 0:
         raise SystemExit(f"run.py failed ({' '.join(cmd)}):\n{proc.stderr[-2000:]}")
-    return wall
 
 
 def replay(logger, run_dir: Path, records: list[dict], metrics: dict,
@@ -90,20 +88,22 @@ def main() -> int:
     parser.add_argument("extra", nargs="*", help="run.py overrides after --")
     args = parser.parse_args()
     none, wandb = ["logger=none"], ["logger=wandb", "logger.mode=offline"]
-    walls: dict[str, list[float]] = {"none": [], "wandb": []}
+    before = timing.load()
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
-        for r in range(args.repeats):
-            order = [("none", none), ("wandb", wandb)]
-            for name, logger in order if r % 2 == 0 else order[::-1]:
-                walls[name].append(run_once(logger, args.extra, tmp / f"{name}{r}"))
-                print(f"run {r} logger={name}: {walls[name][-1]:.2f} s", flush=True)
-        null_s, wandb_s, wandb_bg, gen_wall = in_process(tmp / "none0", tmp)
-    e2e = statistics.median(walls["wandb"]) / statistics.median(walls["none"])
+        calls = iter(range(10**6))
+
+        def end_to_end(name, logger):
+            return lambda: run_once(logger, args.extra, tmp / f"{name}{next(calls)}")
+
+        rows = timing.interleaved({"none": end_to_end("none", none),
+                                   "wandb": end_to_end("wandb", wandb)},
+                                  repeats=args.repeats, warmup=0, baseline="none")
+        first_none = sorted(p for p in tmp.iterdir() if p.name.startswith("none"))[0]
+        null_s, wandb_s, wandb_bg, gen_wall = in_process(first_none, tmp)
     print(f"overrides: {' '.join(args.extra) or '(defaults)'}")
-    print(f"end to end: logger=none {statistics.median(walls['none']):.2f} s, "
-          f"logger=wandb (offline) {statistics.median(walls['wandb']):.2f} s, "
-          f"ratio {e2e:.3f} (median of {args.repeats})")
+    print(timing.report(rows, title="end to end: logger=none vs logger=wandb (offline)",
+                        before=before))
     print(f"in process: NullLogger calls {null_s * 1000:.1f} ms; WandbLogger calls {wandb_s:.2f} s "
           f"blocking + {wandb_bg:.2f} s background start (overlaps generation); run "
           f"wall_time_s {gen_wall:.2f} s -> blocking overhead "

@@ -1,7 +1,7 @@
 """CPU thread policies on the default generation workload, quiet and loaded, in child processes.
 
-    python scripts/bench_threads.py                      # default one passive choice; quiet, loaded; 3x
-    python scripts/bench_threads.py --policies default one --load 0 --repeats 1
+    python scripts/bench/bench_threads.py                      # default one passive choice; quiet, loaded; 3x
+    python scripts/bench/bench_threads.py --policies default one --load 0 --repeats 1
 
 Each figure is one fresh child process (OpenMP reads its environment once, when torch loads
 libgomp, so a policy cannot be switched inside one process): it sets the policy's environment,
@@ -34,7 +34,7 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 OMP_VARS = ("OMP_NUM_THREADS", "OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "MKL_NUM_THREADS",
             "ALPHA_CPU_THREADS")
 POLICIES = {  # name -> (extra environment, threads: None = torch's default, int, or "choice")
@@ -91,7 +91,9 @@ def run_child(policy: str, args) -> dict:
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")])  # this checkout's alpha
     env.setdefault("HF_HUB_OFFLINE", "1")
     env.setdefault("HF_DATASETS_OFFLINE", "1")
-    load = os.getloadavg()[0]
+    from alpha.runner import timing  # the parent only: a child sets its policy before torch loads
+
+    load = timing.load()["load1"]  # before the child starts
     cmd = [sys.executable, __file__, "--child", policy, "--prompts", str(args.prompts),
            "--tokens", str(args.tokens), "--model", args.model]
     p = subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True, timeout=900)

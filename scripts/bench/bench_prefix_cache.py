@@ -1,7 +1,7 @@
 """Shared-prefix prefill on vs off, in the same process: MultiArith 8-shot prompts (Study 2).
 
-    python scripts/bench_prefix_cache.py                                 # smollm2-135m, 16 x 32
-    python scripts/bench_prefix_cache.py --model qwen2.5-coder-0.5b --prompts 16 --new-tokens 32
+    python scripts/bench/bench_prefix_cache.py                                 # smollm2-135m, 16 x 32
+    python scripts/bench/bench_prefix_cache.py --model qwen2.5-coder-0.5b --prompts 16 --new-tokens 32
 
 Every prompt is lm-eval gsm8k_cot's 8 exemplars + one question (dataset=multiarith, split test),
 so a batch shares ~740 tokens. Times `alpha.generate` with `prefix_cache=True` and `False` on
@@ -14,7 +14,7 @@ Models are catalogue names (`python -m alpha.fetch --list`), loaded from the loc
 random weights (timing on a machine without the weights, e.g. a GPU box: the token-id check
 then only compares the two layouts on a random model).
 
-    python scripts/bench_prefix_cache.py --model-path DIR --random-weights --device cuda \
+    python scripts/bench/bench_prefix_cache.py --model-path DIR --random-weights --device cuda \
         --dtype bfloat16 --prompts-json prompts.json --threads 4 --warmup 1 --repeats 3
 """
 
@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import time
 from pathlib import Path
 
 import alpha  # noqa: F401  first: it sets the CPU thread policy before torch loads (docs/threads.md)
@@ -35,9 +34,10 @@ import yaml
 from alpha.generation import encode_prompts, generate
 from alpha.models import load_model_and_tokenizer
 from alpha.registry import build_sampler
+from alpha.runner import timing
 from alpha.shared_prefix import shared_prefix_length
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def prompts(n: int) -> list[str]:
@@ -46,12 +46,6 @@ def prompts(n: int) -> list[str]:
 
     ds = yaml.safe_load((ROOT / "conf" / "dataset" / "multiarith.yaml").read_text())
     return [r["prompt"] for r in load_records({**ds, "split": "test"}, num_prompts=n)]
-
-
-def timed(fn) -> tuple[float, object]:
-    t0 = time.perf_counter()
-    out = fn()  # returns Python lists: the device has finished
-    return time.perf_counter() - t0, out
 
 
 def load(args):
@@ -112,24 +106,19 @@ def main(argv: list[str] | None = None) -> dict:
                         prefix_cache=flag)
 
     generate(model, tok, texts[:2], sampler=build_sampler(args.sampler), max_new_tokens=2)  # warm-up
-    for _ in range(args.warmup):
-        for flag in (True, False):
-            run(flag, args.new_tokens)
-    times: dict[tuple[str, bool], list[float]] = {}
-    outs: dict[bool, object] = {}
-    for rep in range(args.repeats):
-        for flag in ((True, False) if rep % 2 == 0 else (False, True)):
-            for name, n_new in (("prefill", 1), ("generate", args.new_tokens)):
-                dt, res = timed(lambda f=flag, n=n_new: run(f, n))
-                times.setdefault((name, flag), []).append(dt)
-                if name == "generate":
-                    outs[flag] = res
+    before = timing.load()
+    rows = {r.name: r for r in timing.interleaved(
+        {f"{name} {state}": (lambda f=(state == "on"), n=n_new: run(f, n))
+         for name, n_new in (("prefill", 1), ("generate", args.new_tokens))
+         for state in ("on", "off")}, repeats=args.repeats, warmup=args.warmup)}
+    outs = {True: rows["generate on"].result, False: rows["generate off"].result}
     report = {}
     for name in ("prefill", "generate"):
-        on, off = (statistics.median(times[(name, f)]) for f in (True, False))
+        on, off = rows[f"{name} on"].median, rows[f"{name} off"].median
         report[name] = {"on_s": on, "off_s": off, "ratio": off / on}
         print(f"{name:9s} prefix_cache off {off:8.2f} s   on {on:8.2f} s   ratio off/on "
               f"{off / on:5.2f}x")
+    print(f"median of {args.repeats} interleaved rounds; load before {before}, after {timing.load()}")
     differ = sum(a != b for a, b in zip(outs[True].token_ids, outs[False].token_ids, strict=True))
     report["rows_differing"] = differ
     print(f"rows whose {args.new_tokens} token ids differ between on and off: {differ} of "

@@ -13,8 +13,8 @@
 The model comes from `--model-path` (a save_pretrained folder) or `--config` (a config JSON of a
 real architecture, random-initialised; throughput does not depend on trained weights).
 
-    python scripts/benchmark.py --config scripts/configs/bench-cpu-small.json --threads 1
-    python scripts/benchmark.py --config scripts/configs/qwen2.5-0.5b.json --device cuda \
+    python scripts/bench/benchmark.py --config scripts/configs/bench-cpu-small.json --threads 1
+    python scripts/bench/benchmark.py --config scripts/configs/qwen2.5-0.5b.json --device cuda \
         --dtype bfloat16 --batch 64
 """
 
@@ -32,7 +32,7 @@ from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 import alpha  # noqa: E402  first: it sets the CPU thread policy before torch loads (docs/threads.md)
 
@@ -49,6 +49,7 @@ from transformers import (  # noqa: E402
 
 from alpha.attention_capture import AttentionCapture  # noqa: E402
 from alpha.protocol import SamplerStep  # noqa: E402
+from alpha.runner import timing  # noqa: E402
 from alpha.sampler import AdaptiveEntropixSampler  # noqa: E402
 
 PROMPTS = [
@@ -111,22 +112,12 @@ def sync(device):
         torch.cuda.synchronize()
 
 
-def timed(fn, device) -> float:
-    sync(device)
-    t0 = time.perf_counter()
-    fn()
-    sync(device)
-    return time.perf_counter() - t0
-
-
-def best_times(fns: dict, repeats: int, device) -> dict:
-    """Fastest of `repeats` runs of each fn, the fns interleaved (A B C A B C ...) so that a
-    change in machine load hits every variant alike."""
-    best = {k: float("inf") for k in fns}
-    for _ in range(repeats):
-        for k, fn in fns.items():
-            best[k] = min(best[k], timed(fn, device))
-    return best
+def median_times(fns: dict, repeats: int, device) -> dict:
+    """Median of `repeats` runs of each fn, interleaved in rotating order so that a change in
+    machine load hits every variant alike (alpha/runner/timing.py; callers warm up first)."""
+    rows = timing.interleaved(fns, repeats=repeats, warmup=0,
+                              sync=(lambda: sync(device)) if device.startswith("cuda") else None)
+    return {r.name: r.median for r in rows}
 
 
 # ---------------------------------------------------------------- 1. throughput
@@ -153,7 +144,7 @@ def throughput(model, tok, args) -> dict:
     res = {"batch": args.batch, "new_tokens": n, "repeats": args.repeats}
     if args.compile:
         res["compile_s"] = warm_compiled(lambda: ours(compiled_sampler(), 4))
-    t = best_times(fns, args.repeats, args.device)
+    t = median_times(fns, args.repeats, args.device)
     tok_s = {k: args.batch * n / v for k, v in t.items()}
     res.update({"tokens_per_s": tok_s,
                 "adaptive_vs_hf": tok_s["engine_adaptive"] / tok_s["hf_generate"],
@@ -231,8 +222,8 @@ def batch1(model, tok, args) -> dict:
         if name == "adaptive_compiled":
             res["compile_s"] = warm_compiled(lambda: ours(4))
         ours(4), orig(4)  # warm-up
-        t = best_times({"engine": lambda: ours(n), "original": lambda: orig(n)}, args.repeats,
-                       args.device)
+        t = median_times({"engine": lambda: ours(n), "original": lambda: orig(n)}, args.repeats,
+                         args.device)
         res[name] = {"engine_tokens_per_s": n / t["engine"],
                      "original_loop_tokens_per_s": n / t["original"],
                      "speedup": t["original"] / t["engine"]}
@@ -364,7 +355,7 @@ def main(argv=None) -> dict:
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: default)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--repeats", type=int, default=1,
-                   help="time each variant this many times, interleaved, and keep the fastest")
+                   help="time each variant this many times, interleaved, and keep the median")
     p.add_argument("--json", help="also write the results to this file")
     args = p.parse_args(argv)
     if args.device.startswith("cuda") and not torch.cuda.is_available():
@@ -376,7 +367,8 @@ def main(argv=None) -> dict:
     n_params = sum(x.numel() for x in model.parameters())
     results = {"device": device_name(args.device), "dtype": args.dtype,
                "model": args.model_path or args.config, "params_m": n_params / 1e6,
-               "command": "python scripts/benchmark.py " + " ".join(sys.argv[1:] if argv is None else argv)}
+               "load": timing.load(),
+               "command": "python scripts/bench/benchmark.py " + " ".join(sys.argv[1:] if argv is None else argv)}
     print(json.dumps(results), flush=True)
     for name in args.sections.split(","):
         t0 = time.perf_counter()

@@ -1,7 +1,7 @@
 """Benchmark the evaluators: text-only metrics at scale, and perplexity vs a plain forward pass.
 
-    python scripts/bench_metrics.py                       # defaults below (CPU)
-    python scripts/bench_metrics.py --n 1000 --words 256 --ppl-rows 256 --device cuda
+    python scripts/bench/bench_metrics.py                       # defaults below (CPU)
+    python scripts/bench/bench_metrics.py --n 1000 --words 256 --ppl-rows 256 --device cuda
 
 1. Every metric that needs no model on `--n` generations of `--words` whitespace tokens
    (Zipf-distributed words with some copied spans, like sampled text), bootstrap included.
@@ -9,14 +9,13 @@
 2. Continuation perplexity (`score_continuations`: tokenise, sort by length, right-pad, forward,
    per-row loss) vs a plain batched forward pass over the same token rows and batch size, on a
    random-initialised Qwen2 model; the printed ratio ours/plain should stay <= 1.5. Both are
-   timed in this process, best of `--repeats`.
+   timed in this process, interleaved, median of `--repeats` (alpha/runner/timing.py).
 """
 
 from __future__ import annotations
 
 import argparse
 import random
-import time
 from pathlib import Path
 
 import alpha  # noqa: F401  first: it sets the CPU thread policy before torch loads (docs/threads.md)
@@ -24,7 +23,9 @@ import alpha  # noqa: F401  first: it sets the CPU thread policy before torch lo
 # isort: split
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
+from alpha.runner import timing
+
+ROOT = Path(__file__).resolve().parents[2]
 TEXT_METRICS = ["rep_2", "rep_3", "rep_4", "diversity", "seq_rep_2", "seq_rep_3", "seq_rep_4",
                 "distinct_1", "distinct_2", "distinct_3", "distinct_4", "self_bleu", "zipf",
                 "accuracy", "generated_tokens", "tokens_per_s", "wall_time_s", "eos_rate",
@@ -52,11 +53,12 @@ def bench_text(n: int, words: int) -> None:
     from alpha.evaluation import evaluate_records
 
     records = synthetic_records(n, words)
-    start = time.perf_counter()
-    report = evaluate_records(records, metrics=TEXT_METRICS, wall_time_s=1.0)
-    seconds = time.perf_counter() - start
+    (row,) = timing.interleaved(
+        {"text": lambda: evaluate_records(records, metrics=TEXT_METRICS, wall_time_s=1.0)},
+        repeats=1, warmup=0)
+    report, seconds = row.result, row.median
     print(f"text-only metrics ({len(TEXT_METRICS)}), {n} x {words} words, bootstrap 1000: "
-          f"{seconds:.2f} s (goal < 30 s; ratio to goal {seconds / 30:.2f})")
+          f"{seconds:.2f} s (goal < 30 s; ratio to goal {seconds / 30:.2f}; load {timing.load()})")
     for name in ("rep_2", "diversity", "distinct_2", "self_bleu", "zipf"):
         agg = report.aggregates[name]
         print(f"  {name:>10} = {agg['mean']:.4f}  ci95={agg['ci95']}")
@@ -97,21 +99,14 @@ def bench_perplexity(rows_n: int, batch_size: int, repeats: int, device: str) ->
     def plain():
         plain_forward(model, rows, batch_size, tok.pad_token_id)
 
-    best = {}
-    for name, fn in (("plain", plain), ("ours", ours)):
-        fn()  # warm-up
-        times = []
-        for _ in range(repeats):
-            start = time.perf_counter()
-            fn()
-            if device.startswith("cuda"):
-                torch.cuda.synchronize()
-            times.append(time.perf_counter() - start)
-        best[name] = min(times)
+    sync = torch.cuda.synchronize if device.startswith("cuda") else None
+    rows = {r.name: r for r in timing.interleaved({"plain": plain, "ours": ours}, repeats=repeats,
+                                                  warmup=1, baseline="plain", sync=sync)}
     print(f"perplexity, {rows_n} rows ({n_tokens} tokens), batch {batch_size}, {device}: "
-          f"ours {n_tokens / best['ours']:.0f} tok/s, plain forward "
-          f"{n_tokens / best['plain']:.0f} tok/s, ratio ours/plain time "
-          f"{best['ours'] / best['plain']:.2f} (goal <= 1.5)")
+          f"ours {n_tokens / rows['ours'].median:.0f} tok/s, plain forward "
+          f"{n_tokens / rows['plain'].median:.0f} tok/s, ratio ours/plain time "
+          f"{rows['ours'].ratio:.2f} (goal <= 1.5; median of {repeats} interleaved rounds, load "
+          f"{timing.load()})")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,7 +1,7 @@
 """What the runner's bookkeeping costs: run_experiment vs bare alpha.generate, same process.
 
-    python scripts/bench_runner.py                          # the shipped tiny model
-    python scripts/bench_runner.py --model /some/folder --prompts 32 --tokens 48 --batch 8
+    python scripts/bench/bench_runner.py                          # the shipped tiny model
+    python scripts/bench/bench_runner.py --model /some/folder --prompts 32 --tokens 48 --batch 8
 
 Both sides generate the same prompts with the same sampler, seed and batch size; the runner
 adds per-batch JSON Lines appends with fsync, the fingerprint file, resume bookkeeping, the
@@ -14,10 +14,9 @@ from __future__ import annotations
 
 import argparse
 import tempfile
-import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def main() -> None:
@@ -35,6 +34,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
 
     from alpha import build_sampler, generate, load_model_and_tokenizer, load_prompts
+    from alpha.runner import timing
     from alpha.runner.experiment import ExperimentSpec, run_experiment
 
     torch.manual_seed(0)
@@ -44,32 +44,23 @@ def main() -> None:
     sampler = build_sampler("alpha")
     ev = {"metrics": ["distinct_1"], "options": {"bootstrap_samples": 0}, "headline": "distinct_1"}
 
-    def bare() -> float:
-        t0 = time.perf_counter()
+    def bare() -> None:
         for i in range(0, len(prompts), args.batch):
             generate(model, tok, prompts[i:i + args.batch], sampler=sampler,
                      max_new_tokens=args.tokens, seed=0,
                      prompt_indices=list(range(i, min(i + args.batch, len(prompts)))))
-        return time.perf_counter() - t0
 
-    def runner() -> float:
+    def runner() -> None:
         with tempfile.TemporaryDirectory() as d:
             spec = ExperimentSpec(output_dir=d, evaluation=ev, seed=0, batch_size=args.batch,
                                   max_new_tokens=args.tokens, progress=True)
-            t0 = time.perf_counter()
             run_experiment(spec, model=model, tokenizer=tok, sampler=sampler, records=records)
-            return time.perf_counter() - t0
 
-    bare()  # warm-up (first-call allocations, attention function registration)
-    b, r = [], []
-    for _ in range(args.repeats):  # interleaved so background load hits both sides alike
-        b.append(bare())
-        r.append(runner())
-    b_min, r_min = min(b), min(r)
+    before = timing.load()  # interleaved so background load hits both sides alike
+    rows = timing.interleaved({"bare alpha.generate": bare, "run_experiment (+eval)": runner},
+                              repeats=args.repeats, warmup=1, baseline="bare alpha.generate")
     print(f"prompts={args.prompts} tokens={args.tokens} batch={args.batch} repeats={args.repeats}")
-    print(f"bare alpha.generate     : {b_min:.2f} s (min of {args.repeats})")
-    print(f"run_experiment (+eval)  : {r_min:.2f} s (min of {args.repeats})")
-    print(f"ratio runner / bare     : {r_min / b_min:.3f}")
+    print(timing.report(rows, title="the runner against a bare generate loop", before=before))
 
 
 if __name__ == "__main__":

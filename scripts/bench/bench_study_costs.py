@@ -10,13 +10,13 @@ runner composes it (its defaults, e.g. alpha's base_temp 0.8, not the library's)
 parameters on top; `capture=...` sets the attention capture, e.g. `alpha:capture=mean_last2`,
 `alpha:attention_mode=per_head`:
 
-    python scripts/bench_study_costs.py --model smollm2-135m --out experiments/ablations_real/costs \\
+    python scripts/bench/bench_study_costs.py --model smollm2-135m --out experiments/ablations_real/costs \\
         alpha alpha:solver=seed_adam alpha:attention_mode=per_head alpha:capture=mean_last2
 
 `--winners winners.yaml` (written by `scripts/tune.py`) benchmarks every tuned method of a study
 at its winning settings, the reference at its own:
 
-    python scripts/bench_study_costs.py --winners experiments/open_ended/results/winners.yaml \\
+    python scripts/bench/bench_study_costs.py --winners experiments/open_ended/results/winners.yaml \\
         --out experiments/open_ended/results/costs
 """
 
@@ -28,6 +28,7 @@ import json
 from pathlib import Path
 
 import alpha  # first: the CPU thread policy is set before torch loads (docs/threads.md)
+from alpha.runner.timing import interleaved
 
 # isort: split
 import torch
@@ -39,7 +40,6 @@ from alpha.runner.config import build_sampler
 from alpha.runner.tuning import check_method, compose
 
 # isort: split
-from bench_baselines import median_times  # scripts/ is on the path of `python scripts/...`
 
 PROMPTS = ["The history of the city begins", "In a statement released on Monday, the company",
            "Scientists have long wondered why", "The recipe calls for", "After the match, the coach",
@@ -124,7 +124,8 @@ def main(argv=None) -> list[dict]:
     tokens = args.batch * args.new_tokens
     rows = []
     for spec in args.methods:  # no outer no_grad: seed_adam's solver needs autograd
-        t_m, t_ref = median_times([run(spec), reference], args.repeats)
+        t_m, t_ref = (r.median for r in interleaved({"method": run(spec), "reference": reference},
+                                                       repeats=args.repeats))
         rows.append({"method": spec, "tokens_per_s": round(tokens / t_m, 1),
                      f"{args.reference}_tokens_per_s": round(tokens / t_ref, 1),
                      f"ratio_vs_{args.reference}": round(t_ref / t_m, 3)})

@@ -1,7 +1,7 @@
 """Time one full sampler step against Hugging Face's filtering chain, in the same process.
 
-    python scripts/bench_sampler.py                 # V = 151,936 (Qwen2.5), B = 1 and 32, CPU
-    python scripts/bench_sampler.py --device cuda --batch 1 32 128
+    python scripts/bench/bench_sampler.py                 # V = 151,936 (Qwen2.5), B = 1 and 32, CPU
+    python scripts/bench/bench_sampler.py --device cuda --batch 1 32 128
 
 One step of ours = alpha metrics (token + attention) + solver + filtering + draw.
 The baseline = RepetitionPenalty -> Temperature -> TopK(50) -> TopP(0.9) -> softmax ->
@@ -13,8 +13,6 @@ B = 32). Random float32 logits and a random attention row; timings are medians o
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 
 import alpha  # noqa: F401  first: it sets the CPU thread policy before torch loads (docs/threads.md)
 
@@ -29,26 +27,12 @@ from transformers import (
 )
 
 from alpha import AdaptiveEntropixSampler, SamplerConfig
+from alpha.runner import timing
 
 
 def hf_step(chain, logits, ids, gen):
     scores = chain(ids, logits)
     return torch.multinomial(scores.softmax(-1), 1, generator=gen).squeeze(1)
-
-
-def timed(fn, repeat: int, device: str) -> float:
-    for _ in range(2):  # warm-up
-        fn()
-    times = []
-    for _ in range(repeat):
-        if device.startswith("cuda"):
-            torch.cuda.synchronize()
-        t0 = time.perf_counter()
-        fn()
-        if device.startswith("cuda"):
-            torch.cuda.synchronize()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times) * 1e3
 
 
 def bench(batch: int, vocab: int, heads: int, seq: int, repeat: int, device: str,
@@ -63,18 +47,17 @@ def bench(batch: int, vocab: int, heads: int, seq: int, repeat: int, device: str
                                  TemperatureLogitsWarper(0.7), TopKLogitsWarper(50),
                                  TopPLogitsWarper(0.9)])
     win = ids[:, -128:]
-    out = {"hf": timed(lambda: hf_step(chain, logits, win, g), repeat, device)}
+    fns = {"hf": lambda: hf_step(chain, logits, win, g)}
     for solver in ("bisection", "seed_adam") + (("compiled",) if compile else ()):
         sampler = AdaptiveEntropixSampler(SamplerConfig(solver=solver.replace("compiled",
                                                                               "bisection")),
                                           compile=solver == "compiled")
         sampler.reset(batch)
-
-        def step(s=sampler):
-            return s.sample(logits, ids, attention=attn, key_mask=mask, generators=g)
-
-        out[solver] = timed(step, repeat, device)
-    return out
+        fns[solver] = lambda s=sampler: s.sample(logits, ids, attention=attn, key_mask=mask,
+                                                 generators=g)
+    sync = torch.cuda.synchronize if device.startswith("cuda") else None
+    rows = timing.interleaved(fns, repeats=repeat, warmup=2, baseline="hf", sync=sync)
+    return {r.name: r.median * 1e3 for r in rows}  # milliseconds
 
 
 def main() -> None:
@@ -90,7 +73,8 @@ def main() -> None:
                          "compile happens in the warm-up)")
     args = ap.parse_args()
     print(f"device={args.device} V={args.vocab} H={args.heads} S={args.seq} "
-          f"threads={torch.get_num_threads()} torch={torch.__version__}")
+          f"threads={torch.get_num_threads()} torch={torch.__version__} load={timing.load()}; "
+          f"medians of {args.repeat} interleaved rounds")
     extra = " compiled ms | ratio |" if args.compile else ""
     print("| B | HF chain ms | bisection ms | ratio | seed_adam ms | ratio |" + extra)
     print("|---|---|---|---|---|---|" + ("---|---|" if args.compile else ""))

@@ -1,7 +1,7 @@
 """Perplexity without a second pass: what it saves at evaluation, what it costs at generation.
 
-    python scripts/bench_perplexity.py                        # SmolLM2-135M from the package cache
-    python scripts/bench_perplexity.py --model tiny --data heldout --prompts 8 --tokens 8  # offline
+    python scripts/bench/bench_perplexity.py                        # SmolLM2-135M from the package cache
+    python scripts/bench/bench_perplexity.py --model tiny --data heldout --prompts 8 --tokens 8  # offline
 
 Prompts: the first `--prompt-tokens` tokens of OWT passages (as Study 3: dataset=owt; or the
 bundled held-out passages with `--data heldout`), the adaptive sampler (attention captured),
@@ -19,7 +19,6 @@ batches of `--batch`, seed 0. Both measurements run in this process, alternating
 from __future__ import annotations
 
 import argparse
-import time
 from pathlib import Path
 
 import alpha  # noqa: F401  first: it sets the CPU thread policy before torch loads (docs/threads.md)
@@ -27,7 +26,9 @@ import alpha  # noqa: F401  first: it sets the CPU thread policy before torch lo
 # isort: split
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
+from alpha.runner import timing
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def load(name: str):
@@ -67,15 +68,6 @@ def passage_prompts(tok, data: str, n: int, prompt_tokens: int) -> list[str]:
     return [p for p, _ in passage_pairs(tok, data, n, prompt_tokens)]
 
 
-def best(fn, repeats: int) -> tuple[float, object]:
-    times, out = [], None
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - t0)
-    return min(times), out
-
-
 def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -103,20 +95,17 @@ def main(argv: list[str] | None = None) -> dict:
         return generate(model, tok, prompts, sampler=sampler, max_new_tokens=args.tokens,
                         seed=0, batch_size=args.batch, record_logprobs=record)
 
-    gen(True)  # warm-up (first-call allocations, attention hook)
-    on_t, off_t, res = [], [], None
-    for _ in range(args.repeats):  # alternate so load on the box hits both sides alike
-        t, res = best(lambda: gen(True), 1)
-        on_t.append(t)
-        t, off = best(lambda: gen(False), 1)
-        off_t.append(t)
-    assert off.token_ids == res.token_ids, "recording changed the tokens"
+    before = timing.load()  # interleaved rounds, so load on the box hits both sides alike
+    on, off = timing.interleaved({"on": lambda: gen(True), "off": lambda: gen(False)},
+                                 repeats=args.repeats, warmup=1, baseline="off")
+    res = on.result
+    assert off.result.token_ids == res.token_ids, "recording changed the tokens"
     n_tok = sum(len(ids) for ids in res.token_ids)
-    on_tps, off_tps = n_tok / min(on_t), n_tok / min(off_t)
+    on_tps, off_tps = n_tok / on.median, n_tok / off.median
     print(f"model={args.model} prompts={len(prompts)} x {args.tokens} new tokens, batch "
-          f"{args.batch}, {torch.get_num_threads()} thread(s); {n_tok} tokens")
+          f"{args.batch}, {torch.get_num_threads()} thread(s); {n_tok} tokens; load {before}")
     print(f"generation: record_logprobs on {on_tps:.1f} tok/s, off {off_tps:.1f} tok/s, "
-          f"ratio on/off {on_tps / off_tps:.3f} (1.00 = free)")
+          f"ratio on/off {on_tps / off_tps:.3f} (1.00 = free; median of {args.repeats})")
 
     records = [{"prompt": p, "text": t, "token_ids": ids, "token_logprobs": lp,
                 "finish_reason": r}
@@ -128,12 +117,10 @@ def main(argv: list[str] | None = None) -> dict:
                                 options={"perplexity_source": source, "bootstrap_samples": 0,
                                          "batch_size": args.eval_batch})
 
-    resc_t, gen_t = [], []
-    for _ in range(args.repeats):
-        t, resc = best(lambda: evaluate("rescore"), 1)
-        resc_t.append(t)
-        t, from_gen = best(lambda: evaluate("generation"), 1)
-        gen_t.append(t)
+    resc_row, gen_row = timing.interleaved(
+        {"rescore": lambda: evaluate("rescore"), "generation": lambda: evaluate("generation")},
+        repeats=args.repeats, warmup=0, baseline="generation")
+    resc, from_gen = resc_row.result, gen_row.result
     from alpha.evaluation.perplexity import encode
 
     same = []  # rows whose text re-tokenises to the generated ids (final EOS left out)
@@ -143,15 +130,16 @@ def main(argv: list[str] | None = None) -> dict:
         same.append(e.ids[e.n_context:] == ids)
     rel = [abs(r["perplexity"] - g["perplexity"]) / g["perplexity"]
            for r, g in zip(resc.per_prompt, from_gen.per_prompt, strict=True)]
-    print(f"evaluation (perplexity): rescore {min(resc_t):.3f} s, generation "
-          f"{min(gen_t) * 1e3:.2f} ms, ratio rescore/generation {min(resc_t) / min(gen_t):.0f}x")
+    print(f"evaluation (perplexity): rescore {resc_row.median:.3f} s, generation "
+          f"{gen_row.median * 1e3:.2f} ms, ratio rescore/generation {resc_row.ratio:.0f}x; "
+          f"load after {timing.load()}")
     print(f"mean perplexity: rescore {resc.aggregates['perplexity']['mean']:.3f}, generation "
           f"{from_gen.aggregates['perplexity']['mean']:.3f}; largest per-prompt relative "
           f"difference {max([r for r, k in zip(rel, same, strict=True) if k] or [0.0]):.1e} on the "
           f"{sum(same)} rows that re-tokenise exactly, "
           f"{max([r for r, k in zip(rel, same, strict=True) if not k] or [0.0]):.1e} on the "
           f"other {len(same) - sum(same)}")
-    return {"generation_ratio": on_tps / off_tps, "eval_ratio": min(resc_t) / min(gen_t),
+    return {"generation_ratio": on_tps / off_tps, "eval_ratio": resc_row.ratio,
             "exact": same, "rel_diff": rel}
 
 

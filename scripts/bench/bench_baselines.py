@@ -6,8 +6,8 @@ reference is the engine with `top_p` (`ratio_vs_top_p`, the price of the per-ste
 Each sampler and its reference run alternately `--repeats` times; the median times are kept
 (a ratio > 1 means the baseline through our engine is faster than its reference).
 
-    python scripts/bench_baselines.py --config scripts/configs/bench-cpu-small.json
-    python scripts/bench_baselines.py --model-path models/tiny-shakespeare --batch 16 --new-tokens 64
+    python scripts/bench/bench_baselines.py --config scripts/configs/bench-cpu-small.json
+    python scripts/bench/bench_baselines.py --model-path models/tiny-shakespeare --batch 16 --new-tokens 64
 """
 
 from __future__ import annotations
@@ -15,19 +15,19 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
-import time
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 import alpha  # noqa: E402  first: it sets the CPU thread policy before torch loads (docs/threads.md)
 
 # isort: split
 import torch  # noqa: E402
 from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer  # noqa: E402
+
+from alpha.runner.timing import interleaved  # noqa: E402
 
 PROMPTS = ["Once upon a time", "To be, or not to be:", "My lord, I pray you", "The king is dead,",
            "Now is the winter", "All the world's a stage", "A horse! a horse!", "In the beginning"]
@@ -64,17 +64,6 @@ def load(args):
     return model.eval(), tok
 
 
-def median_times(fns, repeats: int) -> list[float]:
-    """Median wall time of each function, the functions run alternately `repeats` times."""
-    times = [[] for _ in fns]
-    for _ in range(repeats):
-        for i, fn in enumerate(fns):
-            t0 = time.perf_counter()
-            fn()
-            times[i].append(time.perf_counter() - t0)
-    return [statistics.median(t) for t in times]
-
-
 def main(argv=None) -> dict:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--config", default=str(ROOT / "scripts" / "configs" / "bench-cpu-small.json"))
@@ -104,7 +93,8 @@ def main(argv=None) -> dict:
     with torch.no_grad():
         for name, (params, hf_kwargs) in CASES.items():
             ref = hf(hf_kwargs) if hf_kwargs is not None else ours("top_p", dict(top_p=0.9))
-            t_ours, t_ref = median_times([ours(name, params), ref], args.repeats)
+            t_ours, t_ref = (r.median for r in interleaved(
+                {"ours": ours(name, params), "ref": ref}, repeats=args.repeats))
             row = {"tokens_per_s": args.batch * n / t_ours}
             if hf_kwargs is not None:
                 row.update(hf_tokens_per_s=args.batch * n / t_ref, ratio_vs_hf=t_ref / t_ours)

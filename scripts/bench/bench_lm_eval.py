@@ -2,12 +2,12 @@
 
 One process, one task (gsm8k_cot_local), the same docs, prompts and max_gen_toks for every
 run; the HF backend decodes greedily (the task's do_sample=false) with `model.generate`. Each
-model is loaded once, outside the timing; each run is timed `--repeats` times (best kept) after
+model is loaded once, outside the timing; each run is timed `--repeats` times, interleaved (median kept), after
 one untimed warm-up. Tokens are the responses re-tokenised (the harness keeps only the text
 cut at the stop strings), so tokens/s counts what the task sees. Also prints each run's
 strict/flexible accuracy and our scorer's (alpha.integrations.gsm8k_agreement).
 
-    OMP_NUM_THREADS=1 python scripts/bench_lm_eval.py --model models/tiny-shakespeare \
+    OMP_NUM_THREADS=1 python scripts/bench/bench_lm_eval.py --model models/tiny-shakespeare \
         --data tests/assets/gsm8k_mini.jsonl --limit 8 --max-gen-toks 128
 """
 
@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import time
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
@@ -28,6 +27,7 @@ from lm_eval.tasks import TaskManager  # noqa: E402
 
 from alpha.integrations.gsm8k_agreement import compare  # noqa: E402
 from alpha.integrations.lm_eval import TASKS_DIR, AlphaLM  # noqa: E402
+from alpha.runner import timing  # noqa: E402
 
 TASK = "gsm8k_cot_local"
 
@@ -35,17 +35,14 @@ TASK = "gsm8k_cot_local"
 def run(lm, args) -> dict:
     tm = TaskManager(include_path=str(TASKS_DIR), include_defaults=False,
                      metadata={"data_file": args.data})
-    t0 = time.perf_counter()
     res = lm_eval.simple_evaluate(model=lm, tasks=[TASK], limit=args.limit, task_manager=tm,
                                   gen_kwargs=f"max_gen_toks={args.max_gen_toks}",
                                   log_samples=True, verbosity="ERROR")
-    wall = time.perf_counter() - t0
     samples = res["samples"][TASK]
     texts = [s["resps"][0][0] for s in samples if s["filter"] == "flexible-extract"]
     tokens = sum(len(lm.tokenizer(t, add_special_tokens=False)["input_ids"]) for t in texts)
     agree = compare(samples)
-    return {"wall_s": wall, "tokens": tokens, "tokens_per_s": tokens / wall,
-            "accuracy": agree["accuracy"], "differ": agree["differ"]}
+    return {"tokens": tokens, "accuracy": agree["accuracy"], "differ": agree["differ"]}
 
 
 def main() -> None:
@@ -64,17 +61,16 @@ def main() -> None:
     models = {"hf": HFLM(**common)}
     for name in args.samplers.split(","):
         models[f"alpha:{name}"] = AlphaLM(sampler=name, **common)
-    results = {}
-    for label, lm in models.items():
+    for lm in models.values():
         run(lm, argparse.Namespace(**{**vars(args), "limit": 1}))  # warm-up
-        best = None
-        for _ in range(args.repeats):
-            r = run(lm, args)
-            best = r if best is None or r["wall_s"] < best["wall_s"] else best
-        results[label] = best
+    rows = timing.interleaved({label: (lambda m=lm: run(m, args)) for label, lm in models.items()},
+                              repeats=args.repeats, warmup=0, baseline="hf")
+    results = {r.name: {**r.result, "wall_s": r.median,
+                        "tokens_per_s": r.result["tokens"] / r.median} for r in rows}
     base = results["hf"]["tokens_per_s"]
     print(f"{args.model}, {args.limit} docs, max_gen_toks={args.max_gen_toks}, "
-          f"batch_size={args.batch_size}, threads={torch.get_num_threads()}")
+          f"batch_size={args.batch_size}, threads={torch.get_num_threads()}, median of "
+          f"{args.repeats} interleaved rounds, load {timing.load()}")
     print(f"{'run':14s} {'wall_s':>8s} {'tokens':>7s} {'tok/s':>8s} {'vs hf':>6s}  accuracy")
     for label, r in results.items():
         acc = " ".join(f"{k}={v:.3f}" for k, v in r["accuracy"].items())

@@ -1,7 +1,7 @@
 """Measure a fetched real model for its card: size, load time, perplexity, accuracy, speed, capture.
 
-    OMP_NUM_THREADS=1 python scripts/measure_real_model.py smollm2-135m --what load,ppl,speed,capture
-    OMP_NUM_THREADS=1 python scripts/measure_real_model.py smollm2-135m --what gsm8k --n 50
+    OMP_NUM_THREADS=1 python scripts/bench/measure_real_model.py smollm2-135m --what load,ppl,speed,capture
+    OMP_NUM_THREADS=1 python scripts/bench/measure_real_model.py smollm2-135m --what gsm8k --n 50
 
 Always one torch thread (the numbers on the cards come from a shared, loaded 2-core box); speed
 is reported as the ratio of alpha.generate to model.generate measured in the same process.
@@ -28,8 +28,9 @@ from alpha.evaluation.perplexity import score_continuations
 from alpha.fetch import fetch
 from alpha.generation import generate
 from alpha.models import load_model_and_tokenizer
+from alpha.runner import timing
 
-OUT = Path(__file__).resolve().parents[1] / "docs" / "cards" / "measurements"
+OUT = Path(__file__).resolve().parents[2] / "docs" / "cards" / "measurements"
 
 
 def folder_mb(path: Path) -> float:
@@ -182,6 +183,7 @@ def main() -> None:
     info, model, tok = measure_load(args.model)
     info["threads"] = torch.get_num_threads()
     info["omp_num_threads"] = os.environ.get("OMP_NUM_THREADS")
+    info["load_before"] = timing.load()  # the machine's load beside the timings
     print(json.dumps(info), flush=True)
     if "ppl" in what:
         info |= measure_ppl(model, tok, args.n, 35)
@@ -192,6 +194,7 @@ def main() -> None:
     for ds in ("gsm8k", "multiarith"):
         if ds in what:
             info |= measure_reasoning(model, tok, ds, args.n, args.batch_size, 256)
+    info["load_after"] = timing.load()
     OUT.mkdir(parents=True, exist_ok=True)
     path = OUT / f"{args.model}.json"
     old = json.loads(path.read_text()) if path.exists() else {}

@@ -1,11 +1,11 @@
 """`python run.py ...` with alpha's attention terms replaced by constants: the logits-only alpha a
 vLLM logits processor could compute (docs/scaling.md, "A logits-only alpha for vLLM").
 
-    python scripts/logits_only_offset.py --h-attn 0.568 --vh-attn 0.168 -- run.py ARGS...
+    python scripts/bench/logits_only_offset.py --h-attn 0.568 --vh-attn 0.168 -- run.py ARGS...
 
 alpha = w_tok_H * H_tok + w_tok_VH * VH_tok + w_attn_H * h_attn + w_attn_VH * vh_attn, with the
 two attention terms fixed at the given values (e.g. their means over a full-alpha run, printed
-by scripts/logits_only_gap.py). The engine still captures attention (the sampler asks for it),
+by scripts/bench/logits_only_gap.py). The engine still captures attention (the sampler asks for it),
 but the sampler does not read it. Same seeds, so runs pair with the full-alpha run prompt by
 prompt. A measurement harness: it patches `alpha.sampler.alpha_terms` in this process only, and
 the run's fingerprint cannot tell it apart from full alpha. Use a run folder of its own.

@@ -1,6 +1,6 @@
 """What alpha loses without its attention terms: paired per-prompt comparison of run folders.
 
-    python scripts/logits_only_gap.py BASE_RUN OTHER_RUN [OTHER_RUN ...]
+    python scripts/bench/logits_only_gap.py BASE_RUN OTHER_RUN [OTHER_RUN ...]
 
 Each folder is a finished `python run.py` run (generations.jsonl with traces and per-prompt
 metrics). Runs are paired by prompt index: same prompts, same seeds (generators come from

@@ -1,7 +1,7 @@
 """What the oracle-model metrics cost before and after skipping needless vocabulary passes.
 
-    python scripts/bench_eval_passes.py                          # Gemma-3-270M, OWT (Study 1)
-    python scripts/bench_eval_passes.py --model tiny --data heldout --rows 8   # offline smoke run
+    python scripts/bench/bench_eval_passes.py                          # Gemma-3-270M, OWT (Study 1)
+    python scripts/bench/bench_eval_passes.py --model tiny --data heldout --rows 8   # offline smoke run
 
 Rows are human passages split as Study 1 splits them (`--prompt-tokens` of prompt, the next
 `--tokens` tokens as the text). Each pair runs in this process, alternating, median of
@@ -22,13 +22,13 @@ import math
 import time
 
 import alpha  # noqa: F401  first: it sets the CPU thread policy before torch loads (docs/threads.md)
+from alpha.runner.timing import interleaved
 
 # isort: split
 import torch
 import torch.nn.functional as F
 
 # isort: split
-from bench_baselines import median_times  # scripts/ is on the path of `python scripts/...`
 from bench_perplexity import load, passage_pairs
 
 from alpha.evaluation import evaluate_records
@@ -90,7 +90,7 @@ def main(argv: list[str] | None = None) -> dict:
 
     old_f = lambda: full_lm_features(model, tok, texts, args.batch)  # noqa: E731
     new_f = lambda: last_hidden_features(model, tok, texts, batch_size=args.batch)  # noqa: E731
-    t_old, t_new = median_times([old_f, new_f], args.repeats)
+    t_old, t_new = (r.median for r in interleaved({"old": old_f, "new": new_f}, repeats=args.repeats))
     diff = float(abs(old_f() - new_f()).max())
     out["features"] = t_old / t_new
     print(f"features: full LM {t_old:.2f} s, decoder only {t_new:.2f} s: {t_old / t_new:.2f}x; "
@@ -99,7 +99,7 @@ def main(argv: list[str] | None = None) -> dict:
     old_s = lambda: full_logits_perplexities(model, tok, prompts, texts, args.batch)  # noqa: E731
     new_s = lambda: [s.perplexity for s in score_continuations(  # noqa: E731
         model, tok, prompts, texts, batch_size=args.batch)]
-    t_old, t_new = median_times([old_s, new_s], args.repeats)
+    t_old, t_new = (r.median for r in interleaved({"old": old_s, "new": new_s}, repeats=args.repeats))
     rel = max(abs(a - b) / a for a, b in zip(old_s(), new_s(), strict=True))
     out["scoring"] = t_old / t_new
     print(f"scoring: full logits {t_old:.2f} s, scored positions only {t_new:.2f} s: "
