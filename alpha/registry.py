@@ -94,6 +94,10 @@ SAMPLER_MAPPING: dict[str, str] = {
     "edt": "alpha.baselines:build_edt",
     "dynatemp": "alpha.baselines:build_dynatemp",
     "entropix": "alpha.baselines:build_entropix",
+    "top_n_sigma": "alpha.truncation:build_top_n_sigma",
+    "p_less": "alpha.truncation:build_p_less",
+    "top_h": "alpha.truncation:build_top_h",
+    "quadratic": "alpha.truncation:build_quadratic",
 }
 ENTRY_POINT_GROUP = "alpha.samplers"
 

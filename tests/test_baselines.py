@@ -29,6 +29,7 @@ from transformers.generation.logits_process import (
 
 from alpha import build_sampler
 from alpha.baselines import dynatemp_temperature, edt_temperature, scale_rows
+from alpha.registry import SAMPLER_MAPPING
 from alpha.uncertainty import entropy_varentropy
 
 # sampler name, its params, the equivalent `generate` kwargs
@@ -44,6 +45,7 @@ CASES = [
     ("epsilon", dict(epsilon=2e-3, temperature=0.9),
      dict(do_sample=True, epsilon_cutoff=2e-3, temperature=0.9)),
     ("eta", dict(eta=5e-3), dict(do_sample=True, eta_cutoff=5e-3)),
+    ("top_h", dict(top_h=0.3, temperature=0.9), dict(do_sample=True, top_h=0.3, temperature=0.9)),
 ]
 
 N_NEW = 12
@@ -292,8 +294,7 @@ def test_bad_params_name_the_field(name, params, field):
 # ---------------------------------------------------------------- configs
 
 
-BASELINES = ["greedy", "pure", "temperature", "top_k", "top_p", "min_p", "typical", "epsilon",
-             "eta", "edt", "dynatemp", "entropix"]
+BASELINES = [n for n in SAMPLER_MAPPING if not n.startswith("alpha")]  # every listed baseline
 
 
 @pytest.mark.parametrize("name", BASELINES)
