@@ -98,6 +98,7 @@ SAMPLER_MAPPING: dict[str, str] = {
     "p_less": "alpha.truncation:build_p_less",
     "top_h": "alpha.truncation:build_top_h",
     "quadratic": "alpha.truncation:build_quadratic",
+    "mirostat_v2": "alpha.mirostat:build_mirostat_v2",
 }
 ENTRY_POINT_GROUP = "alpha.samplers"
 

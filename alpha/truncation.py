@@ -6,8 +6,8 @@ runs inside `alpha.baselines.ProcessorSampler` (multinomial draw, per-row genera
 the kept-set size and the final entropy), so every row's kept set depends on that row alone.
 
     top-nσ      keep logit_i >= max - n·σ, σ the population std of the row's finite logits
-                (Tang et al., arXiv 2411.07641; llama.cpp's `top_n_sigma`); the kept set does
-                not depend on the temperature (both sides scale by 1/T)
+                (Tang et al., arXiv 2411.07641; llama.cpp's `top_n_sigma`, n = 0: off); the
+                kept set does not depend on the temperature (both sides scale by 1/T)
     p-less      keep p_i >= Σ_j p_j² (the distribution's collision probability; arXiv 2509.23234),
                 p after the temperature
     Top-H       transformers' `TopHLogitsWarper` (arXiv 2509.02510), after the temperature
@@ -34,8 +34,8 @@ class TopNSigmaLogitsWarper:
     """Keep the tokens whose logit is at least `max - n * std` of the row's finite logits.
 
     Args:
-        n: how many standard deviations below the maximum to keep, >= 0 (n = 0 keeps the
-            maximum and its ties).
+        n: how many standard deviations below the maximum to keep, >= 0; n = 0 switches the
+            filter off, as llama.cpp's `top_n_sigma` does for n <= 0.
 
     >>> TopNSigmaLogitsWarper(1.0)(None, torch.tensor([[3.0, 2.0, 0.0, -1.0]])).isfinite().tolist()
     [[True, True, False, False]]
@@ -45,6 +45,8 @@ class TopNSigmaLogitsWarper:
         self.n = float(V.number("sampler.n", n, low=0.0))
 
     def __call__(self, input_ids, scores: torch.Tensor) -> torch.Tensor:
+        if self.n == 0.0:
+            return scores
         finite = torch.isfinite(scores)  # (B, V)
         count = finite.sum(-1, keepdim=True).clamp_min(1)  # (B, 1)
         x = torch.where(finite, scores, 0.0)
