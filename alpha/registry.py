@@ -99,6 +99,8 @@ SAMPLER_MAPPING: dict[str, str] = {
     "top_h": "alpha.truncation:build_top_h",
     "quadratic": "alpha.truncation:build_quadratic",
     "mirostat_v2": "alpha.mirostat:build_mirostat_v2",
+    "adaptive_p": "alpha.adaptive_p:build_adaptive_p",
+    "xtc": "alpha.truncation:build_xtc",
 }
 ENTRY_POINT_GROUP = "alpha.samplers"
 

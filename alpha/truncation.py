@@ -1,4 +1,4 @@
-"""Truncation samplers from 2024-25 that claim to beat min-p: top-nσ, p-less, Top-H, quadratic.
+"""Truncation samplers that claim to beat min-p: top-nσ, p-less, Top-H, XTC, quadratic.
 
 Each rule is a logits processor in transformers' style (`__call__(input_ids, scores) -> scores`,
 arguments checked once in `__init__`, scores never changed in place, removed tokens at -inf) and
@@ -11,6 +11,10 @@ the kept-set size and the final entropy), so every row's kept set depends on tha
     p-less      keep p_i >= Σ_j p_j² (the distribution's collision probability; arXiv 2509.23234),
                 p after the temperature
     Top-H       transformers' `TopHLogitsWarper` (arXiv 2509.02510), after the temperature
+    XTC         "exclude top choices" (llama.cpp's `xtc`): with probability `probability` per step
+                and row (a coin from the row's own generator), when two or more tokens have
+                p >= threshold, all of them but the least probable are removed (at least
+                `min_keep` stay; threshold > 0.5 switches it off)
     quadratic   text-generation-webui's smoothing: finite logits become
                 max - k·f·d² + s·f·d³ with d = logit - max, k = (3 - c) / 2, s = (c - 1) / 2
                 (f = smoothing_factor, c = smoothing_curve; c = 1 is the plain quadratic), row by
@@ -25,7 +29,9 @@ import torch
 from transformers import TemperatureLogitsWarper, TopHLogitsWarper
 
 from alpha import validation as V
-from alpha.baselines import ProcessorSampler, _register, _temp
+from alpha.baselines import ProcessorSampler, _register, _temp, draw_multinomial, normalised_entropy
+from alpha.filtering import uniforms
+from alpha.protocol import SamplerStep
 
 NEG_INF = float("-inf")
 
@@ -96,6 +102,64 @@ class QuadraticLogitsWarper:
         return torch.where(torch.isfinite(scores), out, scores)
 
 
+def xtc_keep(p: torch.Tensor, threshold: float, min_keep: int, apply: torch.Tensor) -> torch.Tensor:
+    """`(B, V)` bool: XTC's kept set where `apply` `(B,)` is True (else every token).
+
+    Tokens with p >= threshold, but the least probable of them, go when there are two or more
+    of them and at least `min_keep` of the row's V entries would stay (llama.cpp: `pos_last > 0`
+    and `size - pos_last >= min_keep`). Tokens tied exactly with that least probable one all
+    stay, where llama.cpp keeps one of them (its sort order decides); continuous logits do not tie.
+    """
+    above = p >= threshold  # (B, V)
+    n_above = above.sum(-1)  # (B,)
+    p_last = torch.where(above, p, torch.inf).amin(-1)  # the least probable token above
+    drop = above & (p > p_last[:, None])
+    n_left = p.shape[-1] - drop.sum(-1)
+    ok = apply & (n_above >= 2) & (n_left >= min_keep)
+    return ~(drop & ok[:, None])
+
+
+class XTCSampler:
+    """XTC after the temperature (module docstring).
+
+    Args:
+        probability: chance per step and row that XTC acts, in [0, 1] (llama.cpp: 0.0 = off).
+        threshold: tokens at or above it are the "top choices", in (0, 0.5] (> 0.5: off).
+        min_keep: XTC never leaves fewer tokens, >= 1.
+        temperature: > 0.
+    """
+
+    needs_attention = False
+
+    def __init__(self, probability: float = 0.5, threshold: float = 0.1, min_keep: int = 1,
+                 temperature: float = 1.0):
+        self.probability = float(V.number("sampler.probability", probability, low=0.0, high=1.0))
+        self.threshold = float(V.number("sampler.threshold", threshold, low=0.0, high=0.5,
+                                        low_open=True))
+        self.min_keep = V.whole("sampler.min_keep", min_keep, low=1)
+        self.temperature = _temp(temperature)
+
+    def reset(self, batch_size: int) -> None:
+        pass
+
+    def select_rows(self, index: torch.Tensor) -> None:
+        pass
+
+    def step(self, logits, input_ids, *, attention=None, key_mask=None, generators=None):
+        x = logits.float() / self.temperature
+        p = torch.softmax(x, dim=-1)
+        coin = uniforms(x.shape[0], generators, x.device)  # (B,) one per row, from its generator
+        keep = xtc_keep(p, self.threshold, self.min_keep, coin < self.probability)
+        scores = x.masked_fill(~keep, NEG_INF)
+        tokens = draw_multinomial(scores, generators)
+        b = x.shape[0]
+        trace = {"temperature": torch.full((b,), self.temperature),
+                 "xtc_applied": (keep.sum(-1) < torch.isfinite(x).sum(-1)).float(),
+                 "candidate_size": torch.isfinite(scores).sum(-1).float(),
+                 "final_entropy": normalised_entropy(scores)}
+        return SamplerStep(tokens=tokens, trace=trace)
+
+
 # ---------------------------------------------------------------- builders (registry)
 
 
@@ -126,3 +190,10 @@ def build_quadratic(smoothing_factor: float = 0.3, smoothing_curve: float = 1.0,
     t = _temp(temperature)
     return ProcessorSampler([QuadraticLogitsWarper(smoothing_factor, smoothing_curve),
                              TemperatureLogitsWarper(t)], {"temperature": t})
+
+
+@_register("xtc")
+def build_xtc(probability: float = 0.5, threshold: float = 0.1, min_keep: int = 1,
+              temperature: float = 1.0):
+    return XTCSampler(probability=probability, threshold=threshold, min_keep=min_keep,
+                      temperature=temperature)

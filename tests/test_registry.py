@@ -40,7 +40,7 @@ def test_the_registry_reads_no_source_text():
 
 def test_a_typo_suggests_the_closest_name():
     with pytest.raises(ValueError, match=r"^sampler.name='top_pp' is unknown; did you mean "
-                                         r"'top_p'\? choose one of \['alpha', "):
+                                         r"'top_p'\? choose one of \['adaptive_p', 'alpha', "):
         alpha.build_sampler("top_pp")
 
 

@@ -22,7 +22,7 @@ import torch
 from alpha import build_sampler
 from alpha.runner import timing
 
-NEW = "top_n_sigma,p_less,top_h,quadratic"
+NEW = "top_n_sigma,p_less,top_h,quadratic,xtc,mirostat_v2,adaptive_p"
 
 
 def main(argv: list[str] | None = None) -> list:

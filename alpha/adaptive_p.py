@@ -1,0 +1,100 @@
+"""adaptive-p (llama.cpp's `adaptive_p`), batched, one moving average per row.
+
+adaptive-p (llama.cpp's `adaptive_p`, ggml-org/llama.cpp PR 17927): each row keeps an
+exponential moving average of the original probability of the tokens it drew. At a step, with
+p = softmax(logits / T):
+
+    adapted = clip(2·target - weighted_sum / total_weight, 0, 1)     (target when no weight)
+    logit'_i = 5 - 10·d² / (1 + d),  d = |p_i - adapted| / 0.3         (finite logits only)
+    draw from softmax(logit'), then weighted_sum <- p_drawn + decay·weighted_sum,
+                                      total_weight <- 1 + decay·total_weight
+
+starting from weighted_sum = target / (1 - decay), total_weight = 1 / (1 - decay); decay must
+lie in [0, 0.99] (llama.cpp clips it there; here a value outside is refused); a negative target
+samples p unchanged. So a row that keeps drawing
+probable tokens is pushed toward less probable ones, and the other way round.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from alpha import validation as V
+from alpha.baselines import _register, _temp, draw_multinomial, normalised_entropy
+from alpha.protocol import SamplerStep
+
+NEG_INF = float("-inf")
+WIDTH, PEAK, SHARPNESS = 0.3, 5.0, 10.0  # llama.cpp's DISTRIBUTION_WIDTH, PEAK_LOGIT_VALUE, SHARPNESS
+
+
+def adaptive_p_logits(p: torch.Tensor, finite: torch.Tensor, adapted: torch.Tensor) -> torch.Tensor:
+    """`(B, V)` transformed logits: 5 - 10 d²/(1 + d), d = |p - adapted| / 0.3; -inf stays."""
+    d = (p - adapted[:, None]).abs() / WIDTH
+    return torch.where(finite, PEAK - SHARPNESS * d * d / (1.0 + d), NEG_INF)
+
+
+class AdaptivePSampler:
+    """adaptive-p with one EMA per row (module docstring).
+
+    Args:
+        target: target probability in [0, 1] (negative: plain sampling), llama.cpp's default 0.5.
+        decay: EMA decay in [0, 0.99]; the history spans ~1 / (1 - decay) tokens (default 0.9).
+        temperature: applied first, > 0.
+    """
+
+    needs_attention = False
+
+    def __init__(self, target: float = 0.5, decay: float = 0.9, temperature: float = 1.0):
+        self.target = float(V.number("sampler.target", target, high=1.0))
+        self.decay = float(V.number("sampler.decay", decay, low=0.0, high=0.99))
+        self.temperature = _temp(temperature)
+        self.weighted_sum = self.total_weight = None
+
+    def reset(self, batch_size: int) -> None:
+        self.weighted_sum = torch.full((batch_size,), self.target / (1.0 - self.decay))
+        self.total_weight = torch.full((batch_size,), 1.0 / (1.0 - self.decay))
+
+    def select_rows(self, index: torch.Tensor) -> None:
+        self.weighted_sum = self.weighted_sum[index.cpu()]
+        self.total_weight = self.total_weight[index.cpu()]
+
+    def adapted_target(self) -> torch.Tensor:
+        """`(B,)` this step's target: 2·target - the EMA of drawn probabilities, clipped."""
+        ema = self.weighted_sum / self.total_weight
+        adapted = torch.where(self.total_weight == 0, torch.full_like(ema, self.target),
+                              2.0 * self.target - ema)
+        return adapted.clamp(0.0, 1.0)
+
+    def transform(self, logits: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(original p `(B, V)`, transformed logits `(B, V)`) for this step."""
+        x = logits.float() / self.temperature
+        p = torch.softmax(x, dim=-1)
+        if self.target < 0:
+            return p, x
+        return p, adaptive_p_logits(p, torch.isfinite(x), self.adapted_target().to(x.device))
+
+    def accept(self, p: torch.Tensor, tokens: torch.Tensor) -> None:
+        """Fold the drawn tokens' original probabilities into each row's EMA."""
+        if self.target < 0:
+            return
+        drawn = p.gather(1, tokens[:, None]).squeeze(1).cpu()
+        self.weighted_sum = drawn + self.decay * self.weighted_sum
+        self.total_weight = 1.0 + self.decay * self.total_weight
+
+    def step(self, logits, input_ids, *, attention=None, key_mask=None, generators=None):
+        if self.weighted_sum is None or self.weighted_sum.shape[0] != logits.shape[0]:
+            self.reset(logits.shape[0])
+        adapted = self.adapted_target()
+        p, scores = self.transform(logits)
+        tokens = draw_multinomial(scores, generators)
+        self.accept(p, tokens)
+        b = logits.shape[0]
+        trace = {"temperature": torch.full((b,), self.temperature), "adapted_target": adapted,
+                 "candidate_size": torch.isfinite(scores).sum(-1).float(),
+                 "final_entropy": normalised_entropy(scores)}
+        return SamplerStep(tokens=tokens, trace=trace)
+
+
+@_register("adaptive_p")
+def build_adaptive_p(target: float = 0.5, decay: float = 0.9, temperature: float = 1.0):
+    return AdaptivePSampler(target=target, decay=decay, temperature=temperature)
