@@ -20,7 +20,7 @@ from __future__ import annotations
 import torch
 
 from alpha import validation as V
-from alpha.baselines import _register, _temp, draw_multinomial, normalised_entropy
+from alpha.baselines import _register, _temp, _trace, draw_multinomial
 from alpha.protocol import SamplerStep
 
 NEG_INF = float("-inf")
@@ -88,11 +88,8 @@ class AdaptivePSampler:
         p, scores = self.transform(logits)
         tokens = draw_multinomial(scores, generators)
         self.accept(p, tokens)
-        b = logits.shape[0]
-        trace = {"temperature": torch.full((b,), self.temperature), "adapted_target": adapted,
-                 "candidate_size": torch.isfinite(scores).sum(-1).float(),
-                 "final_entropy": normalised_entropy(scores)}
-        return SamplerStep(tokens=tokens, trace=trace)
+        return SamplerStep(tokens=tokens, trace=_trace(scores, temperature=self.temperature,
+                                                       adapted_target=adapted))
 
 
 @_register("adaptive_p")

@@ -29,7 +29,7 @@ import torch
 from transformers import TemperatureLogitsWarper, TopHLogitsWarper
 
 from alpha import validation as V
-from alpha.baselines import ProcessorSampler, _register, _temp, draw_multinomial, normalised_entropy
+from alpha.baselines import ProcessorSampler, _register, _temp, _trace, draw_multinomial
 from alpha.filtering import uniforms
 from alpha.protocol import SamplerStep
 
@@ -152,12 +152,9 @@ class XTCSampler:
         keep = xtc_keep(p, self.threshold, self.min_keep, coin < self.probability)
         scores = x.masked_fill(~keep, NEG_INF)
         tokens = draw_multinomial(scores, generators)
-        b = x.shape[0]
-        trace = {"temperature": torch.full((b,), self.temperature),
-                 "xtc_applied": (keep.sum(-1) < torch.isfinite(x).sum(-1)).float(),
-                 "candidate_size": torch.isfinite(scores).sum(-1).float(),
-                 "final_entropy": normalised_entropy(scores)}
-        return SamplerStep(tokens=tokens, trace=trace)
+        applied = keep.sum(-1) < torch.isfinite(x).sum(-1)  # (B,) XTC removed something
+        return SamplerStep(tokens=tokens, trace=_trace(scores, temperature=self.temperature,
+                                                       xtc_applied=applied))
 
 
 # ---------------------------------------------------------------- builders (registry)
