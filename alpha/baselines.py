@@ -39,6 +39,7 @@ from transformers.generation.logits_process import (
 
 from alpha import validation as V
 from alpha.protocol import Generators, SamplerStep
+from alpha.rep_penalty import NEUTRAL, PenalisedSampler, split_penalty
 from alpha.uncertainty import entropy_varentropy
 
 # ---------------------------------------------------------------- validation
@@ -60,16 +61,19 @@ def _integer(field: str, value, *, low: int) -> int:
 
 
 def _register(name: str):
-    """A clear error for a parameter the builder does not take (the builder is listed under
-    `name` in alpha.registry.SAMPLER_MAPPING)."""
+    """A clear error for a parameter the builder does not take, and the `rep_penalty` /
+    `rep_window` keys every baseline takes (alpha/rep_penalty.py). The builder is listed under
+    `name` in alpha.registry.SAMPLER_MAPPING."""
 
     def wrap(fn):
-        known = sorted(inspect.signature(fn).parameters)
+        known = sorted([*inspect.signature(fn).parameters, *NEUTRAL])
 
         @functools.wraps(fn)
         def build(**params):
             V.known_keys(f"sampler {name!r}", params, known, prefix="sampler.")
-            return fn(**params)
+            params, penalty, window = split_penalty(params)
+            built = fn(**params)
+            return built if penalty == 1.0 else PenalisedSampler(built, penalty, window)
 
         return build
 

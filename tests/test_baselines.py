@@ -284,7 +284,8 @@ def test_entropix_thresholds_are_configurable():
     ("dynatemp", dict(dynatemp_range=-0.1), "sampler.dynatemp_range=-0.1"),
     ("entropix", dict(clarify_entropy=9.0), "sampler.clarify_entropy=9.0"),
     ("top_p", dict(top_pp=0.9), r"sampler 'top_p' has unknown key\(s\) \['sampler.top_pp'\]; did you mean 'sampler.top_p'\?"),
-    ("greedy", dict(temperature=0.5), r"sampler 'greedy' has unknown key\(s\) \['sampler.temperature'\]; known: \[\]"),
+    ("greedy", dict(temperature=0.5), r"sampler 'greedy' has unknown key\(s\) \['sampler.temperature'\]; known: "
+                                      r"\['rep_penalty', 'rep_window'\]"),
 ])
 def test_bad_params_name_the_field(name, params, field):
     with pytest.raises(ValueError, match="^" + field.replace(".", r"\.").replace("+", r"\+")):

@@ -1,0 +1,145 @@
+"""Record llama.cpp's own samplers on fixed logits as test fixtures (tests/fixtures/llama_cpp/).
+
+    pip install --no-deps --no-binary :all: llama-cpp-python==0.3.36   # compiles llama.cpp (minutes)
+    python scripts/llama_cpp_fixtures.py                               # rewrites the fixture file
+
+No model is loaded: each sampler runs on a bare `llama_token_data_array` built from seeded
+logits (V = 64, rows from peaked to flat), through llama-cpp-python's bindings of llama.cpp's
+sampler API. Recorded per case: the logits, llama.cpp's kept token ids after `apply`, and for the
+stateful samplers (mirostat_v2, adaptive_p) the token llama.cpp drew with its own RNG at each
+step and, for adaptive-p, the probabilities it drew from; so the tests can replay llama.cpp's
+choices through our samplers and compare what does not depend on the RNG. XTC runs with
+probability 1 (its coin always says yes). The llama-cpp-python version and this command are
+written into the file. tests/test_llama_cpp_reference.py reads it; its slow test regenerates
+the records when `llama_cpp` is importable and compares them with the committed file.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "tests" / "fixtures" / "llama_cpp" / "samplers.json"
+V, STEPS = 64, 10
+
+
+def rows(seed: int, n: int = 6) -> list[list[float]]:
+    """n rows of V float32 logits from peaked to flat (as float32-exact Python floats)."""
+    rng = np.random.default_rng(seed)
+    scale = np.linspace(4.0, 0.5, n)[:, None]
+    return (rng.standard_normal((n, V)) * scale).astype(np.float32).tolist()
+
+
+def token_array(ll, logits: list[float]):
+    data = (ll.llama_token_data * len(logits))(
+        *[ll.llama_token_data(id=i, logit=x, p=0.0) for i, x in enumerate(logits)])
+    arr = ll.llama_token_data_array(data=ctypes.cast(data, ll.llama_token_data_p),
+                                    size=len(logits), selected=-1, sorted=False)
+    return arr, data  # keep `data` alive while `arr` is used
+
+
+def kept(arr) -> list[int]:
+    return sorted(int(arr.data[i].id) for i in range(arr.size)
+                  if not math.isinf(arr.data[i].logit))
+
+
+def apply_once(ll, make, logits: list[float]) -> list[int]:
+    smpl = make()
+    arr, _data = token_array(ll, logits)
+    ll.llama_sampler_apply(smpl, ctypes.byref(arr))
+    out = kept(arr)
+    ll.llama_sampler_free(smpl)
+    return out
+
+
+def stateless(ll) -> dict:
+    cases = {}
+    x = rows(1)
+    for n in (0.5, 1.0, 2.0):
+        cases[f"top_n_sigma n={n}"] = {"sampler": "top_n_sigma", "params": {"n": n}, "logits": x,
+                                      "kept": [apply_once(ll, lambda n=n: ll.llama_sampler_init_top_n_sigma(n), r)
+                                               for r in x]}
+    for t in (0.05, 0.1, 0.2):
+        cases[f"xtc threshold={t}"] = {
+            "sampler": "xtc", "params": {"probability": 1.0, "threshold": t, "min_keep": 1},
+            "logits": x,
+            "kept": [apply_once(ll, lambda t=t: ll.llama_sampler_init_xtc(1.0, t, 1, 1234), r)
+                     for r in x]}
+    for p in (0.05, 0.2):
+        cases[f"min_p p={p}"] = {"sampler": "min_p", "params": {"min_p": p}, "logits": x,
+                                 "kept": [apply_once(ll, lambda p=p: ll.llama_sampler_init_min_p(p, 1), r)
+                                          for r in x]}
+    for p in (0.5, 0.9):
+        cases[f"typical p={p}"] = {"sampler": "typical", "params": {"typical_p": p}, "logits": x,
+                                   "kept": [apply_once(ll, lambda p=p: ll.llama_sampler_init_typical(p, 1), r)
+                                            for r in x]}
+    return cases
+
+
+def mirostat(ll, tau: float, eta: float, seed: int) -> dict:
+    steps = rows(seed, STEPS)
+    smpl = ll.llama_sampler_init_mirostat_v2(seed, tau, eta)
+    record = {"sampler": "mirostat_v2", "params": {"tau": tau, "eta": eta}, "logits": steps,
+              "kept": [], "selected": []}
+    for x in steps:
+        arr, _data = token_array(ll, x)
+        ll.llama_sampler_apply(smpl, ctypes.byref(arr))
+        record["kept"].append(sorted(int(arr.data[i].id) for i in range(arr.size)))
+        record["selected"].append(int(arr.data[arr.selected].id))
+    ll.llama_sampler_free(smpl)
+    return record
+
+
+def adaptive_p(ll, target: float, decay: float, seed: int) -> dict:
+    steps = rows(seed, STEPS)
+    smpl = ll.llama_sampler_init_adaptive_p(target, decay, seed)
+    record = {"sampler": "adaptive_p", "params": {"target": target, "decay": decay},
+              "logits": steps, "probs": [], "selected": []}
+    for x in steps:
+        arr, _data = token_array(ll, x)
+        ll.llama_sampler_apply(smpl, ctypes.byref(arr))
+        probs = [0.0] * V
+        for i in range(arr.size):
+            probs[int(arr.data[i].id)] = float(arr.data[i].p)
+        token = int(arr.data[arr.selected].id)
+        record["probs"].append(probs)
+        record["selected"].append(token)
+        ll.llama_sampler_accept(smpl, token)
+    ll.llama_sampler_free(smpl)
+    return record
+
+
+def record_all() -> dict:
+    import llama_cpp as ll
+
+    cases = stateless(ll)
+    for tau, eta, seed in ((3.0, 0.1, 7), (5.0, 0.3, 8)):
+        cases[f"mirostat_v2 tau={tau} eta={eta}"] = mirostat(ll, tau, eta, seed)
+    for target, decay, seed in ((0.5, 0.9, 9), (0.2, 0.5, 10)):
+        cases[f"adaptive_p target={target} decay={decay}"] = adaptive_p(ll, target, decay, seed)
+    return {"llama_cpp_python": ll.__version__, "command": "python scripts/llama_cpp_fixtures.py",
+            "vocab": V, "cases": cases}
+
+
+def main() -> int:
+    try:
+        data = record_all()
+    except ImportError:
+        print("error: llama_cpp is not importable; build it first: pip install --no-deps "
+              "--no-binary :all: llama-cpp-python==0.3.36", file=sys.stderr)
+        return 2
+    OUT.parent.mkdir(parents=True, exist_ok=True)
+    OUT.write_text(json.dumps(data) + "\n")
+    print(f"wrote {OUT.relative_to(ROOT)}: {len(data['cases'])} cases, llama-cpp-python "
+          f"{data['llama_cpp_python']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
