@@ -101,6 +101,7 @@ SAMPLER_MAPPING: dict[str, str] = {
     "mirostat_v2": "alpha.mirostat:build_mirostat_v2",
     "adaptive_p": "alpha.adaptive_p:build_adaptive_p",
     "xtc": "alpha.truncation:build_xtc",
+    "dry": "alpha.dry:build_dry",
 }
 ENTRY_POINT_GROUP = "alpha.samplers"
 

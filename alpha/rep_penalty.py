@@ -43,6 +43,10 @@ class PenalisedSampler:
         self.inner, self.penalty, self.window = inner, penalty, window
         self.needs_attention = getattr(inner, "needs_attention", False)
 
+    def bind_tokenizer(self, tokenizer) -> None:
+        if hasattr(self.inner, "bind_tokenizer"):  # e.g. DRY's sequence breakers
+            self.inner.bind_tokenizer(tokenizer)
+
     def reset(self, batch_size: int) -> None:
         self.inner.reset(batch_size)
 

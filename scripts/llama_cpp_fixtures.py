@@ -115,10 +115,48 @@ def adaptive_p(ll, target: float, decay: float, seed: int) -> dict:
     return record
 
 
+def histories(seed: int) -> list[list[int]]:
+    """Token histories with repeats: a motif said again, partly, and noise around it."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for n in (12, 30, 48, 70):
+        motif = rng.integers(0, V, size=int(rng.integers(3, 7))).tolist()
+        h = rng.integers(0, V, size=3).tolist()
+        while len(h) < n:
+            h += motif if rng.random() < 0.6 else rng.integers(0, V, size=2).tolist()
+        out.append(h[:n])
+    return out
+
+
+def dry(ll, multiplier: float, base: float, allowed: int, last_n: int, seed: int) -> dict:
+    """DRY's penalties without sequence breakers (llama.cpp needs no vocabulary then): each
+    history accepted token by token, then one apply on fixed logits; the logits it leaves."""
+    hs, x = histories(seed), rows(seed, 4)
+    record = {"sampler": "dry", "params": {"multiplier": multiplier, "base": base,
+                                           "allowed_length": allowed, "penalty_last_n": last_n},
+              "histories": hs, "logits": x, "out": []}
+    for h, logits in zip(hs, x, strict=True):
+        smpl = ll.llama_sampler_init_dry(None, multiplier, base, allowed, last_n, None, 0)
+        for t in h:
+            ll.llama_sampler_accept(smpl, t)
+        arr, _data = token_array(ll, logits)
+        ll.llama_sampler_apply(smpl, ctypes.byref(arr))
+        out = [0.0] * V
+        for i in range(arr.size):
+            out[int(arr.data[i].id)] = float(arr.data[i].logit)
+        record["out"].append(out)
+        ll.llama_sampler_free(smpl)
+    return record
+
+
 def record_all() -> dict:
     import llama_cpp as ll
 
     cases = stateless(ll)
+    for mult, base, allowed, last_n, seed in ((0.8, 1.75, 2, 64, 11), (1.5, 2.0, 3, 16, 12),
+                                              (0.5, 1.0, 1, 40, 13)):
+        cases[f"dry multiplier={mult} base={base} allowed={allowed} last_n={last_n}"] = dry(
+            ll, mult, base, allowed, last_n, seed)
     for tau, eta, seed in ((3.0, 0.1, 7), (5.0, 0.3, 8)):
         cases[f"mirostat_v2 tau={tau} eta={eta}"] = mirostat(ll, tau, eta, seed)
     for target, decay, seed in ((0.5, 0.9, 9), (0.2, 0.5, 10)):

@@ -3,7 +3,7 @@
 tests/fixtures/llama_cpp/samplers.json holds what llama-cpp-python 0.3.36 (llama.cpp built from
 its sdist) did on fixed logits: kept token ids for top-nσ, XTC (probability 1), min-p and typical;
 for Mirostat v2 and adaptive-p, ten steps of one sequence with the token llama.cpp drew (its own
-RNG). Regenerate with `python scripts/llama_cpp_fixtures.py`. The stateful ones are replayed with
+RNG); for DRY (no sequence breakers), the logits it leaves after token histories with repeats. Regenerate with `python scripts/llama_cpp_fixtures.py`. The stateful ones are replayed with
 the RNG factored out: our sampler is fed llama.cpp's drawn tokens, and what follows from them
 (Mirostat's kept sets through μ, adaptive-p's reshaped probabilities through its moving average)
 must match step by step. The slow test regenerates the records when `llama_cpp` is importable.
@@ -38,7 +38,7 @@ def test_the_records_name_their_source():
     assert DATA["llama_cpp_python"] == "0.3.36"
     assert DATA["command"] == "python scripts/llama_cpp_fixtures.py"
     kinds = {c["sampler"] for c in DATA["cases"].values()}
-    assert kinds == {"top_n_sigma", "xtc", "min_p", "typical", "mirostat_v2", "adaptive_p"}
+    assert kinds == {"top_n_sigma", "xtc", "min_p", "typical", "mirostat_v2", "adaptive_p", "dry"}
 
 
 @pytest.mark.parametrize("name,case", _cases("top_n_sigma"))
@@ -85,6 +85,22 @@ def test_adaptive_p_replays_llama_cpp_step_by_step(name, case):
         torch.testing.assert_close(torch.softmax(scores, -1)[0], torch.tensor(probs),
                                    atol=1e-6, rtol=1e-4)
         s.accept(p, torch.tensor([token]))
+
+
+@pytest.mark.parametrize("name,case", _cases("dry"))
+def test_dry_penalises_as_llama_cpp_does(name, case):
+    """DRY without sequence breakers (llama.cpp needs no vocabulary then): the same logits after
+    the penalty, for histories with a motif repeated whole and in part."""
+    from alpha.dry import dry_penalties
+
+    p = case["params"]
+    for h, x, want in zip(case["histories"], case["logits"], case["out"], strict=True):
+        pen = dry_penalties(h, multiplier=p["multiplier"], base=p["base"],
+                            allowed=p["allowed_length"], last_n=p["penalty_last_n"], breakers={})
+        got = torch.tensor(x)
+        for tok, amount in pen.items():
+            got[tok] -= amount
+        torch.testing.assert_close(got, torch.tensor(want))
 
 
 @pytest.mark.slow

@@ -22,7 +22,7 @@ import torch
 from alpha import build_sampler
 from alpha.runner import timing
 
-NEW = "top_n_sigma,p_less,top_h,quadratic,xtc,mirostat_v2,adaptive_p"
+NEW = "top_n_sigma,p_less,top_h,quadratic,xtc,mirostat_v2,adaptive_p,dry"
 
 
 def main(argv: list[str] | None = None) -> list:
@@ -32,18 +32,23 @@ def main(argv: list[str] | None = None) -> list:
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--vocab", type=int, default=151_936)
     ap.add_argument("--repeats", type=int, default=15)
+    ap.add_argument("--history", type=int, default=256, help="tokens of context per row (DRY reads them)")
     args = ap.parse_args(argv)
     names = args.samplers.split(",")
     g = torch.Generator().manual_seed(0)
     logits = torch.randn(args.batch, args.vocab, generator=g) * 3.0
-    ids = torch.randint(0, args.vocab, (args.batch, 64), generator=g)
+    motif = torch.randint(0, args.vocab, (8,), generator=g)  # a repeated motif: DRY has work
+    ids = torch.randint(0, args.vocab, (args.batch, args.history), generator=g)
+    ids[:, -64:] = motif.repeat(8)
     gens = [torch.Generator().manual_seed(i) for i in range(args.batch)]
 
     def step(sampler):
         return lambda: sampler.step(logits, ids, generators=gens)
 
     before = timing.load()
-    rows = timing.interleaved({n: step(build_sampler(n)) for n in names}, repeats=args.repeats,
+    extra = {"dry": {"sequence_breakers": []}}  # no tokenizer here: DRY without breakers
+    rows = timing.interleaved({n: step(build_sampler(n, **extra.get(n, {}))) for n in names},
+                              repeats=args.repeats,
                               warmup=2, baseline=args.baseline)
     for r in rows:
         r.extra["ms"] = f"{r.median * 1e3:.2f}"
