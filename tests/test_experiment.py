@@ -379,6 +379,7 @@ def test_a_retrained_checkpoint_at_the_same_path_is_not_resumed(tmp_path):
     data = tmp_path / "p.jsonl"
     data.write_text('{"prompt": "a"}\n')
     c = {"model": {"path": str(folder)}, "dataset": {"path": str(data)}, "seed": 0}
+    (folder / ".alpha-verified.json").write_text("{}")  # the cache's stat stamp: not signed
     fp = fingerprint(c)
     assert set(fp["files"]) == {"config.json", "model.safetensors", "p.jsonl"}
     prepare_output_dir(_spec(tmp_path, fingerprint=fp))

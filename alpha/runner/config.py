@@ -249,7 +249,8 @@ def input_files(c: dict) -> list[Path]:
     model = (c.get("model") or {}).get("path")
     if model and Path(resolve_path(str(model))).is_dir():
         folder = Path(resolve_path(str(model)))
-        files += sorted(p for p in folder.iterdir() if p.suffix in (".safetensors", ".json"))
+        files += sorted(p for p in folder.iterdir() if p.suffix in (".safetensors", ".json")
+                        and not p.name.startswith("."))  # not the cache's own stamp file
     return files
 
 
