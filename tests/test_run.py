@@ -274,7 +274,7 @@ def test_typo_key_and_unknown_option_are_one_line_errors(monkeypatch, capsys):
     assert res.returncode == 2 and "Traceback" not in res.stderr
     line = _one_error_line(res)
     assert line.startswith("error: In 'config': Could not find 'sampler/alpah'; Available "
-                           "options in 'sampler': alpha, alpha_lexical, alpha_seed, ")
+                           "options in 'sampler': adaptive_p, alpha, alpha_lexical, alpha_seed, ")
     assert "search path" not in line
     assert res.stderr.strip() == line  # nothing but the one line
     res = run_cli(monkeypatch, capsys, "debug=default", "seed=[1,2")
