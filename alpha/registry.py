@@ -102,6 +102,7 @@ SAMPLER_MAPPING: dict[str, str] = {
     "adaptive_p": "alpha.adaptive_p:build_adaptive_p",
     "xtc": "alpha.truncation:build_xtc",
     "dry": "alpha.dry:build_dry",
+    "gated": "alpha.gated:build_gated",
 }
 ENTRY_POINT_GROUP = "alpha.samplers"
 

@@ -7,7 +7,8 @@ Each sampler is built with its registry defaults and stepped on the same random 
 (scaled so the distributions are peaked, as an LM's are) with one generator per row, as the
 engine calls it. Timing: alpha/runner/timing.py (warm-up, rotating interleaved rounds, medians,
 the ratio to `--baseline` from the same rounds, the machine's load). The leaderboard issue's
-goal: every new sampler <= 1.5x top-p's step.
+goal: every new sampler <= 1.5x top-p's step; issue 27's for the gated sampler: <= 1.2x top-p's
+when it samples (gate open on every row) and <= 0.5x when it is greedy (shut on every row).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import torch
 from alpha import build_sampler
 from alpha.runner import timing
 
-NEW = "top_n_sigma,p_less,top_h,quadratic,xtc,mirostat_v2,adaptive_p,dry"
+NEW = "top_n_sigma,p_less,top_h,quadratic,xtc,mirostat_v2,adaptive_p,dry,gated"
 
 
 def main(argv: list[str] | None = None) -> list:
@@ -47,7 +48,11 @@ def main(argv: list[str] | None = None) -> list:
 
     before = timing.load()
     extra = {"dry": {"sequence_breakers": []}}  # no tokenizer here: DRY without breakers
-    rows = timing.interleaved({n: step(build_sampler(n, **extra.get(n, {}))) for n in names},
+    fns = {n: step(build_sampler(n, **extra.get(n, {}))) for n in names}
+    if "gated" in names:  # the gate open on every row, then shut on every row
+        fns["gated"] = step(build_sampler("gated", threshold=0.0, inner="top_p"))
+        fns["gated (all greedy)"] = step(build_sampler("gated", threshold=1e9, inner="top_p"))
+    rows = timing.interleaved(fns,
                               repeats=args.repeats,
                               warmup=2, baseline=args.baseline)
     for r in rows:
