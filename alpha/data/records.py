@@ -167,3 +167,18 @@ def load_records(ds: dict, *, num_prompts: int | None = None,
         log.warning("num_prompts=%d but the dataset's split %r has %d prompts: running all %d",
                     num_prompts, ds.get("split"), len(records), len(records))
     return records
+
+
+def expand_samples(records: list[dict], num_samples: int) -> list[dict]:
+    """Each prompt `num_samples` times, adjacent (one batch shares its prompt prefix): sample j
+    of the prompt with index i gets index i * num_samples + j (its generator's seed comes from
+    (seed, that index): the same whatever else is in the batch), `problem` i and `sample` j.
+    One sample returns the records unchanged."""
+    if num_samples == 1:
+        return records
+    out = []
+    for pos, rec in enumerate(records):
+        i = int(rec.get("index", pos))
+        out += [{**rec, "index": i * num_samples + j, "problem": i, "sample": j}
+                for j in range(num_samples)]
+    return out

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from alpha.evaluation import metrics as _builtin  # noqa: F401  (registers the metrics)
+from alpha.evaluation import sampled as _sampled  # noqa: F401  (registers maj@k, pass@k, ...)
 from alpha.evaluation.context import EvalContext
 from alpha.evaluation.options import EvalOptions
 from alpha.evaluation.perplexity import generation_scores

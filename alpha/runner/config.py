@@ -54,6 +54,7 @@ class RunSettings:
     cpu_threads: int | None = None
     compile_sampler: bool = False
     prefix_cache: bool = True
+    num_samples: int = 1
 
     def __post_init__(self):
         # each rule lives once: counts in the run loop's check_counts (ExperimentSpec runs the
@@ -68,6 +69,7 @@ class RunSettings:
         check_dtype(self.dtype)
         if self.cpu_threads is not None:  # null: OMP_NUM_THREADS or 1
             V.whole("cpu_threads", self.cpu_threads, low=1)
+        V.whole("num_samples", self.num_samples, low=1)  # samples per prompt (maj@k, pass@k)
         V.flag("compile_sampler", self.compile_sampler)
         V.flag("prefix_cache", self.prefix_cache)
         if isinstance(self.capture, list):  # YAML has no tuples: [mean_last, 2] -> ("mean_last", 2)
@@ -128,7 +130,7 @@ def settings(c: dict) -> RunSettings:
         output_dir=str(c["output_dir"]), force=bool(c.get("force", False)),
         progress=bool(c.get("progress", True)), capture=c.get("capture", "last"),
         cpu_threads=c.get("cpu_threads"), compile_sampler=c.get("compile_sampler", False),
-        prefix_cache=c.get("prefix_cache", True),
+        prefix_cache=c.get("prefix_cache", True), num_samples=c.get("num_samples", 1),
     )
 
 
@@ -217,6 +219,8 @@ def fingerprint(c: dict) -> dict:
     """The config values that decide the generations (see FINGERPRINT_KEYS), plus a signature of
     the local model and prompt files, so a checkpoint retrained at the same path is not resumed."""
     fp = {k: c.get(k) for k in FINGERPRINT_KEYS}
+    if c.get("num_samples", 1) != 1:  # 1 (every earlier run) stays out: those still resume
+        fp["num_samples"] = c["num_samples"]
     fp["model"] = {k: v for k, v in (c.get("model") or {}).items() if k not in MODEL_LABELS}
     fp["sampler"] = {k: v for k, v in (c.get("sampler") or {}).items() if k not in UNFINGERPRINTED
                      and not (k in NEUTRAL_SAMPLER_KEYS and v == NEUTRAL_SAMPLER_KEYS[k])}
@@ -394,7 +398,10 @@ def load_records(ds: dict, run: RunSettings, model: dict | None = None) -> list[
 
     if ds.get("path"):
         ds = {**ds, "path": resolve_path(str(ds["path"]))}
-    return load(ds, num_prompts=run.num_prompts, tokenizer_fn=lambda: _tokenizer(model or {}, run))
+    from alpha.data.records import expand_samples
+
+    records = load(ds, num_prompts=run.num_prompts, tokenizer_fn=lambda: _tokenizer(model or {}, run))
+    return expand_samples(records, run.num_samples)
 
 
 def sweeper_value(value: float, metrics: dict, headline: str) -> float:

@@ -336,6 +336,7 @@ def make_rows(records: list[dict], result: Any) -> list[dict]:
             "finish_reason": result.finish_reasons[i],
             "trace": _trace_row(result.traces[i]),
             "metrics": {},
+            **{k: rec[k] for k in ("problem", "sample") if k in rec},  # num_samples > 1
         })
     return rows
 
