@@ -186,3 +186,18 @@ def test_generations_with_unicode_line_separators_read_back(tmp_path):
     got = read_generations(Run(str(tmp_path), {}, {}))
     assert [r["text"] for r in got] == texts
     assert [r["text"] for r in load_records(tmp_path)] == texts
+
+
+def test_separability_table_from_run_folders(sweep, capsys):
+    """Two methods, one pair, coherence (tested) and distinct_2 (no per-prompt values): the
+    one test's Holm p is its permutation p (2/16, as in the difference table above)."""
+    out = sweep / "res" / "table"
+    assert mt.main([str(sweep / "multirun"), "--separability", "coherence,distinct_2",
+                    "--out", str(out)]) == 0
+    sep = pd.read_csv(out.with_name("table_separability.csv"))
+    coh = sep[sep.metric == "coherence"].iloc[0]
+    assert {coh.A, coh.B} == {"sampler=alpha", "sampler=top_p"}
+    assert coh.perm_p == pytest.approx(0.125) and coh.holm_p == pytest.approx(0.125)
+    assert coh.verdict == "not separable"  # 0.125 >= 0.05: four prompts cannot separate them
+    assert sep[sep.metric == "distinct_2"].iloc[0].verdict == "no test"
+    assert "Holm-adjusted over all 1 tests" in out.with_name("table_separability.md").read_text()

@@ -203,6 +203,8 @@ def main(argv: list[str] | None = None) -> int:
                         "other configuration against: OUT_diff.md/.tex/.csv")
     parser.add_argument("--diff-metrics", help="comma-separated metrics of the difference "
                         "table (default: the table's non-cost metrics)")
+    parser.add_argument("--separability", help="comma-separated metrics: every pair of rows "
+                        "compared, Holm-corrected over all the tests: OUT_separability.md/.csv")
     parser.add_argument("--trials", help="the tuner's trials.csv (several: comma-separated; "
                         "a method in more than one is labelled by its folder): budget curves, "
                         "OUT_budget.png/.csv (needs --out)")
@@ -227,6 +229,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.reference:
             wanted = _split(args.diff_metrics) or [m for m in table.metrics if m not in COST]
             diff = difference_table(runs, args.reference, wanted, by=_split(args.by))
+        separable = separability_table(runs, _split(args.separability), _split(args.by)) \
+            if args.separability else None
         curves, objective, notes = (
             budget_curves(_split(args.trials), args.objective, args.direction,
                           _split(args.trial_methods))
@@ -239,5 +243,34 @@ def main(argv: list[str] | None = None) -> int:
     print(write_outputs(table, args.out))
     if diff or curves:
         print(write_statistics(args.out, diff, curves, objective or "objective", notes))
+    if separable is not None:
+        print(write_separability(args.out, separable))
     return 0
+
+
+def separability_table(runs, metrics: list[str], by: list[str] | None) -> list[dict]:
+    """Every pair of configurations (rows of the main table) on `metrics`, Holm-corrected."""
+    from alpha.evaluation.separability import separability_records
+    from alpha.runner.runs import read_generations, run_groups
+
+    groups = run_groups(runs, by)
+    return separability_records({label: [read_generations(r) for r in group]
+                                 for label, group in groups.items()}, metrics)
+
+
+def write_separability(out: str | None, records: list[dict]) -> str:
+    """OUT_separability.md and .csv (when --out is given); returns the Markdown."""
+    import csv
+
+    from alpha.evaluation.separability import separability_markdown
+
+    text = separability_markdown(records)
+    if out:
+        Path(f"{out}_separability.md").write_text(text + "\n")
+        keys = list(dict.fromkeys(k for r in records for k in r))
+        with open(f"{out}_separability.csv", "w", newline="") as f:
+            w = csv.DictWriter(f, fieldnames=keys)
+            w.writeheader()
+            w.writerows(records)
+    return text
 
