@@ -101,3 +101,23 @@ def test_run_py_reports_the_k_sample_metrics(tmp_path):
                          capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2
     assert bad.stderr.strip() == "error: num_samples=0 is invalid: use an integer in [1, inf)"
+
+
+def test_study4_composes_with_its_seeded_split():
+    """The experiment file composes, and its dev/test rule is the seeded one it writes down."""
+    from alpha.data.prompts import select_split
+    from alpha.runner import config as hc
+    from tests.test_configs import _compose, _plain
+
+    c = _plain(_compose(["experiment=study4", "output_dir=/tmp/x"]))
+    assert (c["num_samples"], c["dataset"]["split_seed"], c["dataset"]["dev_size"]) == (8, 2027, 300)
+    assert hc.settings(c).num_samples == 8
+    import numpy as np
+
+    perm = np.random.default_rng(2027).permutation(600)
+    assert select_split(600, "dev", 300, 2027) == sorted(perm[:300].tolist())
+    test = select_split(600, "test", 300, 2027)
+    assert len(test) == 300 and not set(test) & set(select_split(600, "dev", 300, 2027))
+    assert list(select_split(600, "test", 300, None)) == list(range(300, 600))  # unchanged rule
+    with pytest.raises(ValueError, match="dataset.split_seed='x' is invalid"):
+        select_split(10, "dev", 5, "x")

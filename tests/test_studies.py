@@ -63,7 +63,8 @@ def test_study_conventions(name):
     assert f"python run.py -m experiment={name}" in text
     cfg = OmegaConf.load(CONF / "experiment" / f"{name}.yaml")
     assert cfg.task_name.startswith("study_")
-    assert str(cfg.hydra.sweeper.params.seed) == "0,1,2"
+    # replication: three seeds, or one seed and several samples of each prompt (num_samples)
+    assert str(cfg.hydra.sweeper.params.seed) == ("0" if cfg.get("num_samples", 1) > 1 else "0,1,2")
     # a fixed sweep folder (no timestamp), so re-running the same command resumes it
     assert str(cfg.hydra.sweep.dir).startswith("multirun/study_")
     assert "${now:" not in str(cfg.hydra.sweep.dir)
@@ -94,7 +95,13 @@ EXPECTED = {
 }
 
 
-@pytest.mark.parametrize("name", STUDIES)
+def test_every_study_has_its_grid_checked():
+    """The temperature studies' grids are checked below; study4 (k samples, no temperature
+    grid) composes in tests/test_sampled.py."""
+    assert set(STUDIES) == set(EXPECTED) | {"study4"}
+
+
+@pytest.mark.parametrize("name", [n for n in STUDIES if n in EXPECTED])
 def test_study_grid_composes_and_validates(name):
     points = grid(name)
     size, expected = EXPECTED[name]

@@ -91,7 +91,8 @@ def hub_records(ds: dict, *, limit: int | None, tokenizer_fn: Callable | None = 
         if ds["prompt_field"] != "text":
             rows = [{**r, ds["prompt_field"]: r["text"]} for r in rows]
     # index = position before the split (as for bundled sets), so a prompt keeps its seed
-    keep = select_split(len(rows), ds.get("split", "all"), int(ds.get("dev_size", 50)))
+    keep = select_split(len(rows), ds.get("split", "all"), int(ds.get("dev_size", 50)),
+                        ds.get("split_seed"))
     keep = keep[:limit] if limit is not None else keep
     return [{"index": i, "prompt": str(_field(rows[i], ds["prompt_field"], "prompt", i, rows[i])),
              "reference": _field(rows[i], ref_field, "reference", i, rows[i]),

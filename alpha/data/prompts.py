@@ -99,17 +99,30 @@ def validate_jsonl(path: str | Path, required: tuple[str, ...], nonblank: str | 
     return n
 
 
-def select_split(n: int, split: str, dev_size: int) -> range:
-    """Row positions of a split: train/all = every row, dev = the first `dev_size`, test = rest."""
+def select_split(n: int, split: str, dev_size: int, split_seed: int | None = None):
+    """Row positions of a split: train/all = every row, dev = the first `dev_size`, test = rest.
+
+    With `split_seed` the dev rows are `dev_size` rows drawn by a seeded permutation
+    (`numpy.random.default_rng(split_seed).permutation(n)[:dev_size]`) and test the others, each
+    in file order; a row keeps its position as its index (and so its generation seed).
+    """
     if split not in SPLITS:
         raise ValueError(f"dataset.split={split!r} is unknown; choose one of {SPLITS}")
     if dev_size < 0:
         raise ValueError(f"dev_size={dev_size} must be >= 0")
-    if split == "dev":
-        return range(min(dev_size, n))
-    if split == "test":
-        return range(min(dev_size, n), n)
-    return range(n)
+    if split_seed is None or split not in ("dev", "test"):
+        if split == "dev":
+            return range(min(dev_size, n))
+        if split == "test":
+            return range(min(dev_size, n), n)
+        return range(n)
+    import numpy as np
+
+    if isinstance(split_seed, bool) or not isinstance(split_seed, int):
+        raise ValueError(f"dataset.split_seed={split_seed!r} is invalid: use an integer or null")
+    perm = np.random.default_rng(split_seed).permutation(n)
+    chosen = perm[:dev_size] if split == "dev" else perm[dev_size:]
+    return sorted(int(i) for i in chosen)
 
 
 def load_prompts(
@@ -121,6 +134,7 @@ def load_prompts(
     split: str = "train",
     limit: int | None = None,
     dev_size: int = 50,
+    split_seed: int | None = None,
 ) -> list[dict[str, Any]]:
     """Load prompt records from a JSON Lines file or a bundled set, via `datasets`.
 
@@ -133,6 +147,8 @@ def load_prompts(
         split: `train`/`all` (every row), `dev` (first `dev_size` rows) or `test` (the rest).
         limit: keep at most this many rows of the split (None = all).
         dev_size: rows in the dev split.
+        split_seed: draw the dev rows by a seeded permutation instead of taking the first
+            (`select_split`); None keeps the first-rows rule.
 
     Returns:
         one dict per row, in file order: `{"index", "prompt", "reference", "answer",
@@ -149,7 +165,7 @@ def load_prompts(
     path = resolve_prompt_path(path_or_name)
     fields = tuple(f for f in (prompt_field, reference_field, answer_field) if f)
     n = validate_jsonl(path, fields, nonblank=prompt_field)
-    rows = select_split(n, split, dev_size)
+    rows = select_split(n, split, dev_size, split_seed)
     if limit is not None:
         rows = rows[:limit]
 

@@ -70,6 +70,7 @@ def prompt_kwargs(ds: dict, path: str, limit: int | None) -> dict:
         path_or_name=path, prompt_field=ds.get("prompt_field", "prompt"),
         reference_field=ds.get("reference_field"), answer_field=ds.get("answer_field"),
         split=ds.get("split", "all"), limit=limit, dev_size=int(ds.get("dev_size", 50)),
+        split_seed=ds.get("split_seed"),
     )
 
 
