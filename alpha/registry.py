@@ -30,18 +30,11 @@ class Registry(dict):
 
     Args:
         key: the config key that names an entry, used in messages (e.g. "sampler.name").
-        discover: called once before the first lookup, to import the modules that register.
     """
 
-    def __init__(self, key: str, *, discover: Callable[[], None] | None = None) -> None:
+    def __init__(self, key: str) -> None:
         super().__init__()
         self.key = key
-        self._discover = discover
-
-    def _load(self) -> None:
-        if self._discover is not None:
-            discover, self._discover = self._discover, None
-            discover()
 
     def add(self, name: str, entry: Any, *, same: Callable[[Any, Any], bool] | None = None) -> None:
         """Register `entry` under `name`; a second, different entry under one name is an error."""
@@ -61,14 +54,16 @@ class Registry(dict):
 
     def names(self) -> list[str]:
         """Registered names, in registration order."""
-        self._load()
         return list(self)
 
     def get_entry(self, name: str) -> Any:
-        """The entry of `name`; ValueError naming the key and the known names otherwise."""
-        self._load()
+        """The entry of `name`; ValueError naming the key, the closest known name and all of them
+        otherwise."""
         if name not in self:
-            raise ValueError(f"{self.key}={name!r} is unknown; choose one of {sorted(self)}")
+            known = self.names()
+            close = difflib.get_close_matches(str(name), known, n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            raise ValueError(f"{self.key}={name!r} is unknown; {hint}choose one of {sorted(known)}")
         return self[name]
 
     def build(self, name: str, /, *args: Any, **params: Any) -> Any:
@@ -134,12 +129,7 @@ class LazyRegistry(Registry):
     def get_entry(self, name: str) -> Any:
         if name not in self and name in self.targets():
             self[name] = load_target(self.targets()[name])
-        if name not in self:
-            known = self.names()
-            close = difflib.get_close_matches(str(name), known, n=1)
-            hint = f"did you mean {close[0]!r}? " if close else ""
-            raise ValueError(f"{self.key}={name!r} is unknown; {hint}choose one of {sorted(known)}")
-        return self[name]
+        return super().get_entry(name)
 
     def build(self, name: str, /, *args: Any, **params: Any) -> Any:
         built = self.get_entry(name)(*args, **params)

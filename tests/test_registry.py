@@ -3,7 +3,7 @@ entry point, did-you-mean on a typo, and a protocol check on what a builder retu
 
 References: the conf/sampler options (every one names a listed sampler), importlib.metadata's
 own entry-point discovery (a plugin distribution on the path), the TokenSampler protocol.
-Bad inputs tried: a typo'd name, a builder that returns something that is not a sampler.
+Bad inputs tried: a typo'd name (sampler and logger), a builder that returns something that is not a sampler.
 """
 
 from __future__ import annotations
@@ -42,6 +42,15 @@ def test_a_typo_suggests_the_closest_name():
     with pytest.raises(ValueError, match=r"^sampler.name='top_pp' is unknown; did you mean "
                                          r"'top_p'\? choose one of \['adaptive_p', 'alpha', "):
         alpha.build_sampler("top_pp")
+
+
+def test_every_registry_suggests_the_closest_name():
+    from alpha.runner.loggers import LOGGERS
+    with pytest.raises(ValueError, match=r"^logger.type='wandbb' is unknown; did you mean 'wandb'\? "
+                                         r"choose one of \['local', 'none', 'wandb'\]$"):
+        LOGGERS.get_entry("wandbb")
+    with pytest.raises(ValueError, match=r"^logger.type='zzz' is unknown; choose one of \["):
+        LOGGERS.get_entry("zzz")
 
 
 def test_a_builder_that_returns_no_sampler_is_refused():

@@ -22,6 +22,7 @@ from omegaconf.errors import OmegaConfBaseException
 
 from alpha import validation as V
 from alpha.model_sources import resolve_path
+from alpha.rep_penalty import NEUTRAL
 from alpha.runner import ROOT
 
 # config values that decide the generations (run_config.json fingerprint; a folder with
@@ -31,7 +32,7 @@ FINGERPRINT_KEYS = ("model", "sampler", "dataset", "seed", "max_new_tokens", "dt
 MODEL_LABELS = ("name",)  # model keys that are labels only
 # sampler keys added after runs were recorded, at the value that reproduces the texts of configs
 # without them: left out of the fingerprint there, so those runs still resume
-NEUTRAL_SAMPLER_KEYS = {"rep_penalty_scope": "all", "rep_penalty": 1.0, "rep_window": None}
+NEUTRAL_SAMPLER_KEYS = {"rep_penalty_scope": "all", **NEUTRAL}
 # sampler keys that never change a generation: the tuner's search space, and clamp_base (it only
 # decides whether an out-of-bounds base value is refused or clamped, as every run before it did)
 UNFINGERPRINTED = ("search_space", "clamp_base")
