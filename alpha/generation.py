@@ -39,6 +39,11 @@ from alpha.attention_capture import AttentionCapture, Capture
 from alpha.padding import left_pad
 from alpha.protocol import TokenSampler
 from alpha.shared_prefix import prefill, prefix_cache_supported, shared_prefix_length
+from alpha.uncertainty import (
+    attention_entropy_varentropy,
+    sanitize_logits,
+    token_entropy_varentropy,
+)
 
 FINISH_REASONS = ("eos", "stop", "length")
 
@@ -276,8 +281,24 @@ def _forward(model, **kw):
         return model(**kw)
 
 
+def step_signals(logits: torch.Tensor, attention: torch.Tensor | None,
+                 key_mask: torch.Tensor) -> dict[str, torch.Tensor]:
+    """The step's uncertainty, whatever the sampler (`record_signals`), each `(B,)` float32:
+    `u_entropy` / `u_varentropy` of softmax(raw logits) in bits / bits², and `u_attn_entropy` /
+    `u_attn_varentropy` of the captured attention row, normalised by log2 of the real keys
+    (`alpha.uncertainty`). The adaptive sampler's alpha is a weighted sum of the four after
+    dividing the first two by log2 V and (log2 V)²."""
+    h, vh = token_entropy_varentropy(sanitize_logits(logits))
+    out = {"u_entropy": h, "u_varentropy": vh}
+    if attention is not None:
+        ha, vha = attention_entropy_varentropy(attention, key_mask)
+        out.update(u_attn_entropy=ha.to(h.device), u_attn_varentropy=vha.to(h.device))
+    return out
+
+
 def _generate_batch(model, tokenizer, seqs, indices, *, sampler, cap, seed, max_new_tokens,
-                    eos, pad_id, stop_strings, streamer, prefix_cache, record_logprobs=True):
+                    eos, pad_id, stop_strings, streamer, prefix_cache, record_logprobs=True,
+                    record_signals=False):
     device = next(model.parameters()).device
     ids, mask = left_pad(seqs, pad_id, device)
     pos_ids = (mask.cumsum(-1) - 1).clamp(min=0)  # (B, T)
@@ -299,12 +320,13 @@ def _generate_batch(model, tokenizer, seqs, indices, *, sampler, cap, seed, max_
         attention = cap.read(out) if cap else None  # (B', H, S)
         if shared is not None and attention is not None:
             attention = shared.sampler_attention(attention, b.rows)
+        signals = step_signals(logits, attention, b.mask.bool()) if record_signals else {}
         res = sampler.step(logits, b.ids, attention=attention, key_mask=b.mask.bool(),
                            generators=b.gens)
         tokens = res.tokens.to(device=device, dtype=torch.long).reshape(-1)  # (B',)
         if b.logprob is not None:  # raw logits (samplers never write into them): no warping
             b.logprob[:, step] = token_logprobs(logits, tokens)
-        names, st = _step_trace(res.trace, len(tokens))
+        names, st = _step_trace({**res.trace, **signals}, len(tokens))
         if st is not None:  # written into a (B', K, max_new_tokens) buffer: no per-step cat
             if b.trace is None:
                 b.trace = st.new_zeros(st.shape[0], st.shape[1], max_new_tokens)
@@ -352,6 +374,7 @@ def generate(
     streamer=None,
     ignore_eos: bool = False,
     record_logprobs: bool = True,
+    record_signals: bool = False,
 ) -> GenerationResult:
     """Generate a continuation of every prompt with a token sampler.
 
@@ -378,6 +401,10 @@ def generate(
         ignore_eos: never stop at EOS (benchmarks: every row generates max_new_tokens).
         record_logprobs: keep each generated token's raw-logit log-probability
             (`token_logprobs`; one logsumexp + gather per step). False: `token_logprobs` None.
+        record_signals: add the step's uncertainty to every row's trace whatever the sampler
+            (`step_signals`: token entropy/varentropy and, through the attention capture this
+            turns on, attention entropy/varentropy), for analyses from traces alone (issue 27).
+            The tokens do not change.
 
     Returns:
         GenerationResult, one entry per prompt in input order.
@@ -391,6 +418,8 @@ def generate(
         raise ValueError(f"batch_size={batch_size!r} must be a positive int or None (all at once)")
     if not isinstance(prefix_cache, bool):
         raise ValueError(f"prefix_cache={prefix_cache!r} must be True or False")
+    if not isinstance(record_signals, bool):
+        raise ValueError(f"record_signals={record_signals!r} must be True or False")
     sampler = resolve_sampler(sampler, sampler_config)
     check_vocab(model, tokenizer)
     if hasattr(sampler, "bind_tokenizer"):  # e.g. alpha_lexical's exempt-token mask
@@ -411,7 +440,8 @@ def generate(
     bs = batch_size or len(seqs)
     outs: list[tuple[list[int], str, dict[str, list[float]], str, list[float] | None]] = []
     t0 = time.perf_counter()
-    cap = AttentionCapture(model, capture) if sampler.needs_attention else None
+    cap = (AttentionCapture(model, capture) if sampler.needs_attention or record_signals
+           else None)
     try:
         if cap:
             cap.install()
@@ -421,7 +451,8 @@ def generate(
                 model, tokenizer, seqs[chunk], indices[chunk], sampler=sampler, cap=cap, seed=seed,
                 prefix_cache=prefix_cache,
                 max_new_tokens=max_new_tokens, eos=eos, pad_id=pad_id,
-                stop_strings=stop_strings, streamer=streamer, record_logprobs=record_logprobs)
+                stop_strings=stop_strings, streamer=streamer, record_logprobs=record_logprobs,
+                record_signals=record_signals)
             for r in range(len(seqs[chunk])):
                 ids, reason, trace, lp = fin.out[r]
                 tr = {} if trace is None else {k: trace[j] for j, k in enumerate(names)}

@@ -80,6 +80,8 @@ def test_the_fingerprint_names_num_samples_only_above_one():
     base = {"model": {}, "dataset": {}, "sampler": {}, "seed": 0}
     assert "num_samples" not in fingerprint({**base, "num_samples": 1})
     assert fingerprint({**base, "num_samples": 4})["num_samples"] == 4
+    assert "record_signals" not in fingerprint({**base, "record_signals": False})
+    assert fingerprint({**base, "record_signals": True})["record_signals"] is True
 
 
 def test_run_py_reports_the_k_sample_metrics(tmp_path):
@@ -88,7 +90,7 @@ def test_run_py_reports_the_k_sample_metrics(tmp_path):
     out = tmp_path / "run"
     res = subprocess.run([sys.executable, str(ROOT / "run.py"), "debug=default",
                           "dataset=arithmetic", "evaluation=reasoning", "num_samples=4",
-                          "max_new_tokens=6", f"hydra.run.dir={out}"], cwd=ROOT, env=env,
+                          "record_signals=true", "max_new_tokens=6", f"hydra.run.dir={out}"], cwd=ROOT, env=env,
                          capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr[-2000:]
     metrics = json.loads((out / "metrics.json").read_text())["metrics"]
@@ -96,11 +98,18 @@ def test_run_py_reports_the_k_sample_metrics(tmp_path):
     assert metrics["pass@4"]["n"] == 4  # debug's 4 prompts, each 4 samples
     rows = [json.loads(x) for x in (out / "generations.jsonl").read_text().splitlines()]
     assert [(r["problem"], r["sample"]) for r in rows[:5]] == [(0, 0), (0, 1), (0, 2), (0, 3), (1, 0)]
+    for r in rows:  # the uncertainty of every token, beside the adaptive sampler's own trace
+        assert {"u_entropy", "u_attn_entropy", "alpha"} <= set(r["trace"])
+        assert len(r["trace"]["u_entropy"]) == r["num_tokens"]
     bad = subprocess.run([sys.executable, str(ROOT / "run.py"), "debug=default", "num_samples=0",
                           f"hydra.run.dir={tmp_path / 'bad'}"], cwd=ROOT, env=env,
                          capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2
     assert bad.stderr.strip() == "error: num_samples=0 is invalid: use an integer in [1, inf)"
+    bad = subprocess.run([sys.executable, str(ROOT / "run.py"), "debug=default",
+                          "record_signals=maybe", f"hydra.run.dir={tmp_path / 'bad2'}"], cwd=ROOT,
+                         env=env, capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and bad.stderr.strip().startswith("error: record_signals='maybe'")
 
 
 def test_study4_composes_with_its_seeded_split():
@@ -112,6 +121,7 @@ def test_study4_composes_with_its_seeded_split():
     c = _plain(_compose(["experiment=study4", "output_dir=/tmp/x"]))
     assert (c["num_samples"], c["dataset"]["split_seed"], c["dataset"]["dev_size"]) == (8, 2027, 300)
     assert hc.settings(c).num_samples == 8
+    assert c["record_signals"] is True  # the signal analysis reads every run's traces
     import numpy as np
 
     perm = np.random.default_rng(2027).permutation(600)

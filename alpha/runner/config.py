@@ -56,6 +56,7 @@ class RunSettings:
     compile_sampler: bool = False
     prefix_cache: bool = True
     num_samples: int = 1
+    record_signals: bool = False
 
     def __post_init__(self):
         # each rule lives once: counts in the run loop's check_counts (ExperimentSpec runs the
@@ -73,6 +74,7 @@ class RunSettings:
         V.whole("num_samples", self.num_samples, low=1)  # samples per prompt (maj@k, pass@k)
         V.flag("compile_sampler", self.compile_sampler)
         V.flag("prefix_cache", self.prefix_cache)
+        V.flag("record_signals", self.record_signals)
         if isinstance(self.capture, list):  # YAML has no tuples: [mean_last, 2] -> ("mean_last", 2)
             self.capture = tuple(self.capture)
 
@@ -132,6 +134,7 @@ def settings(c: dict) -> RunSettings:
         progress=bool(c.get("progress", True)), capture=c.get("capture", "last"),
         cpu_threads=c.get("cpu_threads"), compile_sampler=c.get("compile_sampler", False),
         prefix_cache=c.get("prefix_cache", True), num_samples=c.get("num_samples", 1),
+        record_signals=c.get("record_signals", False),
     )
 
 
@@ -222,6 +225,8 @@ def fingerprint(c: dict) -> dict:
     fp = {k: c.get(k) for k in FINGERPRINT_KEYS}
     if c.get("num_samples", 1) != 1:  # 1 (every earlier run) stays out: those still resume
         fp["num_samples"] = c["num_samples"]
+    if c.get("record_signals"):  # the traces' columns: a resumed run must not mix two kinds
+        fp["record_signals"] = True
     fp["model"] = {k: v for k, v in (c.get("model") or {}).items() if k not in MODEL_LABELS}
     fp["sampler"] = {k: v for k, v in (c.get("sampler") or {}).items() if k not in UNFINGERPRINTED
                      and not (k in NEUTRAL_SAMPLER_KEYS and v == NEUTRAL_SAMPLER_KEYS[k])}
@@ -285,7 +290,7 @@ def experiment_spec(c: dict, run: RunSettings):
         chat_template=bool(model.get("chat_template", False)) and fmt.chat_template,
         stop_strings=tuple(fmt.stop_strings), capture=run.capture, fingerprint=fingerprint(c),
         config=c, force=run.force, progress=run.progress, provenance=provenance(c),
-        prefix_cache=run.prefix_cache,
+        prefix_cache=run.prefix_cache, record_signals=run.record_signals,
     )
 
 

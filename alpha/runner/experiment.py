@@ -65,6 +65,8 @@ class ExperimentSpec:
             ("mean_last", N)); passed to `alpha.generate`.
         prefix_cache: prefill a batch's shared prompt prefix once (`alpha.generate`'s switch;
             same tokens up to float rounding, so not part of the fingerprint).
+        record_signals: add each step's token and attention entropy/varentropy to the traces
+            whatever the sampler (`alpha.generate`'s switch; in the fingerprint when on).
         fingerprint: the config values that decide the generations; a folder whose
             `run_config.json` holds a different fingerprint is refused unless `force`.
         config: the full resolved config (stored in run_config.json, given to the logger).
@@ -83,6 +85,7 @@ class ExperimentSpec:
     chat_template: bool = False
     capture: Any = "last"
     prefix_cache: bool = True
+    record_signals: bool = False
     fingerprint: dict = field(default_factory=dict)
     config: dict = field(default_factory=dict)
     force: bool = False
@@ -399,7 +402,7 @@ def _engine(model, tokenizer, sampler, spec: ExperimentSpec, timing_path: Path) 
             max_new_tokens=spec.max_new_tokens, seed=spec.seed,
             prompt_indices=[r["index"] for r in batch], chat_template=spec.chat_template,
             capture=spec.capture, stop_strings=list(spec.stop_strings) or None,
-            prefix_cache=spec.prefix_cache,
+            prefix_cache=spec.prefix_cache, record_signals=spec.record_signals,
         )
         rows = make_rows(batch, result)
         append_rows(timing_path, [{"n": len(batch), "wall_time_s": time.perf_counter() - t0}])

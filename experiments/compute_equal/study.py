@@ -1,0 +1,86 @@
+"""Study 4's bookkeeping (experiments/compute_equal/run.sh calls it; README: the reading).
+
+    python experiments/compute_equal/study.py collect RUN_DIR runs/NAME   # raw files of a finished run
+    python experiments/compute_equal/study.py choose runs/dev --out results/gated_threshold.json
+    python experiments/compute_equal/study.py tables runs --out results  # every table from runs/
+
+`collect` copies a finished run's generations (xz, byte-exact after `xz -d`), metrics.json and
+run_config.json, so every number in results/ is recomputed from the repository alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import lzma
+import shutil
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+
+def collect(run_dir: Path, dest: Path) -> None:
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    if metrics.get("status") != "complete":
+        raise SystemExit(f"error: {run_dir} is not complete (metrics.json status "
+                         f"{metrics.get('status')!r}); re-run its command to finish it")
+    dest.mkdir(parents=True, exist_ok=True)
+    with lzma.open(dest / "generations.jsonl.xz", "wb", preset=9) as f:
+        f.write((run_dir / "generations.jsonl").read_bytes())
+    for name in ("metrics.json", "run_config.json"):
+        shutil.copyfile(run_dir / name, dest / name)
+
+
+def read_generations(run: Path) -> list[dict]:
+    """The rows of a collected run (runs/NAME/generations.jsonl.xz)."""
+    with lzma.open(run / "generations.jsonl.xz", "rt") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def choose(dev: Path, out: Path) -> float:
+    """The gated sampler's threshold: the dev run with the highest maj@8, ties to the fewest
+    tokens per problem, then the lower threshold. Written down with every candidate."""
+    rows = []
+    for run in sorted(dev.glob("gated_th*")):
+        m = json.loads((run / "metrics.json").read_text())["metrics"]
+        cfg = json.loads((run / "run_config.json").read_text())["config"]
+        rows.append({"threshold": float(cfg["sampler"]["threshold"]), "maj@8": m["maj@8"]["mean"],
+                     "tokens_per_problem": m["tokens_per_problem"]["mean"],
+                     "n_problems": m["maj@8"]["n"]})
+    if not rows:
+        raise SystemExit(f"error: no dev runs under {dev}; run experiments/compute_equal/run.sh")
+    best = max(rows, key=lambda r: (r["maj@8"], -r["tokens_per_problem"], -r["threshold"]))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"rule": "max dev maj@8, then fewest tokens, then lower threshold",
+                               "chosen": best["threshold"], "candidates": rows}, indent=1) + "\n")
+    return best["threshold"]
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    c = sub.add_parser("collect")
+    c.add_argument("run_dir", type=Path)
+    c.add_argument("dest", type=Path)
+    ch = sub.add_parser("choose")
+    ch.add_argument("dev", type=Path)
+    ch.add_argument("--out", type=Path, required=True)
+    t = sub.add_parser("tables")
+    t.add_argument("runs", type=Path)
+    t.add_argument("--out", type=Path, required=True)
+    a = ap.parse_args(argv)
+    if a.cmd == "collect":
+        collect(a.run_dir, a.dest)
+    elif a.cmd == "choose":
+        print(choose(a.dev, a.out))
+    else:
+        sys.path.insert(0, str(Path(__file__).parent))
+        from analysis import write_tables
+
+        write_tables(a.runs, a.out)
+
+
+if __name__ == "__main__":
+    main()
