@@ -17,6 +17,7 @@ mkdir -p "$SWEEP" "$OUT/runs" "$OUT/results"
 
 run() {  # run NAME OVERRIDES...: one run in its fixed folder, then its raw files to runs/NAME
     local name=$1; shift
+    mkdir -p "$(dirname "$SWEEP/$name")"
     python run.py experiment=study4 "$@" hydra.run.dir="$SWEEP/$name" > "$SWEEP/$name.log" 2>&1
     python "$OUT/study.py" collect "$SWEEP/$name" "$OUT/runs/$name"
 }
