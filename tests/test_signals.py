@@ -29,6 +29,16 @@ def test_auroc_hand_made():
         S.auroc_ci([1, 2, 3], [0, 1])
 
 
+def test_auroc_equals_sklearns_with_ties():
+    from sklearn.metrics import roc_auc_score
+
+    rng = np.random.default_rng(3)
+    for _ in range(20):
+        y = rng.integers(0, 2, 60)
+        s = rng.integers(0, 5, 60).astype(float)  # many ties
+        assert S.auroc_ci(s, y, samples=5)[0] == pytest.approx(roc_auc_score(y, s), abs=1e-12)
+
+
 def test_group_bootstrap_resamples_whole_groups():
     groups = ["a", "a", "b", "c", "c", "c"]
     for draw in S._boot_indices(6, 20, 0, groups):

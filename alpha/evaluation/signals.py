@@ -68,11 +68,18 @@ def feature_names(signals: Sequence[str]) -> list[str]:
 
 
 def _auroc(scores: np.ndarray, labels: np.ndarray) -> float:
-    from sklearn.metrics import roc_auc_score
+    """Mann-Whitney AUROC from average ranks (ties count half): the same number as sklearn's
+    `roc_auc_score` (the test compares them) without its per-call validation, which dominated
+    a 1,000-resample bootstrap."""
+    from scipy.stats import rankdata
 
-    if labels.min() == labels.max():
+    pos = labels == 1
+    n1 = int(pos.sum())
+    n0 = labels.size - n1
+    if n1 == 0 or n0 == 0:
         return math.nan
-    return float(roc_auc_score(labels, scores))
+    ranks = rankdata(scores)
+    return float((ranks[pos].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
 
 
 def _items(scores, labels) -> tuple[np.ndarray, np.ndarray]:

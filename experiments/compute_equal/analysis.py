@@ -111,12 +111,13 @@ def tests(scores: dict[str, dict[int, dict]]) -> list[dict]:
     sampled = [m for m, per in scores.items() if next(iter(per.values()))["n"] > 1]
     for m in sampled:
         if GREEDY in scores:
-            for key in [f"maj@{k}" for k in KS] + ["weighted_vote", "conf_vote"]:
-                k = 8 if "@" not in key else int(key.split("@")[1])
+            n = next(iter(scores[m].values()))["n"]
+            for key in [f"maj@{k}" for k in KS if k <= n] + ["weighted_vote", "conf_vote"]:
+                k = n if "@" not in key else int(key.split("@")[1])
                 out.append(("greedy", m, key, "maj@1", k * tok[m] / tok[GREEDY],
                             _paired(scores[m], scores[GREEDY], key, "maj@1")))
         if SC in scores and m != SC:
-            for k in KS:
+            for k in (k for k in KS if f"maj@{k}" in next(iter(scores[m].values()))):
                 out.append((SC, m, f"maj@{k}", f"maj@{k}", tok[m] / tok[SC],
                             _paired(scores[m], scores[SC], f"maj@{k}", f"maj@{k}")))
     adjusted = holm([r[5].perm_p for r in out])
