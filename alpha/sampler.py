@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import functools
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import torch
 
@@ -91,16 +91,17 @@ class AdaptiveEntropixSampler(OriginalMethods):
         if compile:
             self.enable_compile()
 
-    def enable_compile(self) -> None:
+    def enable_compile(self, backend="inductor") -> None:
         """Run each step as one `torch.compile`d graph (dynamic shapes: batch size and sequence
-        length may change without recompiling). The first step compiles (~20-40 s on CPU);
-        after that the step's few hundred small ops run as a handful of fused kernels. Same
-        arithmetic as the eager step, so the same tokens up to floating-point reassociation
-        (tested equal on the tiny model). bisection solver only."""
+        length may change without recompiling; a batch of one row runs as two). The first step
+        compiles (~20-40 s on CPU); after that the step's few hundred small ops run as a
+        handful of fused kernels. Same arithmetic as the eager step, so the same tokens up to
+        floating-point reassociation (tested equal on the tiny model). bisection solver only.
+        `backend`: torch.compile's (tests trace with a counting backend, no code generation)."""
         if self.config.solver != "bisection":
             raise ValueError(f"compile needs solver='bisection'; solver={self.config.solver!r} "
                              "runs an autograd loop each step (turn compile off)")
-        self._step_fn = _compiled_step()
+        self._step_fn = _compiled_step(backend)
 
     @property
     def compiled(self) -> bool:
@@ -186,9 +187,15 @@ class AdaptiveEntropixSampler(OriginalMethods):
         args = [x, input_ids[:, -w:], None if input_mask is None else input_mask[:, -w:],
                 attention, key_mask, self._window, self._count, self._total, self._steps, prev,
                 self._has_prev, u]
-        if self.compiled:  # one memory layout per input: no recompiles for strides
-            args = [a if a is None else a.contiguous() for a in args]
+        if self.compiled:  # one memory layout per input, never a view (Dynamo guards on a
+            # view's base: a view at one step and a fresh tensor at the next recompiles)
+            args = [a if a is None else a.clone() if a._base is not None else a.contiguous()
+                    for a in args]
+            if b == 1:  # torch specialises size 1: run the row twice, keep one (no recompile)
+                args = [a if a is None else torch.cat([a, a]) for a in args]
         out = self._step_fn(*args, cfg, read_prefix=not self.compiled)
+        if self.compiled and b == 1:
+            out = _first_row(out)
         tokens, comps, alpha_mean, target, self._prev, h, state = out
         self._window, self._count, self._total, self._steps = state
         self._has_prev = torch.ones_like(self._has_prev)
@@ -244,9 +251,19 @@ def adaptive_step(x: torch.Tensor, ids: torch.Tensor, ids_mask: torch.Tensor | N
 
 
 @functools.cache
-def _compiled_step():
-    """One compiled `adaptive_step` per process, shared by every sampler (compiled once)."""
-    return torch.compile(adaptive_step, dynamic=True)
+def _compiled_step(backend="inductor"):
+    """One compiled `adaptive_step` per process and backend, shared by every sampler."""
+    return torch.compile(adaptive_step, dynamic=True, backend=backend)
+
+
+def _first_row(out):
+    """`adaptive_step`'s outputs cut to their first row (tensors, dataclasses of tensors,
+    tuples of either)."""
+    if isinstance(out, torch.Tensor):
+        return out[:1]
+    if isinstance(out, tuple):
+        return tuple(_first_row(o) for o in out)
+    return type(out)(**{f.name: _first_row(getattr(out, f.name)) for f in fields(out)})
 
 
 def _input_mask(key_mask: torch.Tensor | None, input_ids: torch.Tensor) -> torch.Tensor | None:
