@@ -86,20 +86,42 @@ def smooth(prev: SamplingParams | None, new: SamplingParams, factor: float,
     return SamplingParams.unstack(torch.where(has_prev[:, None], out, new.stack()))
 
 
+def _bound_values(cfg: SamplerConfig) -> tuple[tuple[float, ...], tuple[float, ...],
+                                               tuple[float, ...]]:
+    lo = tuple(float(getattr(cfg, b[1])) for b in BOUNDS)
+    hi = tuple(float(getattr(cfg, b[2])) for b in BOUNDS)
+    base = (cfg.base_temp, cfg.base_top_k, cfg.base_top_p, cfg.base_rep_penalty,
+            cfg.base_candidate_size)
+    return lo, hi, tuple(min(max(float(v), a), b) for v, a, b in zip(base, lo, hi, strict=True))
+
+
+_CONSTANTS: dict = {}
+
+
+def _constants(cfg: SamplerConfig, device) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """`(5,)` lower bounds, upper bounds and the clamped base point, in PARAM_NAMES order.
+    Eagerly they are built once per (values, device) and reused: a step reads them ~10 times,
+    and each fresh `torch.tensor` is three ops. Under torch.compile they are graph constants."""
+    values = _bound_values(cfg)
+    if torch.compiler.is_compiling():
+        return tuple(torch.tensor(v, dtype=torch.float32, device=device) for v in values)
+    key = (values, str(device))
+    if key not in _CONSTANTS:
+        _CONSTANTS[key] = tuple(torch.tensor(v, dtype=torch.float32, device=device)
+                                for v in values)
+    return _CONSTANTS[key]
+
+
 def _bounds(cfg: SamplerConfig, device) -> tuple[torch.Tensor, torch.Tensor]:
     """`(5,)` lower and upper bounds in PARAM_NAMES order."""
-    lo = torch.tensor([getattr(cfg, b[1]) for b in BOUNDS], dtype=torch.float32, device=device)
-    hi = torch.tensor([getattr(cfg, b[2]) for b in BOUNDS], dtype=torch.float32, device=device)
+    lo, hi, _ = _constants(cfg, device)
     return lo, hi
 
 
 def base_point(cfg: SamplerConfig, device=None) -> torch.Tensor:
     """`(5,)` the `base_*` values in PARAM_NAMES order, clamped into the bounds (the defaults'
     base_rep_penalty 1.0 becomes rep_penalty_min 1.1)."""
-    lo, hi = _bounds(cfg, device)
-    base = torch.tensor([cfg.base_temp, cfg.base_top_k, cfg.base_top_p, cfg.base_rep_penalty,
-                         cfg.base_candidate_size], dtype=torch.float32, device=device)
-    return torch.minimum(torch.maximum(base, lo), hi)
+    return _constants(cfg, device)[2]
 
 
 def penalty_schedule(target: torch.Tensor, h_base: torch.Tensor,
@@ -119,8 +141,7 @@ def path_params(s: torch.Tensor, penalty: torch.Tensor, cfg: SamplerConfig) -> S
     s = 1 the permissive corner (every upper bound), s = -1 the restrictive one (every lower
     bound), each of temperature, top_k, top_p and candidate_size linear in s on each half (top_k
     and candidate_size rounded). `s`, `penalty`: `(N,)` -> `(N,)` parameters."""
-    lo, hi = _bounds(cfg, s.device)
-    base = base_point(cfg, s.device)
+    lo, hi, base = _constants(cfg, s.device)
     up, down = s.clamp(min=0.0)[:, None], (-s).clamp(min=0.0)[:, None]  # (N, 1)
     p = torch.minimum(torch.maximum(base + up * (hi - base) + down * (lo - base), lo), hi)
     return SamplingParams(p[:, 0], p[:, 1].round(), p[:, 2], penalty, p[:, 4].round())
