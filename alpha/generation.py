@@ -33,7 +33,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import torch
-from transformers import DynamicCache
+from transformers import DynamicCache, StaticCache
 
 from alpha.attention_capture import AttentionCapture, Capture
 from alpha.padding import left_pad
@@ -46,6 +46,7 @@ from alpha.uncertainty import (
 )
 
 FINISH_REASONS = ("eos", "stop", "length")
+CACHE_IMPLEMENTATIONS = ("dynamic", "static")
 
 
 @dataclass
@@ -275,6 +276,23 @@ def token_logprobs(logits: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
     return logits.gather(1, tokens[:, None])[:, 0] - torch.logsumexp(logits, dim=-1)
 
 
+def select_cache_rows(cache, keep: torch.Tensor) -> None:
+    """Keep the cache rows `keep` `(B',)`: DynamicCache's own `batch_select_indices`; a
+    StaticCache's layers (which have none) get new backing tensors of the kept rows, marked as
+    static addresses again (a compiled decode step sees one more batch size)."""
+    if isinstance(cache, DynamicCache):
+        cache.batch_select_indices(keep)
+        return
+    for layer in cache.layers:
+        if not getattr(layer, "is_initialized", False):
+            continue
+        layer.keys, layer.values = layer.keys[keep], layer.values[keep]
+        layer.batch_size = int(keep.numel())
+        if not torch.compiler.is_compiling():
+            torch._dynamo.mark_static_address(layer.keys)
+            torch._dynamo.mark_static_address(layer.values)
+
+
 def _forward(model, **kw):
     """Model calls run without autograd; sampler steps do not (a solver may need gradients)."""
     with torch.no_grad():
@@ -298,7 +316,7 @@ def step_signals(logits: torch.Tensor, attention: torch.Tensor | None,
 
 def _generate_batch(model, tokenizer, seqs, indices, *, sampler, cap, seed, max_new_tokens,
                     eos, pad_id, stop_strings, streamer, prefix_cache, record_logprobs=True,
-                    record_signals=False):
+                    record_signals=False, cache_implementation="dynamic"):
     device = next(model.parameters()).device
     ids, mask = left_pad(seqs, pad_id, device)
     pos_ids = (mask.cumsum(-1) - 1).clamp(min=0)  # (B, T)
@@ -307,7 +325,8 @@ def _generate_batch(model, tokenizer, seqs, indices, *, sampler, cap, seed, max_
                logprob=ids.new_zeros(len(seqs), max_new_tokens, dtype=torch.float32)
                if record_logprobs else None)
     fin = _Finisher(tokenizer, eos, stop_strings, ids.shape[1], device)
-    cache = DynamicCache(config=model.config)
+    cache = (StaticCache(config=model.config, max_cache_len=ids.shape[1] + max_new_tokens)
+             if cache_implementation == "static" else DynamicCache(config=model.config))
     extra = {**_forward_kwargs(model, cache),
              **(cap.forward_kwargs() if cap else {"output_attentions": False})}
     sampler.reset(len(seqs))
@@ -318,6 +337,8 @@ def _generate_batch(model, tokenizer, seqs, indices, *, sampler, cap, seed, max_
     for step in range(max_new_tokens):
         logits = out.logits[:, -1, :].float()  # (B', V)
         attention = cap.read(out) if cap else None  # (B', H, S)
+        if attention is not None and attention.shape[-1] > b.mask.shape[1]:
+            attention = attention[..., :b.mask.shape[1]]  # a static cache's unfilled columns
         if shared is not None and attention is not None:
             attention = shared.sampler_attention(attention, b.rows)
         signals = step_signals(logits, attention, b.mask.bool()) if record_signals else {}
@@ -343,7 +364,7 @@ def _generate_batch(model, tokenizer, seqs, indices, *, sampler, cap, seed, max_
             if keep.numel() == 0:
                 break
             b.select(keep)
-            cache.batch_select_indices(keep)
+            select_cache_rows(cache, keep)
             sampler.select_rows(keep)
             tokens = tokens[keep]
         if cap:
@@ -375,6 +396,7 @@ def generate(
     ignore_eos: bool = False,
     record_logprobs: bool = True,
     record_signals: bool = False,
+    cache_implementation: str = "dynamic",
 ) -> GenerationResult:
     """Generate a continuation of every prompt with a token sampler.
 
@@ -405,6 +427,10 @@ def generate(
             (`step_signals`: token entropy/varentropy and, through the attention capture this
             turns on, attention entropy/varentropy), for analyses from traces alone (issue 27).
             The tokens do not change.
+        cache_implementation: "dynamic" (transformers' DynamicCache, grown by concatenation)
+            or "static" (StaticCache: buffers of prompt + max_new_tokens allocated once and
+            written in place, what a compiled or CUDA-graph decode step needs). Greedy tokens
+            are the same; the shared-prefix prefill is off under "static" (one prefill per row).
 
     Returns:
         GenerationResult, one entry per prompt in input order.
@@ -418,6 +444,9 @@ def generate(
         raise ValueError(f"batch_size={batch_size!r} must be a positive int or None (all at once)")
     if not isinstance(prefix_cache, bool):
         raise ValueError(f"prefix_cache={prefix_cache!r} must be True or False")
+    if cache_implementation not in CACHE_IMPLEMENTATIONS:
+        raise ValueError(f"cache_implementation={cache_implementation!r} is unknown; choose one "
+                         f"of {', '.join(CACHE_IMPLEMENTATIONS)}")
     if not isinstance(record_signals, bool):
         raise ValueError(f"record_signals={record_signals!r} must be True or False")
     sampler = resolve_sampler(sampler, sampler_config)
@@ -452,7 +481,7 @@ def generate(
                 prefix_cache=prefix_cache,
                 max_new_tokens=max_new_tokens, eos=eos, pad_id=pad_id,
                 stop_strings=stop_strings, streamer=streamer, record_logprobs=record_logprobs,
-                record_signals=record_signals)
+                record_signals=record_signals, cache_implementation=cache_implementation)
             for r in range(len(seqs[chunk])):
                 ids, reason, trace, lp = fin.out[r]
                 tr = {} if trace is None else {k: trace[j] for j, k in enumerate(names)}

@@ -57,6 +57,7 @@ class RunSettings:
     prefix_cache: bool = True
     num_samples: int = 1
     record_signals: bool = False
+    cache_implementation: str = "dynamic"
 
     def __post_init__(self):
         # each rule lives once: counts in the run loop's check_counts (ExperimentSpec runs the
@@ -75,6 +76,9 @@ class RunSettings:
         V.flag("compile_sampler", self.compile_sampler)
         V.flag("prefix_cache", self.prefix_cache)
         V.flag("record_signals", self.record_signals)
+        from alpha.generation import CACHE_IMPLEMENTATIONS
+
+        V.choice("cache_implementation", self.cache_implementation, CACHE_IMPLEMENTATIONS)
         if isinstance(self.capture, list):  # YAML has no tuples: [mean_last, 2] -> ("mean_last", 2)
             self.capture = tuple(self.capture)
 
@@ -135,6 +139,7 @@ def settings(c: dict) -> RunSettings:
         cpu_threads=c.get("cpu_threads"), compile_sampler=c.get("compile_sampler", False),
         prefix_cache=c.get("prefix_cache", True), num_samples=c.get("num_samples", 1),
         record_signals=c.get("record_signals", False),
+        cache_implementation=c.get("cache_implementation", "dynamic"),
     )
 
 
@@ -291,6 +296,7 @@ def experiment_spec(c: dict, run: RunSettings):
         stop_strings=tuple(fmt.stop_strings), capture=run.capture, fingerprint=fingerprint(c),
         config=c, force=run.force, progress=run.progress, provenance=provenance(c),
         prefix_cache=run.prefix_cache, record_signals=run.record_signals,
+        cache_implementation=run.cache_implementation,
     )
 
 
