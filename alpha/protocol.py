@@ -85,6 +85,14 @@ class TokenSampler(Protocol):
         ...
 
 
+def host_reads_allowed(t: torch.Tensor) -> bool:
+    """Whether a sampler step may read a value of `t` back to Python (a host sync on an
+    accelerator). True on CPU, where a read is free and lets a step skip work (sanitising finite
+    logits, the solver's unused prefix); False on accelerators and under torch.compile, where
+    the step must run as one stream of launches (issue 26)."""
+    return t.device.type == "cpu" and not torch.compiler.is_compiling()
+
+
 def check_logits(logits: torch.Tensor) -> torch.Tensor:
     """`logits` if it is a floating-point `(B, V)` tensor, else one-line ValueError."""
     if not isinstance(logits, torch.Tensor) or logits.dim() != 2:

@@ -44,7 +44,7 @@ import torch
 
 from alpha.config import BOUNDS, SamplerConfig
 from alpha.filtering import NEG_INF, keep_mask
-from alpha.protocol import PARAM_NAMES
+from alpha.protocol import PARAM_NAMES, host_reads_allowed
 from alpha.uncertainty import LN2, entropy_varentropy
 
 
@@ -390,7 +390,7 @@ def solve_bisection(pool: Pool, target: torch.Tensor, cfg: SamplerConfig, *,
     # the solution nearest the path's temperature where several hit the goal
     m2, t_path2 = torch.cat([kept[:, 0], kept[:, 1]]), torch.cat([t_path[:, 0], t_path[:, 1]])
     vals2, goal2 = vals.repeat(2, 1), goal.repeat(2)
-    m_top = (int(m2.max()) if b else 1) if read_prefix and vals.device.type == "cpu" \
+    m_top = (int(m2.max()) if b else 1) if read_prefix and host_reads_allowed(vals) \
         else min(cfg.top_k_max, vals.shape[1])
     t_lo, t_hi = _bisect(torch.full_like(goal2, cfg.temp_min),
                          torch.full_like(goal2, cfg.temp_max), goal2,

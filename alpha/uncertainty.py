@@ -17,6 +17,8 @@ from dataclasses import dataclass
 
 import torch
 
+from alpha.protocol import host_reads_allowed
+
 LN2 = math.log(2.0)
 
 
@@ -33,14 +35,19 @@ def sanitize_logits(logits: torch.Tensor) -> torch.Tensor:
 
     Raises:
         ValueError: a row has no finite value and no +inf (all -inf/NaN): nothing to sample.
+            Checked where host reads are allowed (CPU, `host_reads_allowed`); on an
+            accelerator the step reads nothing back and such a row draws its first token.
     """
     x = logits.float()
-    if bool(torch.isfinite(x.sum())):  # fast path (any NaN/inf makes the sum non-finite)
+    reads = host_reads_allowed(x)
+    if reads and bool(torch.isfinite(x.sum())):  # fast path (a NaN/inf makes the sum non-finite)
         return x
     x = x.nan_to_num(nan=float("-inf"), posinf=float("inf"), neginf=float("-inf"))
     pos = torch.isposinf(x)  # (B, V)
     has_pos = pos.any(dim=-1, keepdim=True)  # (B, 1)
     x = torch.where(has_pos, torch.where(pos, 0.0, float("-inf")), x)
+    if not reads:
+        return x
     dead = torch.isneginf(x).all(dim=-1)  # (B,)
     if bool(dead.any()):
         rows = dead.nonzero().flatten().tolist()
