@@ -128,18 +128,24 @@ def throughput(model, tok, args) -> dict:
     n = args.new_tokens
     enc = tok(prompts, return_tensors="pt", padding=True).to(args.device)
 
-    def hf(k):
+    def hf(k, cache="dynamic"):
+        extra = {} if cache == "dynamic" else {"cache_implementation": cache}
         return model.generate(**enc, do_sample=True, top_k=50, top_p=0.9, temperature=1.0,
-                              max_new_tokens=k, min_new_tokens=k)
+                              max_new_tokens=k, min_new_tokens=k, **extra)
 
-    def ours(sampler, k):
+    def ours(sampler, k, cache="dynamic"):
         return alpha.generate(model, tok, prompts, sampler=sampler, max_new_tokens=k,
-                              seed=args.seed, ignore_eos=True)
+                              seed=args.seed, ignore_eos=True, cache_implementation=cache)
 
     fns = {"hf_generate": lambda: hf(n), "engine_plain": lambda: ours(PlainSampler(), n),
            "engine_adaptive": lambda: ours(AdaptiveEntropixSampler(), n)}
     if args.compile:
         fns["engine_adaptive_compiled"] = lambda: ours(compiled_sampler(), n)
+    if args.static:  # transformers' StaticCache in HF generate and in the engine
+        fns["hf_generate_static"] = lambda: hf(n, "static")
+        fns["engine_plain_static"] = lambda: ours(PlainSampler(), n, "static")
+        fns["engine_adaptive_static"] = lambda: ours(AdaptiveEntropixSampler(), n, "static")
+        hf(4, "static"), ours(PlainSampler(), 4, "static")  # warm-up
     hf(4), ours(PlainSampler(), 4), ours(AdaptiveEntropixSampler(), 4)  # warm-up
     res = {"batch": args.batch, "new_tokens": n, "repeats": args.repeats}
     if args.compile:
@@ -153,6 +159,14 @@ def throughput(model, tok, args) -> dict:
     if args.compile:
         res["compiled_vs_hf"] = tok_s["engine_adaptive_compiled"] / tok_s["hf_generate"]
         res["compiled_vs_plain"] = tok_s["engine_adaptive_compiled"] / tok_s["engine_plain"]
+    if args.static:
+        res["adaptive_static_vs_dynamic"] = (tok_s["engine_adaptive_static"]
+                                             / tok_s["engine_adaptive"])
+        res["adaptive_static_vs_hf_static"] = (tok_s["engine_adaptive_static"]
+                                               / tok_s["hf_generate_static"])
+        res["hf_static_vs_dynamic"] = tok_s["hf_generate_static"] / tok_s["hf_generate"]
+    res["peak_mib"] = (torch.cuda.max_memory_allocated() / 2**20
+                       if args.device.startswith("cuda") else None)
     return res
 
 
@@ -350,6 +364,8 @@ def main(argv=None) -> dict:
                         "only with --compile)")
     p.add_argument("--compile", action="store_true",
                    help="also time the adaptive sampler with its compiled step (compile_sampler)")
+    p.add_argument("--static", action="store_true",
+                   help="also time HF generate and the engine with a static KV cache")
     p.add_argument("--prefill-tokens", type=int, default=4096)
     p.add_argument("--sections", default="throughput,batch1,memory")
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: default)")
