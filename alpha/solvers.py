@@ -322,16 +322,34 @@ def fixed_size_entropy(vals: torch.Tensor, m: torch.Tensor, cfg: SamplerConfig,
     return entropy
 
 
-def _path_entropy(vals: torch.Tensor, s: torch.Tensor, penalty: torch.Tensor,
-                  cfg: SamplerConfig) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Entropy (bits), kept-set size and temperature of the path points `s` `(B, G)` on the
-    rows' penalised candidates `vals` `(B, K)`; each `(B, G)`. HF's rules (`keep_mask`)."""
-    b, g = s.shape
-    p = path_params(s.reshape(-1), penalty.repeat_interleave(g), cfg)
-    z = vals.repeat_interleave(g, dim=0) / p.temperature[:, None]  # (B * G, K)
-    keep = keep_mask(z, p.top_k, p.top_p, p.candidate_size)
-    h, _ = entropy_varentropy(torch.log_softmax(torch.where(keep, z, NEG_INF), dim=-1))
-    return h.view(b, g), keep.sum(-1).view(b, g), p.temperature.view(b, g)
+def path_terms_fn(vals: torch.Tensor, cfg: SamplerConfig
+                  ) -> Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
+    """Entropy (bits), kept-set size and temperature along the path (`path_params`) as a
+    function of s `(B, G)`, each `(B, G)`, by prefix sums over the rows' penalised candidates
+    `vals` `(B, K)` (descending), as `fixed_size_entropy` does for one set size: HF's kept set
+    (`keep_mask`: top-k, then top-p's S_{j-1} < p S_k keeps token j, then the pool) in ~30 ops
+    an evaluation instead of a masked softmax over (B * G, K) rows. At a top-p boundary the
+    float64 sums and `keep_mask`'s float32 cumsum can disagree on one token; the solver takes
+    the kept sets from here too, and `set_params` then states each set with a margin, so the
+    options it re-scores with `keep_mask` keep exactly those sets."""
+    base = (vals - vals[:, :1]).double()[:, None, :]  # (B, 1, K) log-weights at T = 1
+    lo, hi, bp = _constants(cfg, vals.device)
+    last = vals.shape[-1] - 1
+
+    def terms(s: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        up, down = s.clamp(min=0.0)[..., None], (-s).clamp(min=0.0)[..., None]  # (B, G, 1)
+        p = torch.minimum(torch.maximum(bp + up * (hi - bp) + down * (lo - bp), lo), hi)
+        k = p[..., 1:2].round().long()  # (B, G, 1)
+        sc = _prefix_sums(base, p[..., 0])  # (2, B, G, K)
+        s_k = sc[0].gather(-1, (k - 1).clamp(0, last))  # mass of the top k
+        thr = p[..., 2:3].double() * s_k  # HF's top-p on the top-k: S_{j-1} < p S_k keeps j
+        nucleus = 1 + torch.minimum(torch.searchsorted(sc[0], thr), k - 1)
+        kept = torch.minimum(torch.minimum(k, p[..., 4:5].round().long()), nucleus)
+        s_m, c_m = sc.gather(-1, (kept - 1).clamp(0, last).expand(2, *kept.shape)).unbind(0)
+        h = ((s_m.log() - c_m / s_m) / LN2).float()[..., 0]
+        return h, kept[..., 0], p[..., 0]
+
+    return terms
 
 
 def _bisect(lo: torch.Tensor, hi: torch.Tensor, goal: torch.Tensor,
@@ -382,10 +400,11 @@ def solve_bisection(pool: Pool, target: torch.Tensor, cfg: SamplerConfig, *,
     rounds = math.ceil(cfg.solver_iters / math.log2(17))
     # 1. the path: the bracket [s_lo, s_hi] where its entropy crosses the goal (nearest the
     # base point s = 0), and the kept set and temperature on each side
+    path = path_terms_fn(vals, cfg)
     s_lo, s_hi = _bisect(torch.full_like(target, -1.0), torch.ones_like(target), goal,
-                         lambda s: _path_entropy(vals, s, pen, cfg)[0], rounds,
+                         lambda x: path(x)[0], rounds,
                          torch.zeros_like(target))
-    _, kept, t_path = _path_entropy(vals, torch.stack([s_lo, s_hi], 1), pen, cfg)  # (B, 2)
+    _, kept, t_path = path(torch.stack([s_lo, s_hi], 1))  # (B, 2)
     # 2. temperature for the set on each side of the crossing (rows [s_lo sets | s_hi sets]),
     # the solution nearest the path's temperature where several hit the goal
     m2, t_path2 = torch.cat([kept[:, 0], kept[:, 1]]), torch.cat([t_path[:, 0], t_path[:, 1]])

@@ -292,6 +292,28 @@ def test_target_at_base_entropy_gives_the_base_values():
     torch.testing.assert_close(measured_entropy(logits, ids, p).float(), h, atol=1e-5, rtol=0)
 
 
+def test_path_terms_equal_the_hf_chain_along_the_path():
+    """The solver's prefix-sum path (entropy, kept-set size, temperature) against HF's chain
+    applied to the full logits at each point's parameters (apply_sampling_params + scipy)."""
+    from alpha.solvers import path_terms_fn
+
+    cfg = SamplerConfig(rep_penalty_min=1.2, rep_penalty_max=1.2, base_temp=0.5, top_p_max=0.97)
+    logits, ids, _ = case(23, b=8, scale=2.0)
+    pen = torch.full((8,), 1.2)
+    pool = build_pool(logits, ids, input_mask=None, rep_window=128, top_k_max=cfg.top_k_max)
+    vals, _ = pool.top(pen, cfg.top_k_max)
+    s = torch.linspace(-1, 1, 41)
+    h, kept, t = path_terms_fn(vals, cfg)(s[None].expand(8, -1).contiguous())
+    log_v = math.log2(logits.shape[1])
+    for j, sj in enumerate(s.tolist()):
+        params = path_params(torch.full((8,), sj), pen, cfg)
+        out = apply_sampling_params(logits, ids, **params.as_kwargs())
+        assert kept[:, j].tolist() == torch.isfinite(out).sum(-1).tolist(), sj
+        torch.testing.assert_close(h[:, j].double(), measured_entropy(logits, ids, params) * log_v,
+                                   atol=1e-5, rtol=1e-5)
+        assert t[:, j].tolist() == params.temperature.tolist()
+
+
 def test_path_entropy_never_decreases_and_targets_move_the_temperature_with_them():
     """Measured (HF's chain + scipy) along the path at a fixed penalty; and the solver's chosen
     temperature is larger for a target above the base entropy than for one below it (not

@@ -135,7 +135,8 @@ def _features(rows: list[dict]) -> tuple[list[dict], list[int], list[int]]:
     for r in rows:
         if "u_attn_entropy" not in r.get("trace", {}):
             continue
-        feats.append(S.trace_features(r["trace"], vocab_size=VOCAB))
+        feats.append({**S.trace_features(r["trace"], vocab_size=VOCAB),
+                      "length": float(r["num_tokens"])})  # a control: wrong answers run longer?
         gold = acc.gold_answer(str(r["answer"]))
         wrong.append(int(acc.extract_answer(r["text"]) != gold))
         problem.append(int(r.get("problem", r["index"])))
@@ -151,15 +152,18 @@ def signal_tables(runs: dict[str, list[dict]]) -> tuple[list[dict], list[dict]]:
         if len(set(wrong)) < 2:
             continue
         groups = None if name == GREEDY else problem
-        for f in S.feature_names(S.SIGNALS):
+        for f in S.feature_names(S.SIGNALS) + ["length"]:
             point, ci = S.auroc_ci([x[f] for x in feats], wrong, samples=BOOT // 2, groups=groups)
             auc_rows.append({"run": name, "feature": f, "auroc": point, "ci95": ci,
                              "items": len(wrong), "wrong": sum(wrong)})
-        base = np.array([[x[f] for f in S.feature_names(S.LOGIT_SIGNALS)] for x in feats])
-        full = np.array([[x[f] for f in S.feature_names(S.SIGNALS)] for x in feats])
-        g = S.auroc_gain(base, full, wrong, samples=BOOT // 2, groups=groups)
-        gain_rows.append({"run": name, "items": "problems" if groups is None else "samples",
-                          **g})
+        logit = S.feature_names(S.LOGIT_SIGNALS)
+        attn = S.feature_names(("u_attn_entropy", "u_attn_varentropy"))
+        for label, base_f in (("logit", logit), ("logit + length", logit + ["length"])):
+            base = np.array([[x[f] for f in base_f] for x in feats])
+            full = np.array([[x[f] for f in base_f + attn] for x in feats])
+            g = S.auroc_gain(base, full, wrong, samples=BOOT // 2, groups=groups)
+            gain_rows.append({"run": name, "items": "problems" if groups is None else "samples",
+                              "base_features": label, **g})
     for r, p in zip(gain_rows, holm([r["p"] for r in gain_rows]), strict=True):
         r["p_holm"] = p
     return auc_rows, gain_rows
@@ -264,9 +268,10 @@ def write_tables(runs_dir: Path, out: Path) -> None:
     _write(auc, out / "signals", [("run", None), ("feature", None), ("auroc", "ci95"),
                                   ("items", None), ("wrong", None)],
            "Study 4: AUROC of each trace feature for a wrong answer")
-    _write(gain, out / "signals_gain", [("run", None), ("items", None), ("auroc_base", None),
+    _write(gain, out / "signals_gain", [("run", None), ("items", None),
+                                        ("base_features", None), ("auroc_base", None),
                                         ("auroc_full", None), ("gain", "ci95"), ("p_holm", None)],
-           "Study 4: logit + attention features over logit-only (held-out logistic scores)")
+           "Study 4: adding the attention features (held-out logistic scores), Holm over rows")
     _write(fork_table(runs), out / "forks",
            [("run", None), ("tokens", None), ("forks", None),
             ("auroc_u_entropy", "ci_u_entropy"), ("auroc_u_attn_entropy", "ci_u_attn_entropy"),
