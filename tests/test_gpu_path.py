@@ -5,8 +5,9 @@ tensor, every way a tensor's value reaches Python (`bool`, `item`, `tolist`, `in
 `__index__`) raises inside two adaptive sampler steps with per-row generators, attention and a
 repetition window: the steps must finish. Control: the same patch with host reads allowed (the
 CPU path) must trip on the sanitiser's fast path, so the patch does see reads.
-On a GPU (`pytest -m gpu`): the same steps under `torch.cuda.set_sync_debug_mode("error")`, and
-the static-cache engine's greedy tokens equal to the dynamic cache's on a CUDA model.
+On a GPU (`pytest -m gpu`): the same steps under `torch.cuda.set_sync_debug_mode("error")`, the
+static-cache engine's greedy tokens equal to the dynamic cache's on a CUDA model, and the same
+with the decode forward captured as CUDA graphs (`compile_decode`, mode "reduce-overhead").
 """
 
 from __future__ import annotations
@@ -92,3 +93,18 @@ def test_static_cache_tokens_on_cuda(tiny_tokenizer, arch):
                      max_new_tokens=24, seed=0, cache_implementation=impl)
             for impl in ("dynamic", "static")]
     assert runs[0].token_ids == runs[1].token_ids
+
+
+@pytest.mark.gpu
+@cuda
+def test_cuda_graph_decode_gives_the_dynamic_tokens(tiny_tokenizer):
+    """The whole decode forward under torch.compile(mode="reduce-overhead") (CUDA graphs) with
+    the static cache: greedy tokens equal to the eager dynamic-cache path."""
+    model = make_tiny_model("qwen2").to("cuda")
+    model.generation_config.eos_token_id = list(range(0, 512, 20))
+    prompts = ["Hello there", "Once upon a time", "x", "The cat sat on"]
+    kw = dict(sampler=build_sampler("greedy"), max_new_tokens=24, seed=0)
+    dyn = generate(model, tiny_tokenizer, prompts, **kw)
+    comp = generate(model, tiny_tokenizer, prompts, **kw, cache_implementation="static",
+                    compile_decode={"mode": "reduce-overhead", "dynamic": False})
+    assert comp.token_ids == dyn.token_ids

@@ -67,3 +67,78 @@ def test_unknown_cache_implementation_is_one_line(tiny_tokenizer):
     assert bad.returncode == 2
     assert bad.stderr.strip().startswith("error: cache_implementation='stat' is unknown; did "
                                          "you mean 'static'?")
+    bad = subprocess.run([sys.executable, str(ROOT / "run.py"), "debug=default",
+                          "compile_decode=true", "hydra.run.dir=/tmp/never"], cwd=ROOT,
+                         capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2
+    assert bad.stderr.strip() == ("error: compile_decode=true needs cache_implementation=static "
+                                  "(a dynamic cache changes shape every step); add "
+                                  "cache_implementation=static")
+
+
+@pytest.mark.parametrize("arch", ["llama", "qwen2", "gemma3"])
+def test_the_decode_forward_with_capture_is_one_graph(arch):
+    """`torch._dynamo.explain` on the model's forward at a decode step: static cache, capture
+    installed, the buffer-wide mask the engine passes."""
+    from transformers import StaticCache
+
+    from alpha.attention_capture import AttentionCapture
+
+    torch._dynamo.reset()
+    model = make_tiny_model(arch)
+    with AttentionCapture(model, "last"), torch.no_grad():
+        cache = StaticCache(config=model.config, max_cache_len=32)
+        mask = torch.zeros(3, 32, dtype=torch.long)
+        mask[:, :7] = 1
+        model(input_ids=torch.randint(2, 500, (3, 6)), attention_mask=mask[:, :6],
+              position_ids=torch.arange(6)[None].expand(3, -1), past_key_values=cache,
+              use_cache=True)
+        ex = torch._dynamo.explain(model.forward)(
+            input_ids=torch.randint(2, 500, (3, 1)), attention_mask=mask,
+            position_ids=torch.full((3, 1), 6), past_key_values=cache, use_cache=True,
+            logits_to_keep=1)
+    assert (ex.graph_count, ex.graph_break_count) == (1, 0), ex.break_reasons
+
+
+@pytest.mark.parametrize("arch", ["llama", "qwen2", "gemma3"])
+def test_compiled_decode_gives_the_eager_dynamic_tokens_and_traces(tiny_tokenizer, arch):
+    """The decode forward traced by TorchDynamo (a counting backend: the traced graph runs
+    eagerly, so equality is exact up to the static cache's rounding) as rows finish: one frame
+    for batches of 2+ rows and one for a single row (torch specialises size 1)."""
+    from torch._dynamo.testing import CompileCounter
+
+    torch._dynamo.reset()
+    model = make_tiny_model(arch)
+    model.generation_config.eos_token_id = list(range(0, 512, 20))
+    kw = dict(sampler=None, max_new_tokens=30, seed=6, record_signals=True)
+    dyn = generate(model, tiny_tokenizer, PROMPTS, **{**kw, "sampler": build_sampler("alpha")})
+    counter = CompileCounter()
+    comp = generate(model, tiny_tokenizer, PROMPTS, **{**kw, "sampler": build_sampler("alpha")},
+                    cache_implementation="static", compile_decode={"backend": counter})
+    assert comp.token_ids == dyn.token_ids
+    for td, tc in zip(dyn.traces, comp.traces, strict=True):
+        for k in td:
+            tol = 1e-5 if k in CAPTURE_KEYS else 1e-3
+            torch.testing.assert_close(torch.tensor(tc[k]), torch.tensor(td[k]), atol=tol,
+                                       rtol=tol, msg=k)
+    assert 1 <= counter.frame_count <= 2
+
+
+def test_compile_decode_needs_the_static_cache(tiny_tokenizer):
+    with pytest.raises(ValueError, match="compile_decode needs cache_implementation='static'"):
+        generate(make_tiny_model("qwen2"), tiny_tokenizer, ["x"], max_new_tokens=2,
+                 compile_decode=True)
+
+
+@pytest.mark.slow
+def test_inductor_compiled_decode_on_cpu(tiny_tokenizer):
+    """The real compiler (inductor, C++ codegen: a minute or two on 2 cores) on the decode step:
+    greedy tokens equal to the eager dynamic path."""
+    torch._dynamo.reset()
+    model = make_tiny_model("qwen2")
+    model.generation_config.eos_token_id = list(range(0, 512, 20))
+    kw = dict(max_new_tokens=20, seed=6)
+    dyn = generate(model, tiny_tokenizer, PROMPTS, sampler=build_sampler("greedy"), **kw)
+    comp = generate(model, tiny_tokenizer, PROMPTS, sampler=build_sampler("greedy"), **kw,
+                    cache_implementation="static", compile_decode=True)
+    assert comp.token_ids == dyn.token_ids

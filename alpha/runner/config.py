@@ -58,6 +58,7 @@ class RunSettings:
     num_samples: int = 1
     record_signals: bool = False
     cache_implementation: str = "dynamic"
+    compile_decode: bool = False
 
     def __post_init__(self):
         # each rule lives once: counts in the run loop's check_counts (ExperimentSpec runs the
@@ -79,6 +80,10 @@ class RunSettings:
         from alpha.generation import CACHE_IMPLEMENTATIONS
 
         V.choice("cache_implementation", self.cache_implementation, CACHE_IMPLEMENTATIONS)
+        V.flag("compile_decode", self.compile_decode)
+        if self.compile_decode and self.cache_implementation != "static":
+            raise ValueError("compile_decode=true needs cache_implementation=static (a dynamic "
+                             "cache changes shape every step); add cache_implementation=static")
         if isinstance(self.capture, list):  # YAML has no tuples: [mean_last, 2] -> ("mean_last", 2)
             self.capture = tuple(self.capture)
 
@@ -140,6 +145,7 @@ def settings(c: dict) -> RunSettings:
         prefix_cache=c.get("prefix_cache", True), num_samples=c.get("num_samples", 1),
         record_signals=c.get("record_signals", False),
         cache_implementation=c.get("cache_implementation", "dynamic"),
+        compile_decode=c.get("compile_decode", False),
     )
 
 
@@ -296,7 +302,7 @@ def experiment_spec(c: dict, run: RunSettings):
         stop_strings=tuple(fmt.stop_strings), capture=run.capture, fingerprint=fingerprint(c),
         config=c, force=run.force, progress=run.progress, provenance=provenance(c),
         prefix_cache=run.prefix_cache, record_signals=run.record_signals,
-        cache_implementation=run.cache_implementation,
+        cache_implementation=run.cache_implementation, compile_decode=run.compile_decode,
     )
 
 

@@ -133,9 +133,10 @@ def throughput(model, tok, args) -> dict:
         return model.generate(**enc, do_sample=True, top_k=50, top_p=0.9, temperature=1.0,
                               max_new_tokens=k, min_new_tokens=k, **extra)
 
-    def ours(sampler, k, cache="dynamic"):
+    def ours(sampler, k, cache="dynamic", compile_decode=False):
         return alpha.generate(model, tok, prompts, sampler=sampler, max_new_tokens=k,
-                              seed=args.seed, ignore_eos=True, cache_implementation=cache)
+                              seed=args.seed, ignore_eos=True, cache_implementation=cache,
+                              compile_decode=compile_decode)
 
     fns = {"hf_generate": lambda: hf(n), "engine_plain": lambda: ours(PlainSampler(), n),
            "engine_adaptive": lambda: ours(AdaptiveEntropixSampler(), n)}
@@ -146,6 +147,13 @@ def throughput(model, tok, args) -> dict:
         fns["engine_plain_static"] = lambda: ours(PlainSampler(), n, "static")
         fns["engine_adaptive_static"] = lambda: ours(AdaptiveEntropixSampler(), n, "static")
         hf(4, "static"), ours(PlainSampler(), 4, "static")  # warm-up
+    if args.static and args.compile:  # the whole decode step compiled: forward (CUDA graphs on
+        # a GPU) + the compiled sampler step
+        mode = ({"mode": "reduce-overhead", "dynamic": False} if args.device.startswith("cuda")
+                else True)
+        fns["engine_adaptive_static_compiled"] = lambda: ours(compiled_sampler(), n, "static",
+                                                              mode)
+        res_compile = warm_compiled(lambda: ours(compiled_sampler(), 4, "static", mode))
     hf(4), ours(PlainSampler(), 4), ours(AdaptiveEntropixSampler(), 4)  # warm-up
     res = {"batch": args.batch, "new_tokens": n, "repeats": args.repeats}
     if args.compile:
@@ -159,6 +167,12 @@ def throughput(model, tok, args) -> dict:
     if args.compile:
         res["compiled_vs_hf"] = tok_s["engine_adaptive_compiled"] / tok_s["hf_generate"]
         res["compiled_vs_plain"] = tok_s["engine_adaptive_compiled"] / tok_s["engine_plain"]
+    if args.static and args.compile:
+        res["compile_decode_s"] = res_compile
+        res["static_compiled_vs_plain"] = (tok_s["engine_adaptive_static_compiled"]
+                                           / tok_s["engine_plain"])
+        res["static_compiled_vs_hf_static"] = (tok_s["engine_adaptive_static_compiled"]
+                                               / tok_s["hf_generate_static"])
     if args.static:
         res["adaptive_static_vs_dynamic"] = (tok_s["engine_adaptive_static"]
                                              / tok_s["engine_adaptive"])
