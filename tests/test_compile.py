@@ -6,7 +6,9 @@ and rows finishing at EOS at different steps (rows dropped mid-batch), so the co
 sees every shape change the engine makes; two configs in turn share the compiled step. Bad
 inputs tried: compile with solver=seed_adam, and compile_sampler=true for a sampler without a
 compiled step.
-The CPU comparison is marked `slow` (one torch.compile of the step, 30-90 s on 2 cores); the
+Tokens, temperatures, pool sizes and entropies must match; top_k and top_p only where they bind
+(on a flat stretch of the path, where the pool size caps the kept set, rounding moves them
+without changing the distribution). The CPU comparison is marked `slow` (one torch.compile of the step, 30-90 s on 2 cores); the
 GPU one runs under `-m gpu`; the setting checks run by default.
 """
 
@@ -46,8 +48,18 @@ def test_compiled_step_gives_the_eager_tokens_and_traces(tiny_tokenizer, device)
         assert comp.token_ids == eager.token_ids
         for te, tc in zip(eager.traces, comp.traces, strict=True):
             for key in te:
+                if key in ("top_k", "top_p"):
+                    continue  # compared below: they do not bind where they may differ
                 torch.testing.assert_close(torch.tensor(tc[key]), torch.tensor(te[key]),
                                            atol=1e-4, rtol=1e-4, msg=key)
+            # Where the pool size caps the kept set at the top temperature, the entropy is flat
+            # in top_k/top_p and the solver's bracket lands anywhere on the flat part (rounding
+            # decides, eager or compiled alike): they may differ only where the drawn
+            # distribution does not (same pool size, temperature and entropy, checked above).
+            for key in ("top_k", "top_p"):
+                for t, (a, b) in enumerate(zip(te[key], tc[key], strict=True)):
+                    if abs(a - b) > 1e-4:
+                        assert te["candidate_size"][t] < min(te["top_k"][t], tc["top_k"][t])
         assert max(max(t["top_k"]) for t in comp.traces) <= cfg.top_k_max
 
 
