@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import csv
 import json
+import lzma
 import math
 from pathlib import Path
 
@@ -45,9 +46,13 @@ CONF_KEEP = 0.5  # DeepConf-style filter: vote over the most confident half of t
 BOOT = 2000
 
 
-def read_runs(runs: Path) -> dict[str, list[dict]]:
-    from study import read_generations
+def read_generations(run: Path) -> list[dict]:
+    """The rows of a collected run (runs/NAME/generations.jsonl.xz)."""
+    with lzma.open(run / "generations.jsonl.xz", "rt") as f:
+        return [json.loads(line) for line in f if line.strip()]
 
+
+def read_runs(runs: Path) -> dict[str, list[dict]]:
     return {p.name: read_generations(p) for p in sorted(runs.iterdir())
             if (p / "generations.jsonl.xz").exists()}
 

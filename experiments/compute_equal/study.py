@@ -11,14 +11,11 @@ run_config.json, so every number in results/ is recomputed from the repository a
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import lzma
 import shutil
-import sys
 from pathlib import Path
-
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT))
 
 
 def collect(run_dir: Path, dest: Path) -> None:
@@ -31,12 +28,6 @@ def collect(run_dir: Path, dest: Path) -> None:
         f.write((run_dir / "generations.jsonl").read_bytes())
     for name in ("metrics.json", "run_config.json"):
         shutil.copyfile(run_dir / name, dest / name)
-
-
-def read_generations(run: Path) -> list[dict]:
-    """The rows of a collected run (runs/NAME/generations.jsonl.xz)."""
-    with lzma.open(run / "generations.jsonl.xz", "rt") as f:
-        return [json.loads(line) for line in f if line.strip()]
 
 
 def choose(dev: Path, out: Path) -> float:
@@ -76,10 +67,11 @@ def main(argv: list[str] | None = None) -> None:
     elif a.cmd == "choose":
         print(choose(a.dev, a.out))
     else:
-        sys.path.insert(0, str(Path(__file__).parent))
-        from analysis import write_tables
-
-        write_tables(a.runs, a.out)
+        spec = importlib.util.spec_from_file_location(  # the sibling file, not an installed module
+            "compute_equal_analysis", Path(__file__).with_name("analysis.py"))
+        analysis = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(analysis)
+        analysis.write_tables(a.runs, a.out)
 
 
 if __name__ == "__main__":
