@@ -55,6 +55,33 @@ def test_the_k_sample_metrics_by_hand():
     assert math.exp(-0.1) > 2 * math.exp(-3.0)  # why 7 wins the weighted vote
 
 
+def test_branching_tokens_count_each_shared_prefix_once():
+    """Hand-made: samples [1 2 3], [1 2 4], [1 5] share "1" and "1 2": the trie has the nodes
+    1; 1 2; 1 5; 1 2 3; 1 2 4 = 5 tokens (8 generated in full). Identical samples count once;
+    disjoint ones in full. Also against a brute-force count on random samples, and as the
+    registered metric (mean over problems)."""
+    import random
+
+    from alpha.evaluation.sampled import trie_tokens
+
+    assert trie_tokens([[1, 2, 3], [1, 2, 4], [1, 5]]) == 5
+    assert trie_tokens([[7, 8, 9]] * 4) == 3
+    assert trie_tokens([[1, 2], [3, 4]]) == 4 and trie_tokens([]) == 0
+    rng = random.Random(0)
+    for _ in range(20):
+        samples = [[rng.randrange(3) for _ in range(rng.randrange(6))] for _ in range(5)]
+        nodes = set()
+        for seq in samples:  # every (position, prefix) once
+            for t in range(len(seq)):
+                nodes.add(tuple(seq[:t + 1]))
+        assert trie_tokens(samples) == len(nodes)
+    recs = [{**_rec(0, j, "8", "8"), "token_ids": ids}
+            for j, ids in enumerate([[1, 2, 3], [1, 2, 4], [1, 5]])]
+    recs += [{**_rec(1, j, "8", "8"), "token_ids": [9, 9]} for j in range(3)]
+    agg = evaluate_records(recs, metrics=["branching_tokens_per_problem"]).aggregates
+    assert agg["branching_tokens_per_problem"]["mean"] == pytest.approx((5 + 2) / 2)
+
+
 def test_sample_j_of_prompt_i_is_the_same_whatever_else_is_in_the_batch(tiny_tokenizer):
     model = make_tiny_model("qwen2", seed=2)
     sampler = build_sampler("top_p", top_p=0.95)

@@ -9,6 +9,12 @@ over all k-subsets of a problem's samples. Each metric is one number per run (a 
 problems, with the problems counted as n); a k larger than a problem's samples is undefined.
 `weighted_vote` weighs each sample by its geometric-mean token probability, exp(mean token
 log-prob), from the run's own `token_logprobs`.
+
+`branching_tokens_per_problem` counts a problem's k samples as a branching decoder would generate
+them: one token per distinct prefix (the nodes of the samples' token trie), so a stretch the
+samples share (e.g. the gated sampler's greedy opening, up to its first uncertain token) counts
+once. The engine itself generates every sample in full (`tokens_per_problem`); this is the
+budget of a decoder that forks at the first token where the samples part.
 """
 
 from __future__ import annotations
@@ -79,6 +85,21 @@ def _weighted_vote(ctx: EvalContext) -> MetricResult:
         return float(voting.weighted_vote(answers, weights) == gold)
 
     return _over_problems(ctx, score)
+
+
+def trie_tokens(samples: list[list[int]]) -> int:
+    """Distinct prefixes of the token lists (the nodes of their trie): the tokens a decoder
+    that generates shared prefixes once and forks where samples part would generate."""
+    return len({tuple(seq[:t + 1]) for seq in samples for t in range(len(seq))})
+
+
+@register_metric("branching_tokens_per_problem", higher_is_better=None, aggregation="corpus",
+                 description="generated tokens per problem counting each distinct prefix of its "
+                             "samples once (a decoder that forks where samples part)")
+def _branching_tokens(ctx: EvalContext) -> MetricResult:
+    groups = ctx.cached("sample_groups", lambda: problems(ctx))
+    totals = [trie_tokens([list(r.get("token_ids") or []) for r in g]) for g in groups]
+    return MetricResult(sum(totals) / len(totals) if totals else None, len(totals))
 
 
 @register_metric("tokens_per_problem", higher_is_better=None, aggregation="corpus",
