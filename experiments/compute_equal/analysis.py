@@ -13,7 +13,9 @@ Writes, for whatever runs are there (a run still going is simply absent):
                        same k (the same number of samples; the token ratio is in the row); the
                        votes at k = 8 minus greedy. Holm-corrected over all of them together.
   budget.png           accuracy against generated tokens per problem (k = 1, 2, 4, 8), greedy as
-                       its point and a line.
+                       its point and a line; where a method's samples share their openings (the
+                       gated sampler), also against the tokens a forking decoder would generate
+                       (each distinct prefix once: `branching@k`, in summary too).
   signals.{md,csv}     AUROC of each trace feature for a wrong answer: greedy per problem, the
                        sampled runs per sample (bootstrap over problems), and the AUROC gain of
                        logit + attention features over logit-only ones (held-out logistic scores).
@@ -28,6 +30,7 @@ import csv
 import json
 import lzma
 import math
+from itertools import combinations
 from pathlib import Path
 
 import numpy as np
@@ -37,6 +40,7 @@ from alpha.evaluation import signals as S
 from alpha.evaluation import voting
 from alpha.evaluation.bootstrap import mean_ci, resample_weights
 from alpha.evaluation.paired import paired_mean
+from alpha.evaluation.sampled import trie_tokens
 from alpha.evaluation.separability import holm
 
 KS = (1, 2, 4, 8)
@@ -71,10 +75,15 @@ def problem_scores(group: list[dict]) -> dict[str, float]:
     n, c = len(group), sum(a == gold for a in answers)
     tokens = [int(r["num_tokens"]) for r in group]
     out = {"tokens_per_sample": float(np.mean(tokens)), "n": n}
+    ids = [list(r.get("token_ids") or []) for r in group]
     for k in KS:
         if k <= n:
             out[f"maj@{k}"] = voting.maj_at_k(answers, gold, k)
             out[f"pass@{k}"] = voting.pass_at_k(n, c, k)
+            # a forking decoder's tokens for k samples: each distinct prefix once, mean over
+            # the k-subsets (the same subsets maj@k averages over)
+            out[f"branching@{k}"] = float(np.mean([trie_tokens([ids[i] for i in sub])
+                                                   for sub in combinations(range(n), k)]))
     if n > 1:
         lp = [r.get("token_logprobs") or [] for r in group]
         w = [math.exp(voting.mean_logprob(x)) for x in lp]
@@ -95,6 +104,10 @@ def summary(scores: dict[str, dict[int, dict]]) -> list[dict]:
         probs = list(per.values())
         row = {"method": method, "problems": len(probs), "samples": probs[0]["n"],
                "tokens_per_sample": float(np.mean([p["tokens_per_sample"] for p in probs]))}
+        for k in KS:
+            vals = [p[f"branching@{k}"] for p in probs if f"branching@{k}" in p]
+            if vals:
+                row[f"branching@{k}"] = float(np.mean(vals))
         for key in [f"{m}@{k}" for m in ("maj", "pass") for k in KS] + ["weighted_vote",
                                                                         "conf_vote"]:
             vals = [p[key] for p in probs if key in p]
@@ -244,7 +257,11 @@ def budget_figure(summary_rows: list[dict], path: Path) -> None:
                          (r[f"maj@{k}_ci"] or [y_, y_])[1] - y_] for k, y_ in zip(ks, y, strict=True)]).T
         if r["method"] == GREEDY:
             ax.axhline(y[0], color="k", ls="--", lw=1)
-        ax.errorbar(x, y, yerr=err, marker="o", capsize=3, label=r["method"])
+        line = ax.errorbar(x, y, yerr=err, marker="o", capsize=3, label=r["method"])
+        xb = [r.get(f"branching@{k}") for k in ks]
+        if all(xb) and xb[-1] < 0.9 * x[-1]:  # samples share openings: the forking budget too
+            ax.plot(xb, y, ls=":", marker="x", color=line[0].get_color(),
+                    label=f"{r['method']} (shared prefixes once)")
     ax.set_xscale("log")
     ax.set_xlabel("generated tokens per problem (k samples)")
     ax.set_ylabel("maj@k accuracy (MultiArith test, 300 problems)")
@@ -262,7 +279,8 @@ def write_tables(runs_dir: Path, out: Path) -> None:
     summ = summary(scores)
     cols = [("method", None), ("problems", None), ("samples", None), ("tokens_per_sample", None)]
     cols += [(f"maj@{k}", f"maj@{k}_ci") for k in KS] + [(f"pass@{k}", None) for k in KS[1:]]
-    cols += [("weighted_vote", "weighted_vote_ci"), ("conf_vote", "conf_vote_ci")]
+    cols += [("weighted_vote", "weighted_vote_ci"), ("conf_vote", "conf_vote_ci"),
+             ("branching@8", None)]
     _write(summ, out / "summary", cols, "Study 4: accuracy at k samples (95% CIs over problems)")
     _write(tests(scores), out / "tests",
            [("reference", None), ("method", None), ("metric", None), ("token_ratio", None),
