@@ -83,6 +83,8 @@ SAMPLER_MAPPING: dict[str, str] = {
     "top_k": "alpha.baselines:build_top_k",
     "top_p": "alpha.baselines:build_top_p",
     "min_p": "alpha.baselines:build_min_p",
+    "top_p_rep": "alpha.baselines:build_top_p",  # top_p / min_p with a penalty: own names in tables
+    "min_p_rep": "alpha.baselines:build_min_p",
     "typical": "alpha.baselines:build_typical",
     "epsilon": "alpha.baselines:build_epsilon",
     "eta": "alpha.baselines:build_eta",
