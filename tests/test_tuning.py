@@ -51,9 +51,11 @@ def _write(tmp_path, **cfg):
     (dict(trails=3), "tuning config has unknown key(s) ['trails']"),
     (dict(sampler="grid"), "sampler='grid' is unknown; choose one of ['random', 'tpe']"),
     (dict(tpe_seed=1, sampler_seed=2), "sets both tpe_seed and sampler_seed"),
+    (dict(test_dir="dev"), "test_dir='dev' must be a folder name under out_dir"),
+    (dict(test_dir="a/b"), "test_dir='a/b' must be a folder name under out_dir"),
 ], ids=["unknown-method", "one-seed", "repeated-seed", "objective-not-computed",
         "objective-no-direction", "zero-trials", "unknown-key", "unknown-sampler",
-        "two-seed-names"])
+        "two-seed-names", "test-dir-dev", "test-dir-nested"])
 def test_bad_config_exits_2_before_any_run(tmp_path, capsys, change, message):
     assert tune.main([_write(tmp_path, **change)]) == 2
     err = capsys.readouterr().err.strip()
@@ -270,6 +272,36 @@ def test_test_false_runs_dev_trials_only(tmp_path, monkeypatch):
     assert winners["top_p"]["params"] == {"sampler.top_p": "0.19"}  # trial 1 scored 0.7
     assert len(pd.read_csv(tmp_path / "out" / "trials.csv")) == 2
     assert not (tmp_path / "out" / "test").exists() and not (tmp_path / "out" / "table.md").exists()
+
+
+def test_test_dir_reuses_the_dev_winners_in_another_folder(tmp_path, monkeypatch):
+    """test_dir=test512: finished dev trials are reused (no dev command), the winner's test runs
+    go to out_dir/test512/METHOD (the confirmatory stage at another size), the table reads them."""
+    calls = []
+
+    def fake_call(cmd, log):
+        calls.append(cmd)
+        if "dataset.split=dev" in cmd:
+            for trial, score in (("0", 0.2), ("1", 0.7)):
+                run = tmp_path / "out" / "dev" / "top_p" / trial
+                (run / ".hydra").mkdir(parents=True)
+                (run / ".hydra/overrides.yaml").write_text(
+                    yaml.safe_dump([f"sampler.top_p=0.{trial}9"]))
+                (run / "metrics.json").write_text(json.dumps({"status": "complete", "metrics": {
+                    "distinct_2": {"mean": score}}}))
+
+    monkeypatch.setattr(tuning, "_call", fake_call)
+    space = [tuning.Param(name="top_p", type="float", low=0.5, high=1.0)]
+    first = tuning.load_config(_write(tmp_path, trials=2), ["test=false"])
+    tuning.run_study(tuning.Plan(first, {"top_p": space}, "maximize"), echo=lambda *_: None)
+    cfg = tuning.load_config(_write(tmp_path, trials=2), ["test_dir=test512",
+                                                           "extra_overrides=[num_prompts=8]"])
+    monkeypatch.setattr(tuning, "comparison_table", lambda plan, w, root: (str(root), []))
+    tuning.run_study(tuning.Plan(cfg, {"top_p": space}, "maximize"), echo=lambda *_: None)
+    assert len(calls) == 2 and "dataset.split=test" in calls[1]  # dev ran once
+    assert f"hydra.sweep.dir={tmp_path / 'out' / 'test512' / 'top_p'}" in calls[1]
+    assert "num_prompts=8" in calls[1] and "sampler.top_p=0.19" in calls[1]
+    assert (tmp_path / "out" / "table.md").read_text() == str(tmp_path / "out" / "test512")
 
 
 def test_test_must_be_a_bool(tmp_path):

@@ -96,6 +96,8 @@ class TuneConfig:
     sampler: str = "random"  # Optuna sampler of the dev trials: random | tpe
     sampler_seed: int = 0  # its seed: the same study draws the same trials
     test: bool = True  # false: dev trials only (budget curves, winners.yaml); no test runs
+    test_dir: str = "test"  # the test runs' folder under out_dir: another name tests the same
+    # dev winners at another size (e.g. test512 with num_prompts=512) without touching the first
 
     def __post_init__(self):
         if not self.methods or len(set(self.methods)) != len(self.methods):
@@ -111,6 +113,10 @@ class TuneConfig:
         V.choice("sampler", self.sampler, SAMPLERS)  # random: honest budget curves
         V.whole("sampler_seed", self.sampler_seed)
         V.flag("test", self.test)  # true: winners on test; false: dev trials only
+        if (not isinstance(self.test_dir, str) or not self.test_dir or "/" in self.test_dir
+                or self.test_dir == "dev"):
+            raise ValueError(f"test_dir={self.test_dir!r} must be a folder name under out_dir "
+                             f"(no '/', not 'dev'), e.g. test_dir=test512")
         for name in ("dev_split", "test_split"):
             V.choice(name, getattr(self, name), SPLITS)
 
@@ -406,7 +412,7 @@ def _path(p: str) -> Path:
 def tune_method(plan: Plan, method: str, out: Path, *, echo=print) -> tuple[dict, list[dict]]:
     """Dev sweep (skipped when complete), best trial, test runs; -> (winner, trial rows)."""
     c, space, log = plan.config, plan.spaces[method], out / "runs.log"
-    dev_dir, test_dir = out / "dev" / method, out / "test" / method
+    dev_dir, test_dir = out / "dev" / method, out / c.test_dir / method
     n = c.trials if space else 1
     if not _complete(dev_dir, n):
         echo(f"[tune] {method}: {n} dev trial(s)")
@@ -471,7 +477,7 @@ def run_study(plan: Plan, *, echo=print) -> list[str]:
     if not c.test:
         echo(f"[tune] dev trials only (test=false): {res / 'trials.csv'}, {res / 'winners.yaml'}")
         return failures
-    md, rows = comparison_table(plan, winners, out / "test")
+    md, rows = comparison_table(plan, winners, out / c.test_dir)
     md += "".join(f"- failed: {f}\n" for f in failures)
     (res / "table.md").write_text(md)
     _write_csv(res / "table.csv", rows)
