@@ -1,0 +1,85 @@
+"""Copy every finished run's raw files under a folder into the repository, generations as xz.
+
+    python scripts/collect_runs.py multirun/tune/leaderboard experiments/leaderboard/runs
+    python scripts/collect_runs.py multirun/tune/leaderboard experiments/leaderboard/runs --check
+
+For each run folder below SRC (one holding metrics.json with status "complete"), writes
+DEST/<the same relative path>/generations.jsonl.xz (byte-equal to the run's generations.jsonl
+after `xz -d`), metrics.json, run_config.json and .hydra/overrides.yaml, so every table and CI
+of a study can be recomputed from the repository alone (the runs themselves stay in multirun/,
+which git ignores). A run already collected with the same bytes is skipped; unfinished runs are
+listed and left out. `--check` copies nothing and exits 1 when a finished run is missing or
+differs in DEST.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import lzma
+import shutil
+import sys
+from pathlib import Path
+
+FILES = ("metrics.json", "run_config.json", ".hydra/overrides.yaml")
+
+
+def finished_runs(src: Path) -> tuple[list[Path], list[Path]]:
+    """(finished, unfinished) run folders below `src`, sorted."""
+    done, open_ = [], []
+    for m in sorted(src.rglob("metrics.json")):
+        status = json.loads(m.read_text()).get("status")
+        (done if status == "complete" and (m.parent / "generations.jsonl").exists()
+         else open_).append(m.parent)
+    return done, open_
+
+
+def _digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def collected_digest(dest: Path) -> str | None:
+    """sha256 of the generations a collected run holds (after decompression)."""
+    f = dest / "generations.jsonl.xz"
+    return _digest(lzma.decompress(f.read_bytes())) if f.exists() else None
+
+
+def collect(run: Path, dest: Path) -> bool:
+    """Copy one run; False when DEST already holds the same generations."""
+    raw = (run / "generations.jsonl").read_bytes()
+    if collected_digest(dest) == _digest(raw):
+        return False
+    dest.mkdir(parents=True, exist_ok=True)
+    (dest / "generations.jsonl.xz").write_bytes(lzma.compress(raw, preset=9))
+    for name in FILES:
+        if (run / name).exists():
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(run / name, dest / name)
+    return True
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("src", type=Path)
+    ap.add_argument("dest", type=Path)
+    ap.add_argument("--check", action="store_true", help="copy nothing; exit 1 if DEST lags")
+    a = ap.parse_args(argv)
+    if not a.src.is_dir():
+        print(f"error: {a.src} is not a folder; give the study's multirun folder", file=sys.stderr)
+        return 2
+    done, open_ = finished_runs(a.src)
+    stale = [r for r in done if collected_digest(a.dest / r.relative_to(a.src))
+             != _digest((r / "generations.jsonl").read_bytes())]
+    if a.check:
+        for r in stale:
+            print(f"not collected: {r}")
+        return 1 if stale else 0
+    copied = sum(collect(r, a.dest / r.relative_to(a.src)) for r in stale)
+    print(f"{copied} run(s) collected, {len(done) - copied} already there, "
+          f"{len(open_)} unfinished left out")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,47 @@
+"""scripts/collect_runs.py on hand-made run folders: finished runs mirrored with xz generations
+(byte-equal after decompression), unfinished ones left out, a second pass copies nothing,
+`--check` reports a run whose generations changed; a missing source is one line, exit 2."""
+
+from __future__ import annotations
+
+import json
+import lzma
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPT = ROOT / "scripts" / "collect_runs.py"
+
+
+def _run(folder: Path, status: str, text: str) -> None:
+    (folder / ".hydra").mkdir(parents=True)
+    (folder / "metrics.json").write_text(json.dumps({"status": status}))
+    (folder / "run_config.json").write_text("{}")
+    (folder / ".hydra" / "overrides.yaml").write_text("- seed=0\n")
+    (folder / "generations.jsonl").write_text(text)
+
+
+def _call(*args):
+    return subprocess.run([sys.executable, str(SCRIPT), *map(str, args)], capture_output=True,
+                          text=True, timeout=60)
+
+
+def test_collect_mirrors_finished_runs(tmp_path):
+    src, dest = tmp_path / "multirun", tmp_path / "runs"
+    _run(src / "dev" / "top_p" / "0", "complete", '{"index": 0, "text": "a"}\n')
+    _run(src / "test" / "top_p" / "seed0", "complete", '{"index": 0, "text": "b"}\n')
+    _run(src / "test" / "min_p" / "seed0", "partial", '{"index": 0}\n')
+    out = _call(src, dest)
+    assert out.returncode == 0 and "2 run(s) collected, 0 already there, 1 unfinished" in out.stdout
+    got = lzma.decompress((dest / "dev" / "top_p" / "0" / "generations.jsonl.xz").read_bytes())
+    assert got == b'{"index": 0, "text": "a"}\n'
+    assert (dest / "test" / "top_p" / "seed0" / ".hydra" / "overrides.yaml").exists()
+    assert not (dest / "test" / "min_p").exists()
+    assert "0 run(s) collected, 2 already there" in _call(src, dest).stdout
+    assert _call(src, dest, "--check").returncode == 0
+    (src / "dev" / "top_p" / "0" / "generations.jsonl").write_text('{"index": 0, "text": "c"}\n')
+    check = _call(src, dest, "--check")
+    assert check.returncode == 1 and "not collected" in check.stdout
+    bad = _call(tmp_path / "nope", dest)
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "is not a folder" in bad.stderr
