@@ -172,3 +172,47 @@ def test_study_scripts_name_existing_configs():
             assert (CONF / "experiment" / f"{name}.yaml").exists(), (script, name)
         for name in re.findall(r"conf/tune/([\w]+)\.yaml", text):
             assert (CONF / "tune" / f"{name}.yaml").exists(), (script, name)
+
+
+def test_the_leaderboard_extends_study_1_on_the_same_footing():
+    """conf/tune/leaderboard.yaml: Study 1's methods plus the 2024-26 samplers and the two
+    penalty controls, with open_ended's overrides, trials, objective and seeds unchanged; the
+    run script's two streams cover every method once."""
+    lead = make_plan(load_config(str(CONF / "tune" / "leaderboard.yaml"))).config
+    study1 = load_config(str(CONF / "tune" / "open_ended.yaml"))
+    assert set(lead.methods) == set(study1.methods) | {
+        "top_n_sigma", "p_less", "top_h", "quadratic", "xtc", "mirostat_v2", "adaptive_p", "dry",
+        "top_p_rep", "min_p_rep"}
+    assert lead.overrides == study1.overrides
+    assert (lead.trials, lead.objective, lead.seeds, lead.sampler) == (
+        study1.trials, study1.objective, study1.seeds, study1.sampler)
+    script = (ROOT / "experiments" / "leaderboard" / "run.sh").read_text()
+    halves = [re.search(rf"^{x}='methods=\[([^\]]*)\]'", script, re.M).group(1).split(",")
+              for x in "AB"]
+    assert sorted(halves[0] + halves[1]) == sorted(lead.methods)
+
+
+def test_the_confirmatory_choice_follows_its_written_rule(tmp_path):
+    """Top 4 tuned methods by dev objective plus alpha and top_p; an untuned method never
+    counts among the 4; a missing alpha is one line, exit 2."""
+    import subprocess
+    import sys
+
+    import yaml
+
+    winners = {"greedy": {"tuned": 0, "objective": 0.99}, "top_p": {"tuned": 2, "objective": 0.1},
+               "alpha": {"tuned": 9, "objective": 0.2}, "a": {"tuned": 1, "objective": 0.9},
+               "b": {"tuned": 1, "objective": 0.8}, "c": {"tuned": 1, "objective": 0.7},
+               "d": {"tuned": 1, "objective": 0.6}, "e": {"tuned": 1, "objective": 0.5}}
+    path = tmp_path / "winners.yaml"
+    path.write_text(yaml.safe_dump(winners))
+    script = ROOT / "experiments" / "leaderboard" / "choose.py"
+    out = subprocess.run([sys.executable, str(script), str(path), "--out",
+                          str(tmp_path / "c.yaml")], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0 and out.stdout.strip() == "[a,b,c,d,alpha,top_p]"
+    assert yaml.safe_load((tmp_path / "c.yaml").read_text())["confirmatory"][-1] == "top_p"
+    del winners["alpha"]
+    path.write_text(yaml.safe_dump(winners))
+    bad = subprocess.run([sys.executable, str(script), str(path), "--out", str(tmp_path / "d")],
+                         capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2 and "no dev winner for ['alpha']" in bad.stderr

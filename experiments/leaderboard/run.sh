@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# The leaderboard (issue 25): every sampler tuned with the same budget on dev, all winners on 128
+# test passages, the confirmatory methods (chosen from dev before any test run) on 512, and their
+# tuning repeated under two more tuning seeds. One command, resumable (finished dev sweeps and
+# test runs are reused; an interrupted run skips its finished prompts):
+#   bash experiments/leaderboard/run.sh
+# Two single-thread streams per stage (a 2-core machine). STAGES=dev,choose,test,confirm,seeds,collect
+# runs a subset. Order of what to drop if it runs long (issue 25): the tuning seeds first.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+CFG=conf/tune/leaderboard.yaml
+OUT=multirun/tune/leaderboard
+RES=experiments/leaderboard/results
+STAGES=${STAGES:-dev,choose,test,confirm,seeds,collect}
+mkdir -p $OUT $RES
+A='methods=[alpha,greedy,temperature,top_p,typical,eta,edt,entropix,top_n_sigma,top_h,xtc,adaptive_p,top_p_rep]'
+B='methods=[alpha_seed,pure,top_k,min_p,epsilon,dynatemp,alpha_lexical,p_less,quadratic,mirostat_v2,dry,min_p_rep]'
+has() { [[ ",$STAGES," == *",$1,"* ]]; }
+streams() {  # streams EXTRA...: both halves of the methods, in parallel, then wait
+    python scripts/tune.py $CFG "$A" "$@" results_dir=$OUT/stream_a > $OUT/stream_a.log 2>&1 &
+    local pa=$!
+    python scripts/tune.py $CFG "$B" "$@" results_dir=$OUT/stream_b > $OUT/stream_b.log 2>&1 &
+    local pb=$!
+    wait $pa; wait $pb
+}
+if has dev; then   # 1. dev trials, tuning seed 0, every method; then winners.yaml for all
+    streams test=false
+    python scripts/tune.py $CFG test=false results_dir=$RES
+fi
+if has choose; then   # 2. the confirmatory methods, from dev alone (written down)
+    python experiments/leaderboard/choose.py $RES/winners.yaml --out $RES/confirmatory.yaml
+fi
+CONF_METHODS=$(python -c "import yaml; print('[' + ','.join(yaml.safe_load(open('$RES/confirmatory.yaml'))['confirmatory']) + ']')" 2>/dev/null || echo "")
+if has test; then   # 3. every winner on 128 test passages x 3 seeds (exploratory)
+    streams
+    python scripts/tune.py $CFG results_dir=$RES
+fi
+if has confirm && [[ -n "$CONF_METHODS" ]]; then   # 4. the confirmatory methods on 512
+    python scripts/tune.py $CFG "methods=$CONF_METHODS" test_dir=test512 \
+        'extra_overrides=[num_prompts=512]' results_dir=$RES/confirmatory > $OUT/confirm.log 2>&1
+fi
+if has seeds && [[ -n "$CONF_METHODS" ]]; then   # 5. tuning repeated under tuning seeds 1, 2
+    for s in 1 2; do
+        python scripts/tune.py $CFG "methods=$CONF_METHODS" sampler_seed=$s test=false \
+            out_dir=multirun/tune/leaderboard_seed$s/runs results_dir=$RES/tuning_seed$s \
+            > $OUT/seed$s.log 2>&1 &
+    done
+    wait
+fi
+if has collect; then   # 6. every finished run's raw generations into the repository
+    python scripts/collect_runs.py $OUT/runs experiments/leaderboard/runs
+    for s in 1 2; do
+        [[ -d multirun/tune/leaderboard_seed$s/runs ]] && python scripts/collect_runs.py \
+            multirun/tune/leaderboard_seed$s/runs experiments/leaderboard/runs_seed$s
+    done
+fi
