@@ -5,8 +5,9 @@
 
 For each run folder below SRC (one holding metrics.json with status "complete"), writes
 DEST/<the same relative path>/generations.jsonl.xz (byte-equal to the run's generations.jsonl
-after `xz -d`), metrics.json, run_config.json and .hydra/overrides.yaml, so every table and CI
-of a study can be recomputed from the repository alone (the runs themselves stay in multirun/,
+after `xz -d`), metrics.json, run_config.json, .hydra/config.yaml, .hydra/overrides.yaml and
+human_metrics.json when scored, so `make_tables.py DEST ...` (which reads the .xz) recomputes
+every table and CI of a study from the repository alone (the runs themselves stay in multirun/,
 which git ignores). A run already collected with the same bytes is skipped; unfinished runs are
 listed and left out. `--check` copies nothing and exits 1 when a finished run is missing or
 differs in DEST.
@@ -22,7 +23,8 @@ import shutil
 import sys
 from pathlib import Path
 
-FILES = ("metrics.json", "run_config.json", ".hydra/overrides.yaml")
+FILES = ("metrics.json", "run_config.json", ".hydra/config.yaml", ".hydra/overrides.yaml",
+         "human_metrics.json")
 
 
 def finished_runs(src: Path) -> tuple[list[Path], list[Path]]:

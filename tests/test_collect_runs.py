@@ -19,6 +19,7 @@ def _run(folder: Path, status: str, text: str) -> None:
     (folder / "metrics.json").write_text(json.dumps({"status": status}))
     (folder / "run_config.json").write_text("{}")
     (folder / ".hydra" / "overrides.yaml").write_text("- seed=0\n")
+    (folder / ".hydra" / "config.yaml").write_text("seed: 0\n")
     (folder / "generations.jsonl").write_text(text)
 
 
@@ -37,6 +38,7 @@ def test_collect_mirrors_finished_runs(tmp_path):
     got = lzma.decompress((dest / "dev" / "top_p" / "0" / "generations.jsonl.xz").read_bytes())
     assert got == b'{"index": 0, "text": "a"}\n'
     assert (dest / "test" / "top_p" / "seed0" / ".hydra" / "overrides.yaml").exists()
+    assert (dest / "test" / "top_p" / "seed0" / ".hydra" / "config.yaml").exists()
     assert not (dest / "test" / "min_p").exists()
     assert "0 run(s) collected, 2 already there" in _call(src, dest).stdout
     assert _call(src, dest, "--check").returncode == 0
@@ -45,3 +47,32 @@ def test_collect_mirrors_finished_runs(tmp_path):
     assert check.returncode == 1 and "not collected" in check.stdout
     bad = _call(tmp_path / "nope", dest)
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "is not a folder" in bad.stderr
+
+
+def test_make_tables_reads_collected_runs(tmp_path):
+    """A real sweep (two seeds of top_p and of min_p on the tiny model) collected, the multirun
+    folder deleted: make_tables' table and paired differences from the collected copy equal
+    the ones from the original folder."""
+    import shutil
+
+    env = {"PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1",
+           "WANDB_MODE": "offline", "HOME": str(tmp_path)}
+    sweep = tmp_path / "multirun"
+    done = subprocess.run([sys.executable, str(ROOT / "run.py"), "-m", "debug=default",
+                           "logger=none", "sampler=top_p,min_p", "seed=0,1",
+                           f"hydra.sweep.dir={sweep}"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+
+    def tables(src, out):
+        res = subprocess.run([sys.executable, str(ROOT / "scripts" / "make_tables.py"), str(src),
+                              "--by", "sampler.name", "--reference", "top_p", "--metrics",
+                              "rep_2,distinct_2", "--out", str(out)], cwd=ROOT, env=env,
+                             capture_output=True, text=True, timeout=300)
+        assert res.returncode == 0, res.stderr[-2000:]
+        return [(out.parent / f"{out.name}{x}").read_text() for x in (".csv", "_diff.csv")]
+
+    before = tables(sweep, tmp_path / "a" / "t")
+    assert _call(sweep, tmp_path / "runs").returncode == 0
+    shutil.rmtree(sweep)
+    assert tables(tmp_path / "runs", tmp_path / "b" / "t") == before

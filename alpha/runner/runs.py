@@ -10,6 +10,7 @@ make_tables (alpha/runner/tables.py), its statistics (stat_tables.py), plots and
 from __future__ import annotations
 
 import json
+import lzma
 import math
 import os
 import re
@@ -157,11 +158,14 @@ def read_generations(run: Run) -> list[dict]:
         raise ValueError("--reference needs run folders with generations.jsonl; W&B runs "
                          "carry no per-prompt rows here")
     path = Path(run.source) / "generations.jsonl"
-    if not path.exists():
+    packed = path.with_name(path.name + ".xz")  # a run collected into the repository
+    if not path.exists() and not packed.exists():
         raise ValueError(f"{path} is missing: --reference pairs prompts from each run's "
                          f"generations.jsonl")
+    text = (path.read_text(encoding="utf-8") if path.exists()
+            else lzma.decompress(packed.read_bytes()).decode("utf-8"))
     # "\n" only: str.splitlines also breaks at U+2028/U+0085, which JSON keeps raw in strings
-    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").split("\n") if line.strip()]
+    rows = [json.loads(line) for line in text.split("\n") if line.strip()]
     n = json.loads((Path(run.source) / "metrics.json").read_text()).get("n_prompts")
     if n is not None and n != len(rows):
         raise ValueError(f"{path} holds {len(rows)} rows but metrics.json n_prompts={n} (rows "
