@@ -79,3 +79,42 @@ def test_bad_run_folders_are_one_line(tmp_path):
                          cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1
     assert "is not a finished run" in bad.stderr
+
+
+def test_make_tables_puts_the_distance_to_human_beside_each_method(tmp_path):
+    """A two-method sweep on the tiny model, every run's references scored: OUT_human.csv holds
+    each method's mean and |log m - log h| (perplexity) / |m - h| (rep_2) computed here from
+    the runs' own metrics.json and human_metrics.json; without scored runs, one line, exit 2."""
+    import csv
+
+    env = {**ENV, "HOME": str(tmp_path)}
+    sweep = tmp_path / "multirun"
+    done = subprocess.run([sys.executable, str(ROOT / "run.py"), "-m", "debug=default",
+                           "evaluation=default", "logger=none", "sampler=top_p,min_p", "seed=0",
+                           f"hydra.sweep.dir={sweep}"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    cmd = [sys.executable, str(ROOT / "scripts" / "make_tables.py"), str(sweep), "--by",
+           "sampler.name", "--human", "perplexity,rep_2", "--out", str(tmp_path / "t")]
+    bad = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert bad.returncode == 2 and "no run folder holds human_metrics.json" in bad.stderr
+    runs = sorted(p.parent for p in sweep.rglob("metrics.json"))
+    scored = subprocess.run([sys.executable, str(ROOT / "scripts" / "score_human.py"),
+                             *map(str, runs)], cwd=ROOT, env=env, capture_output=True,
+                            text=True, timeout=300)
+    assert scored.returncode == 0, scored.stderr[-2000:]
+    res = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr[-2000:]
+    rows = {r["config"]: r for r in csv.DictReader(open(tmp_path / "t_human.csv"))}
+    human = [json.loads((r / "human_metrics.json").read_text())["metrics"] for r in runs]
+    h_ppl = sum(h["perplexity"]["mean"] for h in human) / len(human)
+    h_rep = sum(h["rep_2"]["mean"] for h in human) / len(human)
+    assert float(rows["human"]["perplexity"]) == pytest.approx(h_ppl)
+    for r in runs:
+        cfg = json.loads((r / "run_config.json").read_text())["config"]
+        m = json.loads((r / "metrics.json").read_text())["metrics"]
+        row = rows[f"sampler.name={cfg['sampler']['name']}"]
+        assert float(row["perplexity_to_human"]) == pytest.approx(
+            abs(math.log(m["perplexity"]["mean"]) - math.log(h_ppl)))
+        assert float(row["rep_2_to_human"]) == pytest.approx(abs(m["rep_2"]["mean"] - h_rep))
+    assert (tmp_path / "t_human.md").read_text().count("| human |") == 1

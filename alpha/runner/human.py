@@ -70,3 +70,73 @@ def score_run(run_dir: Path) -> dict:
     out = {"n": len(records), "metrics": report.aggregates, "scored": metrics}
     (run_dir / HUMAN_FILE).write_text(json.dumps(out, indent=1) + "\n")
     return out
+
+
+# ---------------------------------------------------------------- beside the methods (tables)
+
+LOG_SCALE = ("perplexity", "oracle_perplexity")  # distance |log m - log h| (a ratio)
+
+
+def human_values(runs) -> dict[str, float]:
+    """Each metric's human value: the mean over the runs that were scored (every run of a study
+    continues the same passages, so they agree up to the rows each run covers)."""
+    values: dict[str, list[float]] = {}
+    for run in runs:
+        f = Path(run.source) / HUMAN_FILE
+        if run.problem or not f.exists():
+            continue
+        for m, agg in json.loads(f.read_text())["metrics"].items():
+            if isinstance(agg.get("mean"), (int, float)):
+                values.setdefault(m, []).append(float(agg["mean"]))
+    if not values:
+        raise ValueError("no run folder holds human_metrics.json; score the human continuations "
+                         "first: python scripts/score_human.py RUN_DIR ...")
+    return {m: sum(v) / len(v) for m, v in values.items()}
+
+
+def distance(metric: str, value: float, human: float) -> float:
+    """How far a method's value sits from human text's: |log m - log h| on the perplexities
+    (a ratio either way), |m - h| elsewhere."""
+    import math
+
+    if metric in LOG_SCALE:
+        return abs(math.log(value) - math.log(human))
+    return abs(value - human)
+
+
+def distance_records(table, human: dict[str, float], metrics: list[str]) -> list[dict]:
+    """One record per table row: each metric's mean and its distance to human."""
+    missing = [m for m in metrics if m not in human]
+    if missing:
+        raise ValueError(f"--human names {missing}, which the human scoring has no value for; "
+                         f"scored: {sorted(human)}")
+    out = []
+    for config in table.configs:
+        rec = {"config": config}
+        for m in metrics:
+            if m in table.stats[config]:
+                v = table.stats[config][m][0]
+                rec[m], rec[f"{m}_to_human"] = v, distance(m, v, human[m])
+        out.append(rec)
+    return out
+
+
+def distance_markdown(records: list[dict], human: dict[str, float], metrics: list[str]) -> str:
+    """Rows: methods then `human`; cells "mean (distance)"; bold = the nearest to human."""
+    best = {m: min((r[f"{m}_to_human"] for r in records if f"{m}_to_human" in r), default=None)
+            for m in metrics}
+    lines = ["| config | " + " | ".join(metrics) + " |", "|" + "---|" * (len(metrics) + 1)]
+    for r in records:
+        cells = []
+        for m in metrics:
+            if m not in r:
+                cells.append("-")
+                continue
+            text = f"{r[m]:.4g} ({r[f'{m}_to_human']:.3g})"
+            cells.append(f"**{text}**" if r[f"{m}_to_human"] == best[m] else text)
+        lines.append(f"| {r['config']} | " + " | ".join(cells) + " |")
+    lines.append("| human | " + " | ".join(f"{human[m]:.4g}" for m in metrics) + " |")
+    lines += ["", "Each cell: the method's mean over seeds (its distance to human text's value: "
+              "|log m - log h| for perplexities, |m - h| otherwise); **bold** = nearest to human. "
+              "Human = the references scored as generations (scripts/score_human.py)."]
+    return "\n".join(lines) + "\n"

@@ -205,6 +205,9 @@ def main(argv: list[str] | None = None) -> int:
                         "table (default: the table's non-cost metrics)")
     parser.add_argument("--separability", help="comma-separated metrics: every pair of rows "
                         "compared, Holm-corrected over all the tests: OUT_separability.md/.csv")
+    parser.add_argument("--human", help="comma-separated metrics: each row's distance to the "
+                        "human continuations' value (runs scored by scripts/score_human.py): "
+                        "OUT_human.md/.csv")
     parser.add_argument("--trials", help="the tuner's trials.csv (several: comma-separated; "
                         "a method in more than one is labelled by its folder): budget curves, "
                         "OUT_budget.png/.csv (needs --out)")
@@ -231,6 +234,13 @@ def main(argv: list[str] | None = None) -> int:
             diff = difference_table(runs, args.reference, wanted, by=_split(args.by))
         separable = separability_table(runs, _split(args.separability), _split(args.by)) \
             if args.separability else None
+        human = None
+        if args.human:
+            from alpha.runner import human as hu
+
+            values = hu.human_values(runs)
+            wanted = _split(args.human)
+            human = (hu.distance_records(table, values, wanted), values, wanted)
         curves, objective, notes = (
             budget_curves(_split(args.trials), args.objective, args.direction,
                           _split(args.trial_methods))
@@ -245,7 +255,23 @@ def main(argv: list[str] | None = None) -> int:
         print(write_statistics(args.out, diff, curves, objective or "objective", notes))
     if separable is not None:
         print(write_separability(args.out, separable))
+    if human is not None:
+        print(write_human(args.out, *human))
     return 0
+
+
+def write_human(out: str | None, records: list[dict], values: dict, metrics: list[str]) -> str:
+    """OUT_human.md/.csv: every row's metrics beside their distance to human text's value."""
+    from alpha.runner.human import distance_markdown
+
+    md = distance_markdown(records, values, metrics)
+    if out:
+        base = Path(out)
+        base.parent.mkdir(parents=True, exist_ok=True)
+        (base.parent / f"{base.name}_human.md").write_text(md)
+        pd.DataFrame(records + [{"config": "human", **values}]).to_csv(
+            base.parent / f"{base.name}_human.csv", index=False)
+    return md
 
 
 def separability_table(runs, metrics: list[str], by: list[str] | None) -> list[dict]:
