@@ -28,7 +28,7 @@ CONF = ROOT / "conf"
 STUDIES = sorted(p.stem for p in (CONF / "experiment").glob("*.yaml")
                  if list(OmegaConf.load(p).get("tags") or [""])[0] == "study")
 TUNES = sorted(p.stem for p in (CONF / "tune").glob("*.yaml"))
-TEMPERATURES = [0.7, 1.0, 1.5, 2.0, 3.0]  # the min-p paper's grid (issue 15)
+TEMPERATURES = [0.7, 1.0, 1.5, 2.0, 3.0, 5.0]  # the min-p paper's grid (issue 15) + T = 5 (issue 25)
 
 
 def grid(name: str) -> list[list[str]]:
@@ -80,6 +80,14 @@ EXPECTED = {
         ("sampler=temperature", "sampler.temperature=1.5"): {"name": "temperature",
                                                              "temperature": 1.5},
     }),
+    "temperature_robustness_heat": (4 * 6 * 3, {
+        # the authors' settings (conf/sampler defaults) at every T, T = 5 included
+        ("sampler=mirostat_v2", "sampler.temperature=5.0"): {"name": "mirostat_v2", "tau": 5.0,
+                                                             "eta": 0.1, "temperature": 5.0},
+        ("sampler=top_n_sigma", "sampler.temperature=0.7"): {"name": "top_n_sigma", "n": 1.0},
+        ("sampler=top_h", "sampler.temperature=3.0"): {"name": "top_h", "top_h": 0.4},
+        ("sampler=p_less", "sampler.temperature=1.5"): {"name": "p_less", "temperature": 1.5},
+    }),
     "temperature_robustness_alpha": (5 * 3, {
         # the ceiling at T; base_temp 0.8 stays (the runner clamps it to T when T < 0.8)
         ("sampler.temp_max=3.0",): {"name": "alpha", "temp_max": 3.0, "base_temp": 0.8,
@@ -127,10 +135,13 @@ def test_study_grid_composes_and_validates(name):
 
 def test_both_halves_of_study_2_share_data_and_sizes():
     a = compose_plain(["experiment=temperature_robustness", "sampler=top_p"])
-    b = compose_plain(["experiment=temperature_robustness_alpha"])
-    for key in ("num_prompts", "max_new_tokens", "dataset", "model", "evaluation", "batch_size"):
-        assert a[key] == b[key], key
-    assert a["_sweep_dir"] != b["_sweep_dir"]
+    for other in (["experiment=temperature_robustness_alpha"],
+                  ["experiment=temperature_robustness_heat", "sampler=top_h"]):
+        b = compose_plain(other)
+        for key in ("num_prompts", "max_new_tokens", "dataset", "model", "evaluation",
+                    "batch_size", "seed", "cpu_threads"):
+            assert a[key] == b[key], (other, key)
+        assert a["_sweep_dir"] != b["_sweep_dir"]
 
 
 def test_the_stricter_alpha_mapping_shares_the_ceiling_runs_data():
