@@ -208,6 +208,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--human", help="comma-separated metrics: each row's distance to the "
                         "human continuations' value (runs scored by scripts/score_human.py): "
                         "OUT_human.md/.csv")
+    parser.add_argument("--frontier", help="X,Y: every run a point, each row's Pareto frontier "
+                        "under both metrics' directions (+ human text where scored): "
+                        "OUT_frontier.png/.csv (needs --out)")
     parser.add_argument("--trials", help="the tuner's trials.csv (several: comma-separated; "
                         "a method in more than one is labelled by its folder): budget curves, "
                         "OUT_budget.png/.csv (needs --out)")
@@ -234,6 +237,9 @@ def main(argv: list[str] | None = None) -> int:
             diff = difference_table(runs, args.reference, wanted, by=_split(args.by))
         separable = separability_table(runs, _split(args.separability), _split(args.by)) \
             if args.separability else None
+        frontier = None
+        if args.frontier:
+            frontier = _frontier(runs, _split(args.frontier), _split(args.by), args.out)
         human = None
         if args.human:
             from alpha.runner import human as hu
@@ -257,7 +263,36 @@ def main(argv: list[str] | None = None) -> int:
         print(write_separability(args.out, separable))
     if human is not None:
         print(write_human(args.out, *human))
+    if frontier is not None:
+        print(frontier)
     return 0
+
+
+def _frontier(runs, metrics: list[str], by: list[str] | None, out: str | None) -> str:
+    """Write OUT_frontier.png/.csv; return a one-line summary."""
+    from alpha.runner import frontier as fr
+    from alpha.runner import human as hu
+    from alpha.runner.runs import run_groups
+
+    if not out:
+        raise ValueError("--frontier draws a figure: give --out OUT (writes OUT_frontier.png)")
+    if len(metrics) != 2:
+        raise ValueError(f"--frontier takes two metrics X,Y (e.g. diversity,coherence); got "
+                         f"{metrics}")
+    x, y = metrics
+    records = fr.frontier_points(run_groups(runs, by), x, y, fr.directions(runs, x, y))
+    if not records:
+        raise ValueError(f"--frontier: no run has both {x} and {y}")
+    try:
+        human = hu.human_values(runs)
+    except ValueError:
+        human = None  # nothing scored: no human marker
+    base = Path(out)
+    fr.plot_frontier(records, x, y, base.parent / f"{base.name}_frontier.png", human)
+    pd.DataFrame(records).to_csv(base.parent / f"{base.name}_frontier.csv", index=False)
+    n_front = sum(r["on_frontier"] for r in records)
+    return (f"frontier: {len(records)} runs, {n_front} on their method's frontier "
+            f"({base.name}_frontier.png/.csv)")
 
 
 def write_human(out: str | None, records: list[dict], values: dict, metrics: list[str]) -> str:

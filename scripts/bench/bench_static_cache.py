@@ -48,23 +48,35 @@ def main(argv: list[str] | None = None) -> list:
     ap.add_argument("--new-tokens", type=int, default=64)
     ap.add_argument("--sampler", default="greedy")
     ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--compile", action="store_true",
+                    help="also the static cache with the decode forward torch.compile'd "
+                         "(compile_decode; inductor, compiled once before timing)")
     args = ap.parse_args(argv)
     model, tok = load_model_and_tokenizer(str(model_path(get_source(args.model))), device="cpu",
                                           dtype="float32")
     prompts = _prompts(args.batch)
     outs = {}
 
-    def run(impl):
+    def run(impl, compiled=False):
         def fn():
-            outs[impl] = generate(model, tok, prompts, sampler=build_sampler(args.sampler),
-                                  max_new_tokens=args.new_tokens, seed=0, ignore_eos=True,
-                                  cache_implementation=impl, prefix_cache=False)
-            return outs[impl]
+            key = impl + (" + compiled decode" if compiled else "")
+            outs[key] = generate(model, tok, prompts, sampler=build_sampler(args.sampler),
+                                 max_new_tokens=args.new_tokens, seed=0, ignore_eos=True,
+                                 cache_implementation=impl, prefix_cache=False,
+                                 compile_decode=compiled)
+            return outs[key]
         return fn
 
+    fns = {"dynamic": run("dynamic"), "static": run("static")}
+    if args.compile:
+        import time
+
+        t0 = time.perf_counter()
+        run("static", True)()  # the one compilation, outside the timed rounds
+        print(f"compile_decode: first call (compiles) {time.perf_counter() - t0:.1f} s")
+        fns["static + compiled decode"] = run("static", True)
     before = timing.load()
-    rows = timing.interleaved({"dynamic": run("dynamic"), "static": run("static")},
-                              repeats=args.repeats, warmup=1, baseline="dynamic")
+    rows = timing.interleaved(fns, repeats=args.repeats, warmup=1, baseline="dynamic")
     n_tok = args.batch * args.new_tokens
     for r in rows:
         r.extra["tokens/s"] = f"{n_tok / r.median:.1f}"
