@@ -335,7 +335,8 @@ def step_signals(logits: torch.Tensor, attention: torch.Tensor | None,
 
 def _generate_batch(model, tokenizer, seqs, indices, *, sampler, cap, seed, max_new_tokens,
                     eos, pad_id, stop_strings, streamer, prefix_cache, record_logprobs=True,
-                    record_signals=False, cache_implementation="dynamic", decode_fn=None):
+                    record_signals=False, cache_implementation="dynamic", decode_fn=None,
+                    fixed_batch=False):
     device = next(model.parameters()).device
     ids, mask = left_pad(seqs, pad_id, device)
     pos_ids = (mask.cumsum(-1) - 1).clamp(min=0)  # (B, T)
@@ -354,6 +355,7 @@ def _generate_batch(model, tokenizer, seqs, indices, *, sampler, cap, seed, max_
     out, shared = prefill(_forward, model, seqs, ids, mask, pos_ids, prefix_len=p,
                           pad_id=pad_id, cache=cache, extra=extra, cap=cap)
     names: list[str] = []
+    alive = torch.ones(len(seqs), dtype=torch.bool, device=device)  # fixed_batch's live rows
     for step in range(max_new_tokens):
         logits = out.logits[:, -1, :].float()  # (B', V)
         attention = cap.read(out) if cap else None  # (B', H, S)
@@ -378,7 +380,14 @@ def _generate_batch(model, tokenizer, seqs, indices, *, sampler, cap, seed, max_
         if streamer is not None:
             streamer.put(tokens.cpu())
         finished, reasons = fin.done(b, tokens, step == max_new_tokens - 1)
-        if finished.any():
+        if fixed_batch:  # finished rows stay in the batch, running on unread: one shape
+            finished = finished & alive
+            if finished.any():
+                fin.store(b, finished, reasons)
+                alive = alive & ~finished
+                if not bool(alive.any()):
+                    break
+        elif finished.any():
             fin.store(b, finished, reasons)
             keep = (~finished).nonzero().flatten()
             if keep.numel() == 0:
@@ -420,6 +429,7 @@ def generate(
     record_signals: bool = False,
     cache_implementation: str = "dynamic",
     compile_decode: bool | dict = False,
+    fixed_batch: bool = False,
 ) -> GenerationResult:
     """Generate a continuation of every prompt with a token sampler.
 
@@ -458,6 +468,9 @@ def generate(
             `torch.compile`d: True, or a dict of torch.compile options (e.g. {"mode":
             "reduce-overhead"} on CUDA). Needs cache_implementation="static"; the prefill stays
             eager. The step traces as one graph on Llama, Qwen2 and Gemma3 (tests).
+        fixed_batch: keep finished rows in the batch (their further tokens are never read)
+            instead of dropping them, so every decode step has one shape: what a CUDA graph
+            needs (one capture instead of one per batch size met). Costs their compute.
 
     Returns:
         GenerationResult, one entry per prompt in input order.
@@ -474,6 +487,8 @@ def generate(
     if cache_implementation not in CACHE_IMPLEMENTATIONS:
         raise ValueError(f"cache_implementation={cache_implementation!r} is unknown; choose one "
                          f"of {', '.join(CACHE_IMPLEMENTATIONS)}")
+    if not isinstance(fixed_batch, bool):
+        raise ValueError(f"fixed_batch={fixed_batch!r} must be True or False")
     if compile_decode is not False and cache_implementation != "static":
         raise ValueError("compile_decode needs cache_implementation='static' (a dynamic cache "
                          "changes shape every step); set both or neither")
@@ -513,7 +528,8 @@ def generate(
                 stop_strings=stop_strings, streamer=streamer, record_logprobs=record_logprobs,
                 record_signals=record_signals, cache_implementation=cache_implementation,
                 decode_fn=None if compile_decode is False else compiled_decode(
-                    model, None if compile_decode is True else compile_decode))
+                    model, None if compile_decode is True else compile_decode),
+                fixed_batch=fixed_batch)
             for r in range(len(seqs[chunk])):
                 ids, reason, trace, lp = fin.out[r]
                 tr = {} if trace is None else {k: trace[j] for j, k in enumerate(names)}

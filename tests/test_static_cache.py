@@ -142,3 +142,31 @@ def test_inductor_compiled_decode_on_cpu(tiny_tokenizer):
     comp = generate(model, tiny_tokenizer, PROMPTS, sampler=build_sampler("greedy"), **kw,
                     cache_implementation="static", compile_decode=True)
     assert comp.token_ids == dyn.token_ids
+
+
+@pytest.mark.parametrize("arch", ["llama", "qwen2", "gemma3"])
+def test_fixed_batch_gives_the_dropping_paths_outputs_with_one_frame(tiny_tokenizer, arch):
+    """fixed_batch=True keeps finished rows in the batch: the same tokens, finish reasons and
+    traces as the engine that drops them (rows are independent), and with the static cache and
+    a traced decode, one compiled frame for the whole run (the batch never changes shape)."""
+    from torch._dynamo.testing import CompileCounter
+
+    torch._dynamo.reset()
+    model = make_tiny_model(arch)
+    model.generation_config.eos_token_id = list(range(0, 512, 20))
+    kw = dict(max_new_tokens=30, seed=6, record_signals=True)
+    drop = generate(model, tiny_tokenizer, PROMPTS, sampler=build_sampler("alpha"), **kw)
+    assert len({len(t) for t in drop.token_ids}) > 1  # rows finish at different steps
+    counter = CompileCounter()
+    fixed = generate(model, tiny_tokenizer, PROMPTS, sampler=build_sampler("alpha"), **kw,
+                     fixed_batch=True, cache_implementation="static",
+                     compile_decode={"backend": counter})
+    assert fixed.token_ids == drop.token_ids and fixed.finish_reasons == drop.finish_reasons
+    for td, tf in zip(drop.traces, fixed.traces, strict=True):
+        for k in td:
+            tol = 1e-5 if k in CAPTURE_KEYS else 1e-3
+            torch.testing.assert_close(torch.tensor(tf[k]), torch.tensor(td[k]), atol=tol,
+                                       rtol=tol, msg=k)
+    assert counter.frame_count == 1
+    with pytest.raises(ValueError, match="fixed_batch='yes' must be True or False"):
+        generate(model, tiny_tokenizer, ["x"], max_new_tokens=2, fixed_batch="yes")

@@ -59,6 +59,7 @@ class RunSettings:
     record_signals: bool = False
     cache_implementation: str = "dynamic"
     compile_decode: bool = False
+    fixed_batch: bool = False
 
     def __post_init__(self):
         # each rule lives once: counts in the run loop's check_counts (ExperimentSpec runs the
@@ -81,6 +82,7 @@ class RunSettings:
 
         V.choice("cache_implementation", self.cache_implementation, CACHE_IMPLEMENTATIONS)
         V.flag("compile_decode", self.compile_decode)
+        V.flag("fixed_batch", self.fixed_batch)
         if self.compile_decode and self.cache_implementation != "static":
             raise ValueError("compile_decode=true needs cache_implementation=static (a dynamic "
                              "cache changes shape every step); add cache_implementation=static")
@@ -145,7 +147,7 @@ def settings(c: dict) -> RunSettings:
         prefix_cache=c.get("prefix_cache", True), num_samples=c.get("num_samples", 1),
         record_signals=c.get("record_signals", False),
         cache_implementation=c.get("cache_implementation", "dynamic"),
-        compile_decode=c.get("compile_decode", False),
+        compile_decode=c.get("compile_decode", False), fixed_batch=c.get("fixed_batch", False),
     )
 
 
@@ -303,6 +305,7 @@ def experiment_spec(c: dict, run: RunSettings):
         config=c, force=run.force, progress=run.progress, provenance=provenance(c),
         prefix_cache=run.prefix_cache, record_signals=run.record_signals,
         cache_implementation=run.cache_implementation, compile_decode=run.compile_decode,
+        fixed_batch=run.fixed_batch,
     )
 
 
