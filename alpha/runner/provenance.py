@@ -44,6 +44,8 @@ def _tune_parts(path: str, dotlist: list[str]) -> dict:
 
     cfg = load_config(path, dotlist)
     settings = {k: v for k, v in asdict(cfg).items() if k not in ("out_dir", "results_dir")}
+    if settings.get("test_dir") == "test":  # the folder every earlier study used: they still match
+        settings.pop("test_dir")
     methods = {}
     for m in cfg.methods:
         c = compose([*cfg.overrides, f"sampler={m}"])
