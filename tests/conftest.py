@@ -85,3 +85,19 @@ def make_tiny_model(
     model.generation_config.pad_token_id = 1
     return model.eval()
 
+
+
+def run_tiny_sweep(tmp_path: Path, *overrides: str) -> tuple[Path, dict]:
+    """`run.py -m debug=default logger=none OVERRIDES` into tmp_path/multirun (offline, one
+    thread); returns the sweep folder and the environment it ran with (for follow-up scripts)."""
+    import subprocess
+    import sys
+
+    env = {"PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1",
+           "OMP_NUM_THREADS": "1", "WANDB_MODE": "offline", "HOME": str(tmp_path)}
+    sweep = tmp_path / "multirun"
+    done = subprocess.run([sys.executable, str(ROOT / "run.py"), "-m", "debug=default",
+                           "logger=none", *overrides, f"hydra.sweep.dir={sweep}"], cwd=ROOT,
+                          env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return sweep, env

@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from conftest import run_tiny_sweep
+
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "scripts" / "collect_runs.py"
 
@@ -55,14 +57,7 @@ def test_make_tables_reads_collected_runs(tmp_path):
     the ones from the original folder."""
     import shutil
 
-    env = {"PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1",
-           "WANDB_MODE": "offline", "HOME": str(tmp_path)}
-    sweep = tmp_path / "multirun"
-    done = subprocess.run([sys.executable, str(ROOT / "run.py"), "-m", "debug=default",
-                           "logger=none", "sampler=top_p,min_p", "seed=0,1",
-                           f"hydra.sweep.dir={sweep}"], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stderr[-2000:]
+    sweep, env = run_tiny_sweep(tmp_path, "sampler=top_p,min_p", "seed=0,1")
 
     def tables(src, out):
         res = subprocess.run([sys.executable, str(ROOT / "scripts" / "make_tables.py"), str(src),

@@ -16,7 +16,7 @@ import subprocess
 import sys
 
 from alpha.runner.frontier import pareto
-from tests.conftest import ROOT
+from tests.conftest import ROOT, run_tiny_sweep
 
 
 def brute(points, higher):
@@ -39,14 +39,7 @@ def test_pareto_by_hand_and_against_the_definition():
 
 
 def test_make_tables_frontier_on_a_real_sweep(tmp_path):
-    env = {"PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1",
-           "WANDB_MODE": "offline", "HOME": str(tmp_path)}
-    sweep = tmp_path / "multirun"
-    done = subprocess.run([sys.executable, str(ROOT / "run.py"), "-m", "debug=default",
-                           "logger=none", "sampler=top_p,min_p", "seed=0,1,2",
-                           f"hydra.sweep.dir={sweep}"], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stderr[-2000:]
+    sweep, env = run_tiny_sweep(tmp_path, "sampler=top_p,min_p", "seed=0,1,2")
     base = [sys.executable, str(ROOT / "scripts" / "make_tables.py"), str(sweep), "--by",
             "sampler.name"]
     res = subprocess.run([*base, "--frontier", "distinct_2,rep_2", "--out", str(tmp_path / "t")],

@@ -19,7 +19,7 @@ import pytest
 import torch
 
 from alpha.runner.human import NOT_FOR_HUMAN, human_metrics, human_records
-from tests.conftest import ROOT, TINY_MODEL_DIR
+from tests.conftest import ROOT, TINY_MODEL_DIR, run_tiny_sweep
 
 ENV = {"PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1",
        "OMP_NUM_THREADS": "1", "WANDB_MODE": "offline"}
@@ -87,13 +87,7 @@ def test_make_tables_puts_the_distance_to_human_beside_each_method(tmp_path):
     the runs' own metrics.json and human_metrics.json; without scored runs, one line, exit 2."""
     import csv
 
-    env = {**ENV, "HOME": str(tmp_path)}
-    sweep = tmp_path / "multirun"
-    done = subprocess.run([sys.executable, str(ROOT / "run.py"), "-m", "debug=default",
-                           "evaluation=default", "logger=none", "sampler=top_p,min_p", "seed=0",
-                           f"hydra.sweep.dir={sweep}"], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stderr[-2000:]
+    sweep, env = run_tiny_sweep(tmp_path, "evaluation=default", "sampler=top_p,min_p", "seed=0")
     cmd = [sys.executable, str(ROOT / "scripts" / "make_tables.py"), str(sweep), "--by",
            "sampler.name", "--human", "perplexity,rep_2", "--out", str(tmp_path / "t")]
     bad = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
