@@ -80,3 +80,28 @@ def test_collect_refuses_an_unfinished_run(tmp_path):
     res = subprocess.run([sys.executable, str(STUDY), "collect", str(run), str(tmp_path / "d")],
                          capture_output=True, text=True, timeout=60)
     assert res.returncode == 1 and "is not complete" in res.stderr
+
+
+def test_open_ended_signals_on_hand_made_runs(tmp_path):
+    """Coherence falls exactly with the max token entropy (Spearman -1, AUROC 1 for the bottom
+    quartile); the tables are written from the xz runs alone."""
+    runs = tmp_path / "runs"
+    rows = []
+    for i in range(40):
+        h = 0.5 + i * 0.1
+        rows.append({"index": i, "prompt": "p", "text": "t", "num_tokens": 5,
+                     "metrics": {"coherence": 1.0 - i * 0.01},
+                     "trace": {"u_entropy": [0.1, h, 0.1, 0.1, 0.1],
+                               "u_varentropy": [0.2 * ((i * 7) % 5)] * 5,
+                               "u_attn_entropy": [0.3 + 0.01 * ((i * 3) % 7)] * 5,
+                               "u_attn_varentropy": [0.02 * (i % 4)] * 5}})
+    _write_run(runs, "top_p", rows)
+    out = tmp_path / "results"
+    script = ROOT / "experiments" / "compute_equal" / "open_ended_signals.py"
+    res = subprocess.run([sys.executable, str(script), str(runs), "--out", str(out)],
+                         capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr[-2000:]
+    table = {r["feature"]: r for r in csv.DictReader(open(out / "signals.csv"))}
+    assert float(table["u_entropy_max"]["rho"]) == pytest.approx(-1.0)
+    assert float(table["u_entropy_max"]["auroc_low"]) == 1.0
+    assert len(list(csv.DictReader(open(out / "signals_gain.csv")))) == 2
