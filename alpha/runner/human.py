@@ -15,6 +15,7 @@ tables` puts a `human` row and |distance to human| columns beside the methods wh
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 NOT_FOR_HUMAN = ("mauve", "bleu", "generated_tokens", "tokens_per_s", "wall_time_s", "eos_rate")
@@ -45,6 +46,7 @@ def score_run(run_dir: Path) -> dict:
     from alpha.evaluation import evaluate_records
     from alpha.models import load_model_and_tokenizer
     from alpha.runner import config as hc
+    from alpha.runner.runs import read_rows
 
     meta = json.loads((run_dir / "metrics.json").read_text())
     if meta.get("status") != "complete":
@@ -52,8 +54,7 @@ def score_run(run_dir: Path) -> dict:
                          f"{meta.get('status')!r}); finish it first")
     cfg = json.loads((run_dir / "run_config.json").read_text())["config"]
     settings = hc.settings({**cfg, "output_dir": str(run_dir)})
-    rows = [json.loads(x) for x in (run_dir / "generations.jsonl").read_text().splitlines()
-            if x.strip()]
+    rows = read_rows(run_dir)
     model, tok = load_model_and_tokenizer(**hc.model_kwargs(cfg["model"], settings))
     records = human_records(rows, tok)
     if not records:
@@ -97,8 +98,6 @@ def human_values(runs) -> dict[str, float]:
 def distance(metric: str, value: float, human: float) -> float:
     """How far a method's value sits from human text's: |log m - log h| on the perplexities
     (a ratio either way), |m - h| elsewhere."""
-    import math
-
     if metric in LOG_SCALE:
         return abs(math.log(value) - math.log(human))
     return abs(value - human)

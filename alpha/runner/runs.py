@@ -152,20 +152,30 @@ def _hib(value):
 
 
 
+def read_rows(folder: Path) -> list[dict]:
+    """The rows of a run folder's generations.jsonl, or of generations.jsonl.xz (a run collected
+    into the repository, scripts/collect_runs.py). FileNotFoundError when it has neither."""
+    path = Path(folder) / "generations.jsonl"
+    packed = path.with_name(path.name + ".xz")
+    if not path.exists() and not packed.exists():
+        raise FileNotFoundError(f"{path} (or .xz) is missing")
+    text = (path.read_text(encoding="utf-8") if path.exists()
+            else lzma.decompress(packed.read_bytes()).decode("utf-8"))
+    # "\n" only: str.splitlines also breaks at U+2028/U+0085, which JSON keeps raw in strings
+    return [json.loads(line) for line in text.split("\n") if line.strip()]
+
+
 def read_generations(run: Run) -> list[dict]:
     """The per-prompt rows of one run folder (checked against metrics.json's n_prompts)."""
     if run.source.startswith("wandb:"):
         raise ValueError("--reference needs run folders with generations.jsonl; W&B runs "
                          "carry no per-prompt rows here")
     path = Path(run.source) / "generations.jsonl"
-    packed = path.with_name(path.name + ".xz")  # a run collected into the repository
-    if not path.exists() and not packed.exists():
+    try:
+        rows = read_rows(Path(run.source))
+    except FileNotFoundError:
         raise ValueError(f"{path} is missing: --reference pairs prompts from each run's "
-                         f"generations.jsonl")
-    text = (path.read_text(encoding="utf-8") if path.exists()
-            else lzma.decompress(packed.read_bytes()).decode("utf-8"))
-    # "\n" only: str.splitlines also breaks at U+2028/U+0085, which JSON keeps raw in strings
-    rows = [json.loads(line) for line in text.split("\n") if line.strip()]
+                         f"generations.jsonl") from None
     n = json.loads((Path(run.source) / "metrics.json").read_text()).get("n_prompts")
     if n is not None and n != len(rows):
         raise ValueError(f"{path} holds {len(rows)} rows but metrics.json n_prompts={n} (rows "

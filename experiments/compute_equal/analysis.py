@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import csv
 import json
-import lzma
 import math
 from itertools import combinations
 from pathlib import Path
@@ -42,6 +41,7 @@ from alpha.evaluation.bootstrap import mean_ci, resample_weights
 from alpha.evaluation.paired import paired_mean
 from alpha.evaluation.sampled import trie_tokens
 from alpha.evaluation.separability import holm
+from alpha.runner.runs import read_rows
 
 KS = (1, 2, 4, 8)
 VOCAB = 151_936  # Qwen2.5-Coder-0.5B's logits width (its config's vocab_size): alpha's log2 V
@@ -50,14 +50,9 @@ CONF_KEEP = 0.5  # DeepConf-style filter: vote over the most confident half of t
 BOOT = 2000
 
 
-def read_generations(run: Path) -> list[dict]:
-    """The rows of a collected run (runs/NAME/generations.jsonl.xz)."""
-    with lzma.open(run / "generations.jsonl.xz", "rt") as f:
-        return [json.loads(line) for line in f if line.strip()]
-
-
 def read_runs(runs: Path) -> dict[str, list[dict]]:
-    return {p.name: read_generations(p) for p in sorted(runs.iterdir())
+    """The rows of every collected run (runs/NAME/generations.jsonl.xz), by run name."""
+    return {p.name: read_rows(p) for p in sorted(runs.iterdir())
             if (p / "generations.jsonl.xz").exists()}
 
 

@@ -17,8 +17,6 @@ of length), Holm-corrected over the gain rows.
 from __future__ import annotations
 
 import argparse
-import json
-import lzma
 from pathlib import Path
 
 import numpy as np
@@ -26,14 +24,10 @@ from scipy.stats import spearmanr
 
 from alpha.evaluation import signals as S
 from alpha.evaluation.separability import holm
+from alpha.runner.runs import read_rows
 
 VOCAB = 49_152  # SmolLM2-135M's logits width
 BOOT = 1000
-
-
-def read(run: Path) -> list[dict]:
-    with lzma.open(run / "generations.jsonl.xz", "rt") as f:
-        return [json.loads(x) for x in f if x.strip()]
 
 
 def rho_ci(x: np.ndarray, y: np.ndarray, seed: int = 0) -> tuple[float, list[float]]:
@@ -46,7 +40,7 @@ def rho_ci(x: np.ndarray, y: np.ndarray, seed: int = 0) -> tuple[float, list[flo
 def analyse(runs_dir: Path) -> tuple[list[dict], list[dict]]:
     feats_rows, gains = [], []
     for run in sorted(p for p in runs_dir.iterdir() if (p / "generations.jsonl.xz").exists()):
-        rows = [r for r in read(run) if "u_attn_entropy" in r.get("trace", {})
+        rows = [r for r in read_rows(run) if "u_attn_entropy" in r.get("trace", {})
                 and (r.get("metrics") or {}).get("coherence") is not None]
         feats = [{**S.trace_features(r["trace"], vocab_size=VOCAB),
                   "length": float(r["num_tokens"])} for r in rows]
