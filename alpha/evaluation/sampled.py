@@ -26,6 +26,7 @@ from alpha.evaluation import accuracy as acc
 from alpha.evaluation import voting
 from alpha.evaluation.context import EvalContext
 from alpha.evaluation.registry import MetricResult, register_metric
+from alpha.evaluation.signals import trie_nodes
 
 KS = (1, 2, 4, 8)
 
@@ -90,7 +91,7 @@ def _weighted_vote(ctx: EvalContext) -> MetricResult:
 def trie_tokens(samples: list[list[int]]) -> int:
     """Distinct prefixes of the token lists (the nodes of their trie): the tokens a decoder
     that generates shared prefixes once and forks where samples part would generate."""
-    return len({tuple(seq[:t + 1]) for seq in samples for t in range(len(seq))})
+    return len({node for row in trie_nodes(samples) for node in row})
 
 
 @register_metric("branching_tokens_per_problem", higher_is_better=None, aggregation="corpus",

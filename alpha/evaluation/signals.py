@@ -156,23 +156,31 @@ def auroc_gain(x_base: np.ndarray, x_full: np.ndarray, labels: Sequence[int], *,
             "p": None if p is None else float(p), "n": int(len(y)), "positives": int(y.sum())}
 
 
+def trie_nodes(samples: Sequence[Sequence[int]]) -> list[list[int]]:
+    """For each sample and step t, the id of its prefix of t + 1 tokens in the samples' trie:
+    samples that share a prefix share its id. One dict lookup per token."""
+    ids: dict[tuple[int, int], int] = {}
+    out = []
+    for seq in samples:
+        node, row = -1, []  # -1: the empty prefix (the trie's root)
+        for token in seq:
+            node = ids.setdefault((node, int(token)), len(ids))
+            row.append(node)
+        out.append(row)
+    return out
+
+
 def fork_labels(samples: Sequence[Sequence[int]]) -> list[list[int | None]]:
     """For each sample j and step t: 1 if the samples that share sample j's first t tokens do not
     all take the same token t, 0 if they do, None where no other sample shares that prefix (or
-    every other one that does has ended there). One pass per step over prefix groups."""
-    group = [0] * len(samples)  # id of each sample's prefix of length t
-    out: list[list[int | None]] = [[] for _ in samples]
-    for t in range(max((len(s) for s in samples), default=0)):
-        live = [j for j, s in enumerate(samples) if len(s) > t]
-        tokens: dict[int, set] = {}
-        peers: dict[int, int] = {}
-        for j in live:
-            tokens.setdefault(group[j], set()).add(samples[j][t])
-            peers[group[j]] = peers.get(group[j], 0) + 1
-        for j in live:
-            g = group[j]
-            out[j].append(None if peers[g] < 2 else int(len(tokens[g]) > 1))
-        ids: dict[tuple, int] = {}
-        for j in live:
-            group[j] = ids.setdefault((group[j], samples[j][t]), len(ids))
-    return out
+    every other one that does has ended there). Read off the samples' trie (`trie_nodes`): a
+    prefix's peers are the samples passing through it, their next tokens its children."""
+    nodes = trie_nodes(samples)
+    children: dict[int, set[int]] = {}
+    peers: dict[int, int] = {}
+    for row in nodes:
+        for parent, node in zip([-1, *row][:len(row)], row, strict=True):
+            children.setdefault(parent, set()).add(node)
+            peers[parent] = peers.get(parent, 0) + 1
+    return [[None if peers[parent] < 2 else int(len(children[parent]) > 1)
+             for parent in [-1, *row][:len(row)]] for row in nodes]
