@@ -16,49 +16,10 @@ differs in DEST.
 from __future__ import annotations
 
 import argparse
-import hashlib
-import json
-import lzma
-import shutil
 import sys
 from pathlib import Path
 
-FILES = ("metrics.json", "run_config.json", ".hydra/config.yaml", ".hydra/overrides.yaml",
-         "human_metrics.json")
-
-
-def finished_runs(src: Path) -> tuple[list[Path], list[Path]]:
-    """(finished, unfinished) run folders below `src`, sorted."""
-    done, open_ = [], []
-    for m in sorted(src.rglob("metrics.json")):
-        status = json.loads(m.read_text()).get("status")
-        (done if status == "complete" and (m.parent / "generations.jsonl").exists()
-         else open_).append(m.parent)
-    return done, open_
-
-
-def _digest(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def collected_digest(dest: Path) -> str | None:
-    """sha256 of the generations a collected run holds (after decompression)."""
-    f = dest / "generations.jsonl.xz"
-    return _digest(lzma.decompress(f.read_bytes())) if f.exists() else None
-
-
-def collect(run: Path, dest: Path) -> bool:
-    """Copy one run; False when DEST already holds the same generations."""
-    raw = (run / "generations.jsonl").read_bytes()
-    if collected_digest(dest) == _digest(raw):
-        return False
-    dest.mkdir(parents=True, exist_ok=True)
-    (dest / "generations.jsonl.xz").write_bytes(lzma.compress(raw, preset=9))
-    for name in FILES:
-        if (run / name).exists():
-            (dest / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(run / name, dest / name)
-    return True
+from alpha.runner.collect import collect, finished_runs, is_collected
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -71,13 +32,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {a.src} is not a folder; give the study's multirun folder", file=sys.stderr)
         return 2
     done, open_ = finished_runs(a.src)
-    stale = [r for r in done if collected_digest(a.dest / r.relative_to(a.src))
-             != _digest((r / "generations.jsonl").read_bytes())]
     if a.check:
+        stale = [r for r in done if not is_collected(r, a.dest / r.relative_to(a.src))]
         for r in stale:
             print(f"not collected: {r}")
         return 1 if stale else 0
-    copied = sum(collect(r, a.dest / r.relative_to(a.src)) for r in stale)
+    copied = sum(collect(r, a.dest / r.relative_to(a.src)) for r in done)
     print(f"{copied} run(s) collected, {len(done) - copied} already there, "
           f"{len(open_)} unfinished left out")
     return 0

@@ -4,8 +4,9 @@
     python experiments/compute_equal/study.py choose runs/dev --out results/gated_threshold.json
     python experiments/compute_equal/study.py tables runs --out results  # every table from runs/
 
-`collect` copies a finished run's generations (xz, byte-exact after `xz -d`), metrics.json and
-run_config.json, so every number in results/ is recomputed from the repository alone.
+`collect` copies a finished run's raw files (`alpha.runner.collect`: generations as xz,
+byte-exact after `xz -d`, metrics.json, run_config.json, the Hydra config), so every number in
+results/ is recomputed from the repository alone.
 """
 
 from __future__ import annotations
@@ -13,9 +14,9 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
-import lzma
-import shutil
 from pathlib import Path
+
+from alpha.runner.collect import collect as copy_run
 
 
 def collect(run_dir: Path, dest: Path) -> None:
@@ -23,11 +24,7 @@ def collect(run_dir: Path, dest: Path) -> None:
     if metrics.get("status") != "complete":
         raise SystemExit(f"error: {run_dir} is not complete (metrics.json status "
                          f"{metrics.get('status')!r}); re-run its command to finish it")
-    dest.mkdir(parents=True, exist_ok=True)
-    with lzma.open(dest / "generations.jsonl.xz", "wb", preset=9) as f:
-        f.write((run_dir / "generations.jsonl").read_bytes())
-    for name in ("metrics.json", "run_config.json"):
-        shutil.copyfile(run_dir / name, dest / name)
+    copy_run(run_dir, dest)
 
 
 def choose(dev: Path, out: Path) -> float:

@@ -1,0 +1,56 @@
+"""A finished run's raw files copied into the repository, generations as xz (scripts/collect_runs.py,
+Study 4's study.py): generations.jsonl.xz (byte-equal to the run's generations.jsonl after
+`xz -d`), metrics.json, run_config.json, .hydra/config.yaml, .hydra/overrides.yaml and
+human_metrics.json when scored, so `make_tables.py` (which reads the .xz through
+`alpha.runner.runs.read_rows`) recomputes a study's tables and CIs from the repository alone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import lzma
+import shutil
+from pathlib import Path
+
+FILES = ("metrics.json", "run_config.json", ".hydra/config.yaml", ".hydra/overrides.yaml",
+         "human_metrics.json")
+
+
+def finished_runs(src: Path) -> tuple[list[Path], list[Path]]:
+    """(finished, unfinished) run folders below `src`, sorted."""
+    done, open_ = [], []
+    for m in sorted(src.rglob("metrics.json")):
+        status = json.loads(m.read_text()).get("status")
+        (done if status == "complete" and (m.parent / "generations.jsonl").exists()
+         else open_).append(m.parent)
+    return done, open_
+
+
+def _digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def collected_digest(dest: Path) -> str | None:
+    """sha256 of the generations a collected run holds (after decompression)."""
+    f = dest / "generations.jsonl.xz"
+    return _digest(lzma.decompress(f.read_bytes())) if f.exists() else None
+
+
+def is_collected(run: Path, dest: Path) -> bool:
+    """DEST already holds this run's generations, byte for byte."""
+    return collected_digest(dest) == _digest((run / "generations.jsonl").read_bytes())
+
+
+def collect(run: Path, dest: Path) -> bool:
+    """Copy one run; False when DEST already holds the same generations."""
+    raw = (run / "generations.jsonl").read_bytes()
+    if collected_digest(dest) == _digest(raw):
+        return False
+    dest.mkdir(parents=True, exist_ok=True)
+    (dest / "generations.jsonl.xz").write_bytes(lzma.compress(raw, preset=9))
+    for name in FILES:
+        if (run / name).exists():
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(run / name, dest / name)
+    return True
