@@ -141,10 +141,15 @@ def path_params(s: torch.Tensor, penalty: torch.Tensor, cfg: SamplerConfig) -> S
     s = 1 the permissive corner (every upper bound), s = -1 the restrictive one (every lower
     bound), each of temperature, top_k, top_p and candidate_size linear in s on each half (top_k
     and candidate_size rounded). `s`, `penalty`: `(N,)` -> `(N,)` parameters."""
-    lo, hi, base = _constants(cfg, s.device)
-    up, down = s.clamp(min=0.0)[:, None], (-s).clamp(min=0.0)[:, None]  # (N, 1)
-    p = torch.minimum(torch.maximum(base + up * (hi - base) + down * (lo - base), lo), hi)
+    p = _path_point(s, cfg)  # (N, 5)
     return SamplingParams(p[:, 0], p[:, 1].round(), p[:, 2], penalty, p[:, 4].round())
+
+
+def _path_point(s: torch.Tensor, cfg: SamplerConfig) -> torch.Tensor:
+    """`(..., 5)` the path's parameters (unrounded, PARAM_NAMES order) at points s `(...)`."""
+    lo, hi, base = _constants(cfg, s.device)
+    up, down = s.clamp(min=0.0)[..., None], (-s).clamp(min=0.0)[..., None]  # (..., 1)
+    return torch.minimum(torch.maximum(base + up * (hi - base) + down * (lo - base), lo), hi)
 
 
 def base_entropy(pool: Pool, cfg: SamplerConfig) -> torch.Tensor:
@@ -333,12 +338,10 @@ def path_terms_fn(vals: torch.Tensor, cfg: SamplerConfig
     the kept sets from here too, and `set_params` then states each set with a margin, so the
     options it re-scores with `keep_mask` keep exactly those sets."""
     base = (vals - vals[:, :1]).double()[:, None, :]  # (B, 1, K) log-weights at T = 1
-    lo, hi, bp = _constants(cfg, vals.device)
     last = vals.shape[-1] - 1
 
     def terms(s: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        up, down = s.clamp(min=0.0)[..., None], (-s).clamp(min=0.0)[..., None]  # (B, G, 1)
-        p = torch.minimum(torch.maximum(bp + up * (hi - bp) + down * (lo - bp), lo), hi)
+        p = _path_point(s, cfg)  # (B, G, 5)
         k = p[..., 1:2].round().long()  # (B, G, 1)
         sc = _prefix_sums(base, p[..., 0])  # (2, B, G, K)
         s_k = sc[0].gather(-1, (k - 1).clamp(0, last))  # mass of the top k
