@@ -363,8 +363,9 @@ def _generate_batch(model, tokenizer, seqs, indices, *, sampler, cap, seed, max_
             attention = attention[..., :b.mask.shape[1]]  # a static cache's unfilled columns
         if shared is not None and attention is not None:
             attention = shared.sampler_attention(attention, b.rows)
-        signals = step_signals(logits, attention, b.mask.bool()) if record_signals else {}
-        res = sampler.step(logits, b.ids, attention=attention, key_mask=b.mask.bool(),
+        key_mask = b.mask.bool()
+        signals = step_signals(logits, attention, key_mask) if record_signals else {}
+        res = sampler.step(logits, b.ids, attention=attention, key_mask=key_mask,
                            generators=b.gens)
         tokens = res.tokens.to(device=device, dtype=torch.long).reshape(-1)  # (B',)
         if b.logprob is not None:  # raw logits (samplers never write into them): no warping
