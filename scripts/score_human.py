@@ -19,9 +19,10 @@ def main(argv: list[str] | None = None) -> int:
     if not dirs:
         print(__doc__)
         return 2
+    models: dict = {}  # each model and oracle loaded once for all the folders
     for d in dirs:
         try:
-            out = score_run(d)
+            out = score_run(d, models)
         except (ValueError, FileNotFoundError) as err:
             print(f"error: {err}", file=sys.stderr)
             return 2

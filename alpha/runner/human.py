@@ -41,8 +41,10 @@ def human_metrics(config: dict) -> list[str]:
             if m not in NOT_FOR_HUMAN]
 
 
-def score_run(run_dir: Path) -> dict:
-    """Score a finished run's references; write and return `human_metrics.json`'s content."""
+def score_run(run_dir: Path, models: dict | None = None) -> dict:
+    """Score a finished run's references; write and return `human_metrics.json`'s content.
+    `models`: a dict the caller keeps across runs, so the generating model and the oracle of a
+    study's many run folders are loaded once (keyed by their loading arguments)."""
     from alpha.evaluation import evaluate_records
     from alpha.models import load_model_and_tokenizer
     from alpha.runner import config as hc
@@ -55,13 +57,21 @@ def score_run(run_dir: Path) -> dict:
     cfg = json.loads((run_dir / "run_config.json").read_text())["config"]
     settings = hc.settings({**cfg, "output_dir": str(run_dir)})
     rows = read_rows(run_dir)
-    model, tok = load_model_and_tokenizer(**hc.model_kwargs(cfg["model"], settings))
+    models = {} if models is None else models
+
+    def load(kwargs: dict):
+        key = json.dumps(kwargs, sort_keys=True, default=str)
+        if key not in models:
+            models[key] = load_model_and_tokenizer(**kwargs)
+        return models[key]
+
+    model, tok = load(hc.model_kwargs(cfg["model"], settings))
     records = human_records(rows, tok)
     if not records:
         raise ValueError(f"{run_dir}: no row has a reference (a continuation dataset has them, "
                          f"e.g. dataset=owt); nothing to score")
     oracle_kw = hc.oracle_kwargs(cfg, settings)
-    oracle = load_model_and_tokenizer(**oracle_kw) if oracle_kw else (None, None)
+    oracle = load(oracle_kw) if oracle_kw else (None, None)
     metrics = human_metrics(cfg)
     options = {**((cfg.get("evaluation") or {}).get("options") or {}),
                "perplexity_source": "rescore"}  # references have no generation log-probs
