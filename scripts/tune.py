@@ -17,10 +17,12 @@ naming it: experiments/baselines/run.sh. See docs/baselines.md and docs/statisti
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
-# This checkout's alpha, not another one an editable install points at: ROOT (where outputs
-# and experiments/ resolve) is derived from alpha's location.
-from alpha.runner.tuning import load_config, make_plan, run_study
+# This checkout's alpha, not another one an editable install points at: ROOT (where outputs,
+# conf/ and run.py resolve) is derived from alpha's location.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from alpha.runner.tuning import load_config, make_plan, run_study  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:

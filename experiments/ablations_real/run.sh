@@ -12,6 +12,9 @@
 # grid over two commands finds the finished runs again.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+# this checkout's alpha (and ROOT, where run folders land), even where an editable install
+# points at another checkout (a study run from a separate worktree)
+export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 # perplexity_source=rescore: the definition its first runs used (the text re-scored); the key is
 # in neither the folder names (conf/hydra exclude_keys) nor the fingerprint, so finished runs resume
 COMMON=(model=smollm2-135m dataset=owt dataset.split=test num_prompts=128 max_new_tokens=96

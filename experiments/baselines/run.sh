@@ -11,6 +11,9 @@
 # Each run.py gets one torch thread (two streams on two cores; 2 threads each run ~10x slower).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+# this checkout's alpha (and ROOT, where run folders land), even where an editable install
+# points at another checkout (a study run from a separate worktree)
+export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 mkdir -p multirun/tune
 EXTRA=("extra_overrides=[cpu_threads=1]")
 if [[ -n "${MODEL_REV:-}" ]]; then

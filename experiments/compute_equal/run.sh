@@ -11,6 +11,9 @@
 # are copied to experiments/compute_equal/runs/NAME/ (committed); then the tables.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+# this checkout's alpha (and ROOT, where run folders land), even where an editable install
+# points at another checkout (a study run from a separate worktree)
+export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 SWEEP=${SWEEP:-multirun/study_compute_equal}
 OUT=experiments/compute_equal
 mkdir -p "$SWEEP" "$OUT/runs" "$OUT/results"

@@ -8,6 +8,9 @@
 # runs a subset. Order of what to drop if it runs long (issue 25): the tuning seeds first.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+# this checkout's alpha (and ROOT, where run folders land), even where an editable install
+# points at another checkout (a study run from a separate worktree)
+export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 CFG=conf/tune/leaderboard.yaml
 OUT=multirun/tune/leaderboard
 RES=experiments/leaderboard/results

@@ -12,6 +12,9 @@
 # against top_p with paired CIs and the budget curves, then each winner's cost against top_p.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+# this checkout's alpha (and ROOT, where run folders land), even where an editable install
+# points at another checkout (a study run from a separate worktree)
+export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 CFG=conf/tune/open_ended.yaml
 RUNS=multirun/tune/open_ended/runs
 RES=experiments/open_ended/results

@@ -10,6 +10,9 @@
 # adaptive rows vs each baseline, the temperatures actually sampled, the figure.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+# this checkout's alpha (and ROOT, where run folders land), even where an editable install
+# points at another checkout (a study run from a separate worktree)
+export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 EXTRA=${EXTRA:-}
 TAG=${EXTRA:+_$(echo "$EXTRA" | sed 's/[^A-Za-z0-9._-]/_/g')}   # own folders per EXTRA
 SWEEP=multirun/study_temperature_robustness$TAG
