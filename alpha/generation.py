@@ -336,10 +336,14 @@ def step_signals(logits: torch.Tensor, attention: torch.Tensor | None,
 def _generate_batch(model, tokenizer, seqs, indices, *, sampler, cap, seed, max_new_tokens,
                     eos, pad_id, stop_strings, streamer, prefix_cache, record_logprobs=True,
                     record_signals=False, cache_implementation="dynamic", decode_fn=None,
-                    fixed_batch=False):
+                    fixed_batch=False, branching=False):
     device = next(model.parameters()).device
     ids, mask = left_pad(seqs, pad_id, device)
     pos_ids = (mask.cumsum(-1) - 1).clamp(min=0)  # (B, T)
+    # branching: the model runs one row per distinct prompt / token history (`fork`); `src`
+    # maps each sample row to its prefilled row, `rep` to its row in the model's batch
+    model_seqs, src = _distinct(seqs, device) if branching else (seqs, None)
+    rep = src
     b = _Batch(rows=torch.arange(len(seqs), device=device), ids=ids, mask=mask,
                pos=pos_ids[:, -1], trace=None, gens=row_generators(seed, indices, device),
                logprob=ids.new_zeros(len(seqs), max_new_tokens, dtype=torch.float32)
@@ -351,9 +355,13 @@ def _generate_batch(model, tokenizer, seqs, indices, *, sampler, cap, seed, max_
     extra = {**_forward_kwargs(model, cache),
              **(cap.forward_kwargs() if cap else {"output_attentions": False})}
     sampler.reset(len(seqs))
-    p = shared_prefix_length(seqs) if prefix_cache and prefix_cache_supported(model, cache) else 0
-    out, shared = prefill(_forward, model, seqs, ids, mask, pos_ids, prefix_len=p,
+    p = (shared_prefix_length(model_seqs) if prefix_cache and prefix_cache_supported(model, cache)
+         else 0)
+    m_ids, m_mask, m_pos = ((ids, mask, pos_ids) if src is None else
+                            (ids[_firsts(src)], mask[_firsts(src)], pos_ids[_firsts(src)]))
+    out, shared = prefill(_forward, model, model_seqs, m_ids, m_mask, m_pos, prefix_len=p,
                           pad_id=pad_id, cache=cache, extra=extra, cap=cap)
+    decode_rows, n_model = 0, len(model_seqs)  # rows the model ran in decode steps; its batch
     names: list[str] = []
     alive = torch.ones(len(seqs), dtype=torch.bool, device=device)  # fixed_batch's live rows
     for step in range(max_new_tokens):
@@ -361,8 +369,11 @@ def _generate_batch(model, tokenizer, seqs, indices, *, sampler, cap, seed, max_
         attention = cap.read(out) if cap else None  # (B', H, S)
         if attention is not None and attention.shape[-1] > b.mask.shape[1]:
             attention = attention[..., :b.mask.shape[1]]  # a static cache's unfilled columns
+        if rep is not None:  # one model row per distinct history -> every sample row
+            logits = logits[rep]
+            attention = None if attention is None else attention[rep]
         if shared is not None and attention is not None:
-            attention = shared.sampler_attention(attention, b.rows)
+            attention = shared.sampler_attention(attention, b.rows if src is None else src[b.rows])
         key_mask = b.mask.bool()
         signals = step_signals(logits, attention, key_mask) if record_signals else {}
         res = sampler.step(logits, b.ids, attention=attention, key_mask=key_mask,
@@ -394,19 +405,60 @@ def _generate_batch(model, tokenizer, seqs, indices, *, sampler, cap, seed, max_
             if keep.numel() == 0:
                 break
             b.select(keep)
-            select_cache_rows(cache, keep)
+            if rep is None:
+                select_cache_rows(cache, keep)
+            else:
+                rep = rep[keep]
             sampler.select_rows(keep)
             tokens = tokens[keep]
         if cap:
             cap.clear()
-        kv_mask = b.mask if shared is None else shared.model_mask(b.rows, b.mask)
+        rows, pos = b.rows if src is None else src[b.rows], b.pos
+        kv_mask = b.mask
+        if rep is not None:  # fork: one model row per distinct (history, token)
+            rep, parent, tokens, first = fork(rep, tokens, logits.shape[-1])
+            if parent.shape[0] != n_model or not torch.equal(
+                    parent, torch.arange(n_model, device=device)):  # no fork, no end: no copy
+                select_cache_rows(cache, parent)
+            n_model = parent.shape[0]
+            rows, pos, kv_mask = rows[first], pos[first], kv_mask[first]
+        if shared is not None:
+            kv_mask = shared.model_mask(rows, kv_mask)
         if cache_implementation == "static":  # the buffer's full width: one shape every step
             kv_mask = torch.nn.functional.pad(kv_mask, (0, max_len - kv_mask.shape[1]))
+        decode_rows += tokens.shape[0]
         out = (decode_fn or _forward)(model, input_ids=tokens[:, None], attention_mask=kv_mask,
-                       position_ids=b.pos[:, None], **extra)
+                       position_ids=pos[:, None], **extra)
     if streamer is not None:
         streamer.end()
-    return fin, names
+    return fin, names, decode_rows
+
+
+def _distinct(seqs, device) -> tuple[list, torch.Tensor]:
+    """The distinct prompts (first occurrence order) and, per row, its prompt's position."""
+    first: dict[tuple, int] = {}
+    where = [first.setdefault(tuple(q), len(first)) for q in seqs]
+    distinct = [None] * len(first)
+    for q, i in zip(seqs, where, strict=True):
+        distinct[i] = q
+    return distinct, torch.tensor(where, dtype=torch.long, device=device)
+
+
+def _firsts(group: torch.Tensor) -> torch.Tensor:
+    """`(G,)` the first row of each group id 0..G-1 in `group` `(N,)`."""
+    n = group.shape[0]
+    out = torch.full((int(group.max()) + 1,), n, dtype=torch.long, device=group.device)
+    return out.scatter_reduce(0, group, torch.arange(n, device=group.device), "amin")
+
+
+def fork(rep: torch.Tensor, tokens: torch.Tensor, vocab: int
+         ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Regroup sample rows after a step: rows that were one model row (`rep` `(S,)`) and drew
+    the same token stay one; rows that drew different tokens fork. Returns the new `rep` `(S,)`,
+    each new model row's parent row `(U,)` (cache rows to keep, repeated where a row forks), its
+    token `(U,)` and one sample row of it `(U,)`."""
+    keys, new_rep = torch.unique(rep * vocab + tokens, return_inverse=True)  # sorted
+    return new_rep, keys // vocab, keys % vocab, _firsts(new_rep)
 
 
 def generate(
@@ -431,6 +483,7 @@ def generate(
     cache_implementation: str = "dynamic",
     compile_decode: bool | dict = False,
     fixed_batch: bool = False,
+    branching: bool = False,
 ) -> GenerationResult:
     """Generate a continuation of every prompt with a token sampler.
 
@@ -472,6 +525,12 @@ def generate(
         fixed_batch: keep finished rows in the batch (their further tokens are never read)
             instead of dropping them, so every decode step has one shape: what a CUDA graph
             needs (one capture instead of one per batch size met). Costs their compute.
+        branching: rows whose token histories are identical (k samples of one prompt, e.g. a
+            gated sampler's shared greedy opening) run as one model row, forked (its cache row
+            repeated) at the step where their tokens part: each distinct prefix is computed
+            once. Tokens, traces and log-probs are those of the plain engine (every sample row
+            keeps its own generator and sampler state); `timing["decode_rows"]` counts the
+            rows the model ran in decode steps. Not with fixed_batch.
 
     Returns:
         GenerationResult, one entry per prompt in input order.
@@ -493,6 +552,11 @@ def generate(
     if compile_decode is not False and cache_implementation != "static":
         raise ValueError("compile_decode needs cache_implementation='static' (a dynamic cache "
                          "changes shape every step); set both or neither")
+    if not isinstance(branching, bool):
+        raise ValueError(f"branching={branching!r} must be True or False")
+    if branching and fixed_batch:
+        raise ValueError("branching and fixed_batch both set: branching changes the model's "
+                         "batch every step, fixed_batch keeps it fixed; set one of them")
     if not isinstance(record_signals, bool):
         raise ValueError(f"record_signals={record_signals!r} must be True or False")
     sampler = resolve_sampler(sampler, sampler_config)
@@ -514,7 +578,7 @@ def generate(
     eos, pad_id = [] if ignore_eos else eos_token_ids(model, tokenizer), pad_token_id(tokenizer)
     bs = batch_size or len(seqs)
     outs: list[tuple[list[int], str, dict[str, list[float]], str, list[float] | None]] = []
-    t0 = time.perf_counter()
+    t0, decode_rows = time.perf_counter(), 0
     cap = (AttentionCapture(model, capture) if sampler.needs_attention or record_signals
            else None)
     try:
@@ -522,7 +586,7 @@ def generate(
             cap.install()
         for start in range(0, len(seqs), bs):
             chunk = slice(start, start + bs)
-            fin, names = _generate_batch(
+            fin, names, rows_run = _generate_batch(
                 model, tokenizer, seqs[chunk], indices[chunk], sampler=sampler, cap=cap, seed=seed,
                 prefix_cache=prefix_cache,
                 max_new_tokens=max_new_tokens, eos=eos, pad_id=pad_id,
@@ -530,7 +594,8 @@ def generate(
                 record_signals=record_signals, cache_implementation=cache_implementation,
                 decode_fn=None if compile_decode is False else compiled_decode(
                     model, None if compile_decode is True else compile_decode),
-                fixed_batch=fixed_batch)
+                fixed_batch=fixed_batch, branching=branching)
+            decode_rows += rows_run
             for r in range(len(seqs[chunk])):
                 ids, reason, trace, lp = fin.out[r]
                 tr = {} if trace is None else {k: trace[j] for j, k in enumerate(names)}
@@ -545,5 +610,5 @@ def generate(
         finish_reasons=[o[1] for o in outs], traces=[o[2] for o in outs],
         prompt_lengths=[len(s) for s in seqs], prompt_indices=indices,
         timing={"wall_time_s": wall, "generated_tokens": n_tok,
-                "tokens_per_s": n_tok / wall if wall > 0 else 0.0},
+                "tokens_per_s": n_tok / wall if wall > 0 else 0.0, "decode_rows": decode_rows},
         token_logprobs=[o[4] for o in outs] if record_logprobs else None)

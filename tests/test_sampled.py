@@ -128,6 +128,20 @@ def test_run_py_reports_the_k_sample_metrics(tmp_path):
     for r in rows:  # the uncertainty of every token, beside the adaptive sampler's own trace
         assert {"u_entropy", "u_attn_entropy", "alpha"} <= set(r["trace"])
         assert len(r["trace"]["u_entropy"]) == r["num_tokens"]
+    # the forking decoder (branching=true): the same samples, fewer rows run
+    forked = tmp_path / "forked"
+    res = subprocess.run([sys.executable, str(ROOT / "run.py"), "debug=default",
+                          "dataset=arithmetic", "evaluation=reasoning", "num_samples=4",
+                          "record_signals=true", "max_new_tokens=6", "branching=true",
+                          f"hydra.run.dir={forked}"], cwd=ROOT, env=env,
+                         capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr[-2000:]
+    rows2 = [json.loads(x) for x in (forked / "generations.jsonl").read_text().splitlines()]
+    assert [r["token_ids"] for r in rows2] == [r["token_ids"] for r in rows]
+    bad = subprocess.run([sys.executable, str(ROOT / "run.py"), "debug=default", "branching=true",
+                          "fixed_batch=true", f"hydra.run.dir={tmp_path / 'bad0'}"], cwd=ROOT,
+                         env=env, capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and "branching=true and fixed_batch=true" in bad.stderr
     bad = subprocess.run([sys.executable, str(ROOT / "run.py"), "debug=default", "num_samples=0",
                           f"hydra.run.dir={tmp_path / 'bad'}"], cwd=ROOT, env=env,
                          capture_output=True, text=True, timeout=120)

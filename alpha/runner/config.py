@@ -60,6 +60,7 @@ class RunSettings:
     cache_implementation: str = "dynamic"
     compile_decode: bool = False
     fixed_batch: bool = False
+    branching: bool = False
 
     def __post_init__(self):
         # each rule lives once: counts in the run loop's check_counts (ExperimentSpec runs the
@@ -83,6 +84,10 @@ class RunSettings:
         V.choice("cache_implementation", self.cache_implementation, CACHE_IMPLEMENTATIONS)
         V.flag("compile_decode", self.compile_decode)
         V.flag("fixed_batch", self.fixed_batch)
+        V.flag("branching", self.branching)
+        if self.branching and self.fixed_batch:
+            raise ValueError("branching=true and fixed_batch=true: branching changes the model's "
+                             "batch every step, fixed_batch keeps it fixed; set one of them")
         if self.compile_decode and self.cache_implementation != "static":
             raise ValueError("compile_decode=true needs cache_implementation=static (a dynamic "
                              "cache changes shape every step); add cache_implementation=static")
@@ -148,6 +153,7 @@ def settings(c: dict) -> RunSettings:
         record_signals=c.get("record_signals", False),
         cache_implementation=c.get("cache_implementation", "dynamic"),
         compile_decode=c.get("compile_decode", False), fixed_batch=c.get("fixed_batch", False),
+        branching=c.get("branching", False),
     )
 
 
@@ -305,7 +311,7 @@ def experiment_spec(c: dict, run: RunSettings):
         config=c, force=run.force, progress=run.progress, provenance=provenance(c),
         prefix_cache=run.prefix_cache, record_signals=run.record_signals,
         cache_implementation=run.cache_implementation, compile_decode=run.compile_decode,
-        fixed_batch=run.fixed_batch,
+        fixed_batch=run.fixed_batch, branching=run.branching,
     )
 
 

@@ -71,6 +71,8 @@ class ExperimentSpec:
             tokens, so not part of the fingerprint).
         compile_decode: torch.compile the decode step's model forward (static cache only).
         fixed_batch: keep finished rows in the batch (one shape every step; CUDA graphs).
+        branching: a prompt's samples run as one model row until their tokens part
+            (`alpha.generate`'s; same generations, so not part of the fingerprint).
         fingerprint: the config values that decide the generations; a folder whose
             `run_config.json` holds a different fingerprint is refused unless `force`.
         config: the full resolved config (stored in run_config.json, given to the logger).
@@ -93,6 +95,7 @@ class ExperimentSpec:
     cache_implementation: str = "dynamic"
     compile_decode: bool = False
     fixed_batch: bool = False
+    branching: bool = False
     fingerprint: dict = field(default_factory=dict)
     config: dict = field(default_factory=dict)
     force: bool = False
@@ -411,7 +414,7 @@ def _engine(model, tokenizer, sampler, spec: ExperimentSpec, timing_path: Path) 
             capture=spec.capture, stop_strings=list(spec.stop_strings) or None,
             prefix_cache=spec.prefix_cache, record_signals=spec.record_signals,
             cache_implementation=spec.cache_implementation, compile_decode=spec.compile_decode,
-            fixed_batch=spec.fixed_batch,
+            fixed_batch=spec.fixed_batch, branching=spec.branching,
         )
         rows = make_rows(batch, result)
         append_rows(timing_path, [{"n": len(batch), "wall_time_s": time.perf_counter() - t0}])
