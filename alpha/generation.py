@@ -340,6 +340,17 @@ def _generate_batch(model, tokenizer, seqs, indices, *, sampler, cap, seed, max_
     device = next(model.parameters()).device
     ids, mask = left_pad(seqs, pad_id, device)
     pos_ids = (mask.cumsum(-1) - 1).clamp(min=0)  # (B, T)
+    if getattr(sampler, "decodes", False):  # a decoder that needs the model (contrastive)
+        from alpha.contrastive import TRACE, decode_batch
+
+        b = _Batch(rows=torch.arange(len(seqs), device=device), ids=ids, mask=mask,
+                   pos=pos_ids[:, -1], trace=None, gens=[None] * len(seqs),
+                   logprob=ids.new_zeros(len(seqs), max_new_tokens, dtype=torch.float32)
+                   if record_logprobs else None)
+        fin = _Finisher(tokenizer, eos, stop_strings, ids.shape[1], device)
+        rows_run = decode_batch(model, sampler, b, fin, forward=_forward,
+                                max_new_tokens=max_new_tokens, streamer=streamer)
+        return fin, list(TRACE), rows_run
     # branching: the model runs one row per distinct prompt / token history (`fork`); `src`
     # maps each sample row to its prefilled row, `rep` to its row in the model's batch
     model_seqs, src = _distinct(seqs, device) if branching else (seqs, None)
@@ -560,6 +571,15 @@ def generate(
     if not isinstance(record_signals, bool):
         raise ValueError(f"record_signals={record_signals!r} must be True or False")
     sampler = resolve_sampler(sampler, sampler_config)
+    if getattr(sampler, "decodes", False):
+        used = [name for name, on in (("record_signals", record_signals), ("branching", branching),
+                                      ("fixed_batch", fixed_batch),
+                                      ("compile_decode", compile_decode is not False),
+                                      ("cache_implementation=static",
+                                       cache_implementation == "static")) if on]
+        if used:
+            raise ValueError(f"sampler={type(sampler).__name__} runs its own decode loop; "
+                             f"{', '.join(used)} is not available with it: leave it at the default")
     check_vocab(model, tokenizer)
     if hasattr(sampler, "bind_tokenizer"):  # e.g. alpha_lexical's exempt-token mask
         sampler.bind_tokenizer(tokenizer)

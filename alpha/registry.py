@@ -98,6 +98,7 @@ SAMPLER_MAPPING: dict[str, str] = {
     "mirostat_v2": "alpha.mirostat:build_mirostat_v2",
     "adaptive_p": "alpha.adaptive_p:build_adaptive_p",
     "xtc": "alpha.truncation:build_xtc",
+    "contrastive": "alpha.contrastive:build_contrastive",  # a decoder (needs the model)
     "dry": "alpha.dry:build_dry",
     "gated": "alpha.gated:build_gated",
 }

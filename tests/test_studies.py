@@ -193,7 +193,7 @@ def test_the_leaderboard_extends_study_1_on_the_same_footing():
     study1 = load_config(str(CONF / "tune" / "open_ended.yaml"))
     assert set(lead.methods) == set(study1.methods) | {
         "top_n_sigma", "p_less", "top_h", "quadratic", "xtc", "mirostat_v2", "adaptive_p", "dry",
-        "top_p_rep", "min_p_rep"}
+        "top_p_rep", "min_p_rep", "contrastive"}
     assert lead.overrides == study1.overrides
     assert (lead.trials, lead.objective, lead.seeds, lead.sampler) == (
         study1.trials, study1.objective, study1.seeds, study1.sampler)

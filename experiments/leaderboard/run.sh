@@ -17,7 +17,7 @@ RES=experiments/leaderboard/results
 STAGES=${STAGES:-dev,choose,test,confirm,seeds,collect}
 mkdir -p $OUT $RES
 A='methods=[alpha,greedy,temperature,top_p,typical,eta,edt,entropix,top_n_sigma,top_h,xtc,adaptive_p,top_p_rep]'
-B='methods=[alpha_seed,pure,top_k,min_p,epsilon,dynatemp,alpha_lexical,p_less,quadratic,mirostat_v2,dry,min_p_rep]'
+B='methods=[alpha_seed,pure,top_k,min_p,epsilon,dynatemp,alpha_lexical,p_less,quadratic,mirostat_v2,dry,min_p_rep,contrastive]'
 has() { [[ ",$STAGES," == *",$1,"* ]]; }
 streams() {  # streams EXTRA...: both halves of the methods, in parallel, then wait
     python scripts/tune.py $CFG "$A" "$@" results_dir=$OUT/stream_a > $OUT/stream_a.log 2>&1 &
