@@ -77,17 +77,15 @@ def _unit(h: torch.Tensor) -> torch.Tensor:
     return h / h.norm(dim=-1, keepdim=True)
 
 
-def decode_batch(model, search: ContrastiveSearch, b, fin, *, forward, max_new_tokens: int,
-                 streamer=None) -> int:
+def decode_batch(model, search: ContrastiveSearch, b, fin, *, forward, cache_kwargs,
+                 max_new_tokens: int, streamer=None) -> int:
     """Contrastive search over the live rows `b` (`alpha.generation._Batch`, left-padded
     prompts) until each finishes (`fin`, the engine's `_Finisher`); returns the decode rows
     the model ran (k per row and step). Fills `b.logprob` and `b.trace` (TRACE) as the engine
-    does."""
-    from alpha.generation import _forward_kwargs
-
+    does. `forward(model, **kw)` runs the model, `cache_kwargs(model, cache)` names its cache."""
     pos_ids = (b.mask.cumsum(-1) - 1).clamp(min=0)
     cache = DynamicCache(config=model.config)
-    kw = {**_forward_kwargs(model, cache), "output_hidden_states": True}
+    kw = {**cache_kwargs(model, cache), "output_hidden_states": True}
     out = forward(model, input_ids=b.ids, attention_mask=b.mask, position_ids=pos_ids, **kw)
     context = _unit(out.hidden_states[-1].float())  # (B, T, D)
     logits = out.logits[:, -1, :].float()  # (B, V)

@@ -349,7 +349,8 @@ def _generate_batch(model, tokenizer, seqs, indices, *, sampler, cap, seed, max_
                    if record_logprobs else None)
         fin = _Finisher(tokenizer, eos, stop_strings, ids.shape[1], device)
         rows_run = decode_batch(model, sampler, b, fin, forward=_forward,
-                                max_new_tokens=max_new_tokens, streamer=streamer)
+                                cache_kwargs=_forward_kwargs, max_new_tokens=max_new_tokens,
+                                streamer=streamer)
         return fin, list(TRACE), rows_run
     # branching: the model runs one row per distinct prompt / token history (`fork`); `src`
     # maps each sample row to its prefilled row, `rep` to its row in the model's batch

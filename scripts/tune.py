@@ -17,12 +17,11 @@ naming it: experiments/baselines/run.sh. See docs/baselines.md and docs/statisti
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
-# This checkout's alpha, not another one an editable install points at: ROOT (where outputs,
-# conf/ and run.py resolve) is derived from alpha's location.
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from alpha.runner.tuning import load_config, make_plan, run_study  # noqa: E402
+# ROOT (where outputs, conf/ and run.py resolve) is derived from the imported alpha's location:
+# from a second checkout (a study's worktree) put it first, PYTHONPATH=$PWD, as the studies'
+# run.sh files do, or an editable install of another checkout is what runs.
+from alpha.runner.tuning import load_config, make_plan, run_study
 
 
 def main(argv: list[str] | None = None) -> int:
