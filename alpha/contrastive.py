@@ -114,10 +114,7 @@ def decode_batch(model, search: ContrastiveSearch, b, fin, *, forward, cache_kwa
         b.ids, b.mask, b.pos = torch.cat([b.ids, tokens[:, None]], 1), mask, b.pos + 1
         if streamer is not None:
             streamer.put(tokens.cpu())
-        finished, reasons = fin.done(b, tokens, step == max_new_tokens - 1)
-        if finished.any():
-            fin.store(b, finished, reasons)
-            keep = (~finished).nonzero().flatten()
+        if (keep := fin.retire(b, tokens, step == max_new_tokens - 1)) is not None:
             if keep.numel() == 0:
                 break
             b.select(keep)

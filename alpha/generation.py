@@ -248,6 +248,15 @@ class _Finisher:
             reasons = [r or "length" for r in reasons]
         return torch.tensor([r is not None for r in reasons], device=tokens.device), reasons
 
+    def retire(self, b: _Batch, tokens: torch.Tensor, last_step: bool) -> torch.Tensor | None:
+        """Store the rows that finished with `tokens`; the rows to keep `(B'',)` (empty: all
+        done), or None when every row runs on."""
+        finished, reasons = self.done(b, tokens, last_step)
+        if not finished.any():
+            return None
+        self.store(b, finished, reasons)
+        return (~finished).nonzero().flatten()
+
     def store(self, b: _Batch, finished: torch.Tensor, reasons: list) -> None:
         for i in finished.nonzero().flatten().tolist():
             ids = b.ids[i, self.prompt_len:].tolist()
@@ -403,17 +412,16 @@ def _generate_batch(model, tokenizer, seqs, indices, *, sampler, cap, seed, max_
         b.pos = b.pos + 1
         if streamer is not None:
             streamer.put(tokens.cpu())
-        finished, reasons = fin.done(b, tokens, step == max_new_tokens - 1)
+        last = step == max_new_tokens - 1
         if fixed_batch:  # finished rows stay in the batch, running on unread: one shape
+            finished, reasons = fin.done(b, tokens, last)
             finished = finished & alive
             if finished.any():
                 fin.store(b, finished, reasons)
                 alive = alive & ~finished
                 if not bool(alive.any()):
                     break
-        elif finished.any():
-            fin.store(b, finished, reasons)
-            keep = (~finished).nonzero().flatten()
+        elif (keep := fin.retire(b, tokens, last)) is not None:
             if keep.numel() == 0:
                 break
             b.select(keep)
