@@ -8,6 +8,7 @@ Each sampler and its reference run alternately `--repeats` times; the median tim
 
     python scripts/bench/bench_baselines.py --config scripts/configs/bench-cpu-small.json
     python scripts/bench/bench_baselines.py --model-path models/tiny-shakespeare --batch 16 --new-tokens 64
+    python scripts/bench/bench_baselines.py --model-path PATH --samplers contrastive,greedy
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ CASES = {
     "dynatemp": ({}, None),
     "entropix": ({}, None),
     "alpha": ({}, None),
+    "contrastive": (dict(penalty_alpha=0.6, top_k=4), None),  # a decoder: k model rows a step
 }
 
 
@@ -72,6 +74,7 @@ def main(argv=None) -> dict:
     p.add_argument("--new-tokens", type=int, default=64)
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--threads", type=int, default=0)
+    p.add_argument("--samplers", help="comma-separated subset of " + ",".join(CASES))
     args = p.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -91,7 +94,8 @@ def main(argv=None) -> dict:
     ours("top_p", {})(), hf(CASES["top_p"][1])()  # warm-up
     rows = {}
     with torch.no_grad():
-        for name, (params, hf_kwargs) in CASES.items():
+        for name in (args.samplers.split(",") if args.samplers else CASES):
+            params, hf_kwargs = CASES[name]
             ref = hf(hf_kwargs) if hf_kwargs is not None else ours("top_p", dict(top_p=0.9))
             t_ours, t_ref = (r.median for r in interleaved(
                 {"ours": ours(name, params), "ref": ref}, repeats=args.repeats))
