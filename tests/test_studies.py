@@ -227,3 +227,42 @@ def test_the_confirmatory_choice_follows_its_written_rule(tmp_path):
     bad = subprocess.run([sys.executable, str(script), str(path), "--out", str(tmp_path / "d")],
                          capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and "no dev winner for ['alpha']" in bad.stderr
+
+
+def test_the_leaderboard_tables_rebuild_from_collected_runs(tmp_path):
+    """A small tuning study (tiny model: top_p, min_p, greedy; 2 trials; 2 seeds; 16 prompts),
+    collected, then `experiments/leaderboard/tables.sh RUNS RESULTS`: every table and figure
+    from the collected runs alone, and the study-wide Holm (holm.csv) equal to Holm's
+    step-down computed here by hand on the separability table's p-values."""
+    import csv
+    import subprocess
+    import sys
+
+    env = {"PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1",
+           "OMP_NUM_THREADS": "1", "HOME": str(tmp_path), "PYTHONPATH": str(ROOT),
+           "METRICS": "mauve,coherence,diversity,rep_4,tokens_per_s",
+           "PER_PROMPT": "coherence,rep_4,diversity"}
+    env["PATH"] = f"{Path(sys.executable).parent}:{env['PATH']}"
+    res_dir, sweep, runs = tmp_path / "results", tmp_path / "multirun", tmp_path / "runs"
+    steps = [[sys.executable, str(ROOT / "scripts" / "tune.py"), str(CONF / "tune" / "tiny.yaml"),
+              "methods=[top_p,min_p,greedy]", "trials=2", "seeds=[0,1]", f"out_dir={sweep}",
+              f"results_dir={res_dir}", "extra_overrides=[num_prompts=16]"],
+             [sys.executable, str(ROOT / "scripts" / "collect_runs.py"), str(sweep), str(runs)],
+             ["bash", str(ROOT / "experiments" / "leaderboard" / "tables.sh"), str(runs),
+              str(res_dir)]]
+    for cmd in steps:
+        done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+        assert done.returncode == 0, (cmd[1], done.stderr[-2000:])
+    for name in ("test.md", "test_diff.csv", "test_separability.csv", "test_frontier.png",
+                 "test_budget.png", "dev_frontier.png", "holm.csv"):
+        assert (res_dir / name).stat().st_size > 0, name
+    rows = list(csv.DictReader(open(res_dir / "holm.csv")))
+    pairs = list(csv.DictReader(open(res_dir / "test_separability.csv")))
+    assert len(rows) == len(pairs) == 3 * 3  # 3 pairs of methods x 3 per-prompt metrics
+    p = [float(r["perm_p"]) for r in rows]
+    order = sorted(range(len(p)), key=p.__getitem__)
+    adjusted, running = [0.0] * len(p), 0.0
+    for rank, i in enumerate(order):  # Holm: max over earlier of (m - rank) * p, capped at 1
+        running = max(running, min(1.0, (len(p) - rank) * p[i]))
+        adjusted[i] = running
+    assert [float(r["p_holm"]) for r in rows] == pytest.approx(adjusted)

@@ -4,8 +4,9 @@
 # tuning repeated under two more tuning seeds. One command, resumable (finished dev sweeps and
 # test runs are reused; an interrupted run skips its finished prompts):
 #   bash experiments/leaderboard/run.sh
-# Two single-thread streams per stage (a 2-core machine). STAGES=dev,choose,test,confirm,seeds,collect
-# runs a subset. Order of what to drop if it runs long (issue 25): the tuning seeds first.
+# Two single-thread streams per stage (a 2-core machine).
+# STAGES=dev,choose,test,confirm,seeds,human,collect,tables runs a subset. Order of what to drop
+# if it runs long (issue 25): the tuning seeds first.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 # this checkout's alpha (and ROOT, where run folders land), even where an editable install
@@ -14,7 +15,7 @@ export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 CFG=conf/tune/leaderboard.yaml
 OUT=multirun/tune/leaderboard
 RES=experiments/leaderboard/results
-STAGES=${STAGES:-dev,choose,test,confirm,seeds,collect}
+STAGES=${STAGES:-dev,choose,test,confirm,seeds,human,collect,tables}
 mkdir -p $OUT $RES
 A='methods=[alpha,greedy,temperature,top_p,typical,eta,edt,entropix,top_n_sigma,top_h,xtc,adaptive_p,top_p_rep]'
 B='methods=[alpha_seed,pure,top_k,min_p,epsilon,dynatemp,alpha_lexical,p_less,quadratic,mirostat_v2,dry,min_p_rep,contrastive]'
@@ -50,10 +51,19 @@ if has seeds && [[ -n "$CONF_METHODS" ]]; then   # 5. tuning repeated under tuni
     done
     wait
 fi
-if has collect; then   # 6. every finished run's raw generations into the repository
+if has human; then   # 6. human text scored as a generation, once per test split (same passages)
+    for split in test test512; do
+        first=$(find $OUT/runs/$split -name metrics.json 2>/dev/null | sort | head -1)
+        if [[ -n "$first" ]]; then python scripts/score_human.py "$(dirname "$first")"; fi
+    done
+fi
+if has collect; then   # 7. every finished run's raw generations into the repository
     python scripts/collect_runs.py $OUT/runs experiments/leaderboard/runs
     for s in 1 2; do
         [[ -d multirun/tune/leaderboard_seed$s/runs ]] && python scripts/collect_runs.py \
             multirun/tune/leaderboard_seed$s/runs experiments/leaderboard/runs_seed$s
     done
+fi
+if has tables; then   # 8. every table, figure and the study-wide Holm from the collected runs
+    bash experiments/leaderboard/tables.sh experiments/leaderboard/runs $RES
 fi

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Every leaderboard table and figure from collected runs alone (issue 25), so each CI in the
+# repository is recomputed by one command:
+#   bash experiments/leaderboard/tables.sh                      # runs/ -> results/
+#   bash experiments/leaderboard/tables.sh RUNS RESULTS         # any collected tuning study
+# RUNS holds dev/<method>/<trial>, test/<method>/seed<k> and, after the confirmatory stage,
+# test512/<method>/seed<k> (scripts/collect_runs.py); RESULTS holds the tuner's trials.csv.
+# Writes, per test split (test -> RESULTS/test_*, test512 -> RESULTS/confirmatory_*): the table
+# (mean ± std over seeds), paired per-prompt differences against top_p, the separability table
+# (every pair, Holm over all its tests), the distance to human text where the split's human
+# continuations were scored (scripts/score_human.py; run.sh's human stage), and the
+# quality-diversity frontier of the winners' seeds; from dev: every trial as a point of the
+# frontier (RESULTS/dev_frontier.*) and the budget curves (RESULTS/test_budget.*). Last, one
+# Holm correction over every pair test of every split together (RESULTS/holm.csv): the family
+# the README's claims are read from.
+# METRICS (table columns) and PER_PROMPT (paired, separability, human) override the defaults.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"  # this checkout's alpha
+RUNS=${1:-experiments/leaderboard/runs}
+RES=${2:-experiments/leaderboard/results}
+METRICS=${METRICS:-mauve,coherence,oracle_perplexity,perplexity,diversity,rep_4,self_bleu,mean_length,tokens_per_s}
+PER_PROMPT=${PER_PROMPT:-coherence,oracle_perplexity,perplexity,rep_4,diversity}
+FRONTIER=${FRONTIER:-diversity,coherence}
+mkdir -p "$RES"
+tables() {  # tables SPLIT_DIR OUT EXTRA...: one split's tables and figures
+    local split=$1 out=$2; shift 2
+    local human=()
+    if [[ -n "$(find "$split" -name human_metrics.json -print -quit)" ]]; then
+        human=(--human "$PER_PROMPT")
+    fi
+    python scripts/make_tables.py "$split" --by sampler.name --metrics "$METRICS" \
+        --reference top_p --diff-metrics "$PER_PROMPT" --separability "$PER_PROMPT" \
+        "${human[@]}" --frontier "$FRONTIER" --out "$out" "$@"
+}
+tables "$RUNS/test" "$RES/test" --trials "$RES/trials.csv"
+family=("$RES/test_separability.csv")
+if [[ -d "$RUNS/test512" ]]; then
+    tables "$RUNS/test512" "$RES/confirmatory"
+    family+=("$RES/confirmatory_separability.csv")
+fi
+python scripts/holm_correct.py "${family[@]}" --out "$RES/holm.csv"
+python scripts/make_tables.py "$RUNS/dev" --by sampler.name --metrics "$METRICS" \
+    --frontier "$FRONTIER" --out "$RES/dev"
