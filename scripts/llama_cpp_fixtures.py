@@ -26,6 +26,26 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "tests" / "fixtures" / "llama_cpp" / "samplers.json"
+# DRY's sequence breakers need a vocabulary: GPT-2's vocab-only GGUF from the llama-cpp-python
+# 0.3.36 sdist (vendor/llama.cpp/models/ggml-vocab-gpt-2.gguf), committed xz-compressed; the
+# tests load the same file's tokenizer through transformers' GGUF loader.
+VOCAB_XZ = ROOT / "tests" / "fixtures" / "llama_cpp" / "ggml-vocab-gpt-2.gguf.xz"
+VOCAB_SHA256 = "cedc56ca6e2e89f63e781696d1fd76b4b1d49e6720dee86463e915f6e90016ac"
+BREAKER_TEXTS = [
+    'The cat said: "hello there" and the cat said: "hello there" and the cat said: "hello',
+    "one two three four five one two three four five one two three four",
+    "a *b* c d *b* c d *b* c",
+    "x y z\nx y z\nx y z\nx y",
+    "foo bar:baz foo bar:baz foo bar:",
+    "the cat sat there, the cat sat there, and the cat sat",
+    "Q: what is two and two\n\nQ: what is two and two\n\nQ: what is two and",
+    "I think that I think that I think that I think",
+]
+BREAKER_CASES = [  # breakers, multiplier, base, allowed_length, penalty_last_n
+    (["\n", ":", "\"", "*"], 0.8, 1.75, 2, 64),  # llama.cpp's defaults
+    ([" the cat", "there"], 1.5, 2.0, 2, 40),  # multi-token breakers: head + tail
+    (["\n\n", "Q:", "at"], 0.5, 1.2, 1, 100),  # "at" ends inside tokens (" that", " sat")
+]
 V, STEPS = 64, 10
 
 
@@ -149,10 +169,71 @@ def dry(ll, multiplier: float, base: float, allowed: int, last_n: int, seed: int
     return record
 
 
+def vocab_file(folder: Path) -> Path:
+    """The committed GPT-2 vocab GGUF, decompressed into `folder` and checked by sha256."""
+    import hashlib
+    import lzma
+
+    out = folder / "ggml-vocab-gpt-2.gguf"
+    out.write_bytes(lzma.decompress(VOCAB_XZ.read_bytes()))
+    if hashlib.sha256(out.read_bytes()).hexdigest() != VOCAB_SHA256:
+        raise ValueError(f"{VOCAB_XZ} does not decompress to the recorded GGUF (sha256)")
+    return out
+
+
+def tokenize(ll, vocab, text: str) -> list[int]:
+    buf = (ll.llama_token * 512)()
+    n = ll.llama_tokenize(vocab, text.encode(), len(text.encode()), buf, 512, False, False)
+    return list(buf[:n])
+
+
+def dry_breakers(ll, vocab, breakers, multiplier, base, allowed, last_n, seed) -> dict:
+    """DRY with sequence breakers on GPT-2's vocabulary: each text tokenized by llama.cpp,
+    accepted token by token, then one apply on seeded logits over every token of the text plus
+    8 others; the logits it leaves."""
+    rng = np.random.default_rng(seed)
+    record = {"sampler": "dry_breakers", "params": {
+        "multiplier": multiplier, "base": base, "allowed_length": allowed,
+        "penalty_last_n": last_n, "sequence_breakers": breakers},
+        "histories": [], "candidates": [], "logits": [], "out": []}
+    for text in BREAKER_TEXTS:
+        h = tokenize(ll, vocab, text)
+        cands = sorted(set(h) | set(rng.integers(0, 50257, size=8).tolist()))
+        x = (rng.standard_normal(len(cands)) * 2).astype(np.float32).tolist()
+        strings = (ctypes.c_char_p * len(breakers))(*[b.encode() for b in breakers])
+        smpl = ll.llama_sampler_init_dry(vocab, multiplier, base, allowed, last_n, strings,
+                                         len(breakers))
+        for t in h:
+            ll.llama_sampler_accept(smpl, t)
+        data = (ll.llama_token_data * len(cands))(
+            *[ll.llama_token_data(id=i, logit=v, p=0.0) for i, v in zip(cands, x, strict=True)])
+        arr = ll.llama_token_data_array(data=ctypes.cast(data, ll.llama_token_data_p),
+                                        size=len(cands), selected=-1, sorted=False)
+        ll.llama_sampler_apply(smpl, ctypes.byref(arr))
+        out = {int(arr.data[i].id): float(arr.data[i].logit) for i in range(arr.size)}
+        record["histories"].append(h)
+        record["candidates"].append(cands)
+        record["logits"].append(x)
+        record["out"].append([out[c] for c in cands])
+        ll.llama_sampler_free(smpl)
+    return record
+
+
 def record_all() -> dict:
+    import tempfile
+
     import llama_cpp as ll
 
     cases = stateless(ll)
+    with tempfile.TemporaryDirectory() as tmp:
+        params = ll.llama_model_default_params()
+        params.vocab_only = True
+        model = ll.llama_model_load_from_file(str(vocab_file(Path(tmp))).encode(), params)
+        vocab = ll.llama_model_get_vocab(model)
+        for i, (breakers, mult, base, allowed, last_n) in enumerate(BREAKER_CASES):
+            cases[f"dry breakers={breakers} multiplier={mult} allowed={allowed}"] = dry_breakers(
+                ll, vocab, breakers, mult, base, allowed, last_n, 20 + i)
+        ll.llama_model_free(model)
     for mult, base, allowed, last_n, seed in ((0.8, 1.75, 2, 64, 11), (1.5, 2.0, 3, 16, 12),
                                               (0.5, 1.0, 1, 40, 13)):
         cases[f"dry multiplier={mult} base={base} allowed={allowed} last_n={last_n}"] = dry(

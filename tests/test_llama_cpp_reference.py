@@ -3,7 +3,10 @@
 tests/fixtures/llama_cpp/samplers.json holds what llama-cpp-python 0.3.36 (llama.cpp built from
 its sdist) did on fixed logits: kept token ids for top-nσ, XTC (probability 1), min-p and typical;
 for Mirostat v2 and adaptive-p, ten steps of one sequence with the token llama.cpp drew (its own
-RNG); for DRY (no sequence breakers), the logits it leaves after token histories with repeats. Regenerate with `python scripts/llama_cpp_fixtures.py`. The stateful ones are replayed with
+RNG); for DRY, the logits it leaves after token histories with repeats, without sequence
+breakers and with them on GPT-2's vocabulary (the vocab-only GGUF from the same sdist, committed
+xz-compressed beside the record; our side loads its tokenizer through transformers' GGUF
+loader). Regenerate with `python scripts/llama_cpp_fixtures.py`. The stateful ones are replayed with
 the RNG factored out: our sampler is fed llama.cpp's drawn tokens, and what follows from them
 (Mirostat's kept sets through μ, adaptive-p's reshaped probabilities through its moving average)
 must match step by step. The slow test regenerates the records when `llama_cpp` is importable.
@@ -38,7 +41,8 @@ def test_the_records_name_their_source():
     assert DATA["llama_cpp_python"] == "0.3.36"
     assert DATA["command"] == "python scripts/llama_cpp_fixtures.py"
     kinds = {c["sampler"] for c in DATA["cases"].values()}
-    assert kinds == {"top_n_sigma", "xtc", "min_p", "typical", "mirostat_v2", "adaptive_p", "dry"}
+    assert kinds == {"top_n_sigma", "xtc", "min_p", "typical", "mirostat_v2", "adaptive_p", "dry",
+                     "dry_breakers"}
 
 
 @pytest.mark.parametrize("name,case", _cases("top_n_sigma"))
@@ -101,6 +105,41 @@ def test_dry_penalises_as_llama_cpp_does(name, case):
         for tok, amount in pen.items():
             got[tok] -= amount
         torch.testing.assert_close(got, torch.tensor(want))
+
+
+@pytest.fixture(scope="module")
+def gpt2_vocab(tmp_path_factory):
+    """GPT-2's tokenizer from the committed vocab-only GGUF (transformers' GGUF loader)."""
+    from transformers import AutoTokenizer
+
+    spec = importlib.util.spec_from_file_location("fixtures", ROOT / "scripts" /
+                                                  "llama_cpp_fixtures.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    path = module.vocab_file(tmp_path_factory.mktemp("vocab"))
+    return AutoTokenizer.from_pretrained(path.parent, gguf_file=path.name)
+
+
+@pytest.mark.parametrize("name,case", _cases("dry_breakers"))
+def test_dry_with_sequence_breakers_penalises_as_llama_cpp_does(name, case, gpt2_vocab):
+    """DRY with sequence breakers (llama.cpp's defaults; multi-token ones; one that ends inside
+    tokens) on GPT-2's vocabulary: our breaker processing (`bind_tokenizer`, from transformers'
+    tokenizer of the same GGUF) and penalties leave the same logits on every candidate (every
+    token of the history plus 8 others) as llama.cpp's sampler after the same history."""
+    p = case["params"]
+    sampler = build_sampler("dry", multiplier=p["multiplier"], base=p["base"],
+                            allowed_length=p["allowed_length"], penalty_last_n=p["penalty_last_n"],
+                            sequence_breakers=p["sequence_breakers"])
+    sampler.bind_tokenizer(gpt2_vocab)
+    penalised = 0
+    for h, cands, x, want in zip(case["histories"], case["candidates"], case["logits"],
+                                 case["out"], strict=True):
+        logits = torch.zeros(1, len(gpt2_vocab))
+        logits[0, cands] = torch.tensor(x)
+        got = sampler.penalised(logits, torch.tensor([h]), None)[0, cands]
+        torch.testing.assert_close(got, torch.tensor(want))
+        penalised += int((torch.tensor(want) != torch.tensor(x)).sum())
+    assert penalised > 0  # the histories do reach the penalty
 
 
 @pytest.mark.slow
