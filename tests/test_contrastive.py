@@ -138,3 +138,12 @@ def test_the_record_regenerates_from_transformers_4():
     out = subprocess.run([os.environ["ALPHA_HF4_PYTHON"], "-c", code], capture_output=True,
                          text=True, timeout=600, check=True)
     assert json.loads(out.stdout)["cases"] == DATA["cases"]
+
+
+def test_a_row_alone_equals_the_row_in_its_batch():
+    case = DATA["cases"][0]
+    model = fixtures.seeded_model(case["arch"])
+    search = ContrastiveSearch(penalty_alpha=case["penalty_alpha"], top_k=case["top_k"])
+    for prompt, want in zip(DATA["prompts"], case["tokens"], strict=True):
+        alone, *_ = _decode(model, search, [prompt], DATA["new_tokens"], DATA["eos"])
+        assert alone[0] == want
