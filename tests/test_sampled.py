@@ -172,3 +172,20 @@ def test_study4_composes_with_its_seeded_split():
     assert list(select_split(600, "test", 300, None)) == list(range(300, 600))  # unchanged rule
     with pytest.raises(ValueError, match="dataset.split_seed='x' is invalid"):
         select_split(10, "dev", 5, "x")
+
+
+def test_study4_gsm8k_task_is_a_seeded_200_problem_subset():
+    """The second task composes on top of Study 4 (same samples, signals, batch) with GSM8K's
+    1,319 test problems split by the seeded rule it writes down: 200 test problems."""
+    from alpha.data.prompts import select_split
+    from tests.test_configs import _compose, _plain
+
+    c = _plain(_compose(["experiment=study4_gsm8k", "output_dir=/tmp/x"]))
+    assert c["dataset"]["source"] == "gsm8k" and c["dataset"]["prompt_format"] == "gsm8k_cot8"
+    assert (c["num_samples"], c["record_signals"], c["max_new_tokens"]) == (8, True, 256)
+    test = select_split(1319, "test", c["dataset"]["dev_size"], c["dataset"]["split_seed"])
+    assert len(test) == 200
+    import numpy as np
+
+    assert set(test) == set(range(1319)) - set(np.random.default_rng(2027).permutation(1319)[:1119].tolist())
+
