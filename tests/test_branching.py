@@ -117,3 +117,16 @@ def test_bad_branching_options_say_which_field(peaked_model, tiny_tokenizer):
                  fixed_batch=True)
     with pytest.raises(ValueError, match=r"branching='yes' must be True or False"):
         generate(peaked_model, tiny_tokenizer, ["a"], max_new_tokens=2, branching="yes")
+
+
+def test_branching_under_a_static_cache(peaked_model, tiny_tokenizer):
+    """The forked cache rows of a StaticCache (rows re-indexed, repeats included) give the same
+    samples as the dynamic cache and as the plain engine."""
+    prompts, idx = _samples([HEAD + "Q: one", HEAD + "Q: two two"], 4)
+    runs = [generate(peaked_model, tiny_tokenizer, prompts, max_new_tokens=16, seed=3,
+                     sampler=build_sampler("top_p", top_p=0.9, temperature=0.5),
+                     prompt_indices=idx, branching=b, cache_implementation=c)
+            for b, c in ((False, "static"), (True, "static"), (True, "dynamic"))]
+    assert runs[0].token_ids == runs[1].token_ids == runs[2].token_ids
+    assert runs[1].timing["decode_rows"] == runs[2].timing["decode_rows"] < \
+        runs[0].timing["decode_rows"]
