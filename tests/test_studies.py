@@ -104,9 +104,9 @@ EXPECTED = {
 
 
 def test_every_study_has_its_grid_checked():
-    """The temperature studies' grids are checked below; study4 (k samples, no temperature
-    grid) composes in tests/test_sampled.py."""
-    assert set(STUDIES) == set(EXPECTED) | {"study4"}
+    """The temperature studies' grids are checked below; study4 and its GSM8K task (k samples,
+    no temperature grid) compose in tests/test_sampled.py."""
+    assert set(STUDIES) == set(EXPECTED) | {"study4", "study4_gsm8k"}
 
 
 @pytest.mark.parametrize("name", [n for n in STUDIES if n in EXPECTED])
