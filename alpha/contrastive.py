@@ -106,8 +106,7 @@ def decode_batch(model, search: ContrastiveSearch, b, fin, *, forward, cache_kwa
         flat = arange * k + keep_idx  # (B',) the kept candidate's row in the k-fold batch
         cache.batch_select_indices(flat)
         tokens = cand[arange, keep_idx]
-        if b.logprob is not None:
-            b.logprob[:, step] = logits.gather(1, tokens[:, None])[:, 0] - logits.logsumexp(-1)
+        b.record_logprobs(step, logits, tokens)
         b.trace[:, :, step] = torch.stack([probs[arange, keep_idx], penalty[arange, keep_idx]], 1)
         context = torch.cat([context, hidden[arange, keep_idx][:, None]], 1)
         logits = out.logits[:, -1, :].float()[flat]

@@ -221,6 +221,11 @@ class _Batch:
         self.logprob = None if self.logprob is None else self.logprob[keep]
         self.gens = [self.gens[i] for i in keep.tolist()]
 
+    def record_logprobs(self, step: int, logits: torch.Tensor, tokens: torch.Tensor) -> None:
+        """Each row's chosen token's log-probability under the raw logits, when kept."""
+        if self.logprob is not None:  # raw logits (samplers never write into them): no warping
+            self.logprob[:, step] = token_logprobs(logits, tokens)
+
 
 class _Finisher:
     """Decides which rows are done after a step and stores their outputs."""
@@ -349,14 +354,16 @@ def _generate_batch(model, tokenizer, seqs, indices, *, sampler, cap, seed, max_
     device = next(model.parameters()).device
     ids, mask = left_pad(seqs, pad_id, device)
     pos_ids = (mask.cumsum(-1) - 1).clamp(min=0)  # (B, T)
-    if getattr(sampler, "decodes", False):  # a decoder that needs the model (contrastive)
+    decodes = getattr(sampler, "decodes", False)  # a decoder that needs the model (contrastive)
+    b = _Batch(rows=torch.arange(len(seqs), device=device), ids=ids, mask=mask,
+               pos=pos_ids[:, -1], trace=None,
+               gens=[None] * len(seqs) if decodes else row_generators(seed, indices, device),
+               logprob=ids.new_zeros(len(seqs), max_new_tokens, dtype=torch.float32)
+               if record_logprobs else None)
+    fin = _Finisher(tokenizer, eos, stop_strings, ids.shape[1], device)
+    if decodes:
         from alpha.contrastive import TRACE, decode_batch
 
-        b = _Batch(rows=torch.arange(len(seqs), device=device), ids=ids, mask=mask,
-                   pos=pos_ids[:, -1], trace=None, gens=[None] * len(seqs),
-                   logprob=ids.new_zeros(len(seqs), max_new_tokens, dtype=torch.float32)
-                   if record_logprobs else None)
-        fin = _Finisher(tokenizer, eos, stop_strings, ids.shape[1], device)
         rows_run = decode_batch(model, sampler, b, fin, forward=_forward,
                                 cache_kwargs=_forward_kwargs, max_new_tokens=max_new_tokens,
                                 streamer=streamer)
@@ -365,11 +372,6 @@ def _generate_batch(model, tokenizer, seqs, indices, *, sampler, cap, seed, max_
     # maps each sample row to its prefilled row, `rep` to its row in the model's batch
     model_seqs, src = _distinct(seqs, device) if branching else (seqs, None)
     rep = src
-    b = _Batch(rows=torch.arange(len(seqs), device=device), ids=ids, mask=mask,
-               pos=pos_ids[:, -1], trace=None, gens=row_generators(seed, indices, device),
-               logprob=ids.new_zeros(len(seqs), max_new_tokens, dtype=torch.float32)
-               if record_logprobs else None)
-    fin = _Finisher(tokenizer, eos, stop_strings, ids.shape[1], device)
     max_len = ids.shape[1] + max_new_tokens
     cache = (StaticCache(config=model.config, max_cache_len=max_len)
              if cache_implementation == "static" else DynamicCache(config=model.config))
@@ -379,7 +381,7 @@ def _generate_batch(model, tokenizer, seqs, indices, *, sampler, cap, seed, max_
     p = (shared_prefix_length(model_seqs) if prefix_cache and prefix_cache_supported(model, cache)
          else 0)
     m_ids, m_mask, m_pos = ((ids, mask, pos_ids) if src is None else
-                            (ids[_firsts(src)], mask[_firsts(src)], pos_ids[_firsts(src)]))
+                            (t[_firsts(src)] for t in (ids, mask, pos_ids)))
     out, shared = prefill(_forward, model, model_seqs, m_ids, m_mask, m_pos, prefix_len=p,
                           pad_id=pad_id, cache=cache, extra=extra, cap=cap)
     decode_rows, n_model = 0, len(model_seqs)  # rows the model ran in decode steps; its batch
@@ -400,8 +402,7 @@ def _generate_batch(model, tokenizer, seqs, indices, *, sampler, cap, seed, max_
         res = sampler.step(logits, b.ids, attention=attention, key_mask=key_mask,
                            generators=b.gens)
         tokens = res.tokens.to(device=device, dtype=torch.long).reshape(-1)  # (B',)
-        if b.logprob is not None:  # raw logits (samplers never write into them): no warping
-            b.logprob[:, step] = token_logprobs(logits, tokens)
+        b.record_logprobs(step, logits, tokens)
         names, st = _step_trace({**res.trace, **signals}, len(tokens))
         if st is not None:  # written into a (B', K, max_new_tokens) buffer: no per-step cat
             if b.trace is None:
@@ -458,10 +459,7 @@ def _distinct(seqs, device) -> tuple[list, torch.Tensor]:
     """The distinct prompts (first occurrence order) and, per row, its prompt's position."""
     first: dict[tuple, int] = {}
     where = [first.setdefault(tuple(q), len(first)) for q in seqs]
-    distinct = [None] * len(first)
-    for q, i in zip(seqs, where, strict=True):
-        distinct[i] = q
-    return distinct, torch.tensor(where, dtype=torch.long, device=device)
+    return [list(q) for q in first], torch.tensor(where, dtype=torch.long, device=device)
 
 
 def _firsts(group: torch.Tensor) -> torch.Tensor:
