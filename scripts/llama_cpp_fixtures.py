@@ -56,9 +56,11 @@ def rows(seed: int, n: int = 6) -> list[list[float]]:
     return (rng.standard_normal((n, V)) * scale).astype(np.float32).tolist()
 
 
-def token_array(ll, logits: list[float]):
+def token_array(ll, logits: list[float], ids: list[int] | None = None):
+    """llama.cpp's token-data array of `logits` for token ids `ids` (default 0..n-1)."""
+    ids = range(len(logits)) if ids is None else ids
     data = (ll.llama_token_data * len(logits))(
-        *[ll.llama_token_data(id=i, logit=x, p=0.0) for i, x in enumerate(logits)])
+        *[ll.llama_token_data(id=i, logit=x, p=0.0) for i, x in zip(ids, logits, strict=True)])
     arr = ll.llama_token_data_array(data=ctypes.cast(data, ll.llama_token_data_p),
                                     size=len(logits), selected=-1, sorted=False)
     return arr, data  # keep `data` alive while `arr` is used
@@ -205,10 +207,7 @@ def dry_breakers(ll, vocab, breakers, multiplier, base, allowed, last_n, seed) -
                                          len(breakers))
         for t in h:
             ll.llama_sampler_accept(smpl, t)
-        data = (ll.llama_token_data * len(cands))(
-            *[ll.llama_token_data(id=i, logit=v, p=0.0) for i, v in zip(cands, x, strict=True)])
-        arr = ll.llama_token_data_array(data=ctypes.cast(data, ll.llama_token_data_p),
-                                        size=len(cands), selected=-1, sorted=False)
+        arr, _data = token_array(ll, x, cands)
         ll.llama_sampler_apply(smpl, ctypes.byref(arr))
         out = {int(arr.data[i].id): float(arr.data[i].logit) for i in range(arr.size)}
         record["histories"].append(h)

@@ -13,6 +13,7 @@ import pytest
 import torch
 
 from alpha import build_sampler
+from alpha.data.records import expand_samples
 from alpha.generation import fork, generate
 from tests.conftest import make_tiny_model
 
@@ -32,9 +33,9 @@ def peaked_model():
 
 
 def _samples(prompts: list[str], k: int) -> tuple[list[str], list[int]]:
-    """k copies of each prompt, sample j of prompt i seeded as index i*k + j (as the runner)."""
-    return ([p for p in prompts for _ in range(k)],
-            [i * k + j for i in range(len(prompts)) for j in range(k)])
+    """k samples of each prompt, laid out and seeded as the runner does (`expand_samples`)."""
+    recs = expand_samples([{"index": i, "prompt": p} for i, p in enumerate(prompts)], k)
+    return [r["prompt"] for r in recs], [r["index"] for r in recs]
 
 
 def _distinct_continued_prefixes(token_ids: list[list[int]], k: int) -> int:
