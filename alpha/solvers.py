@@ -42,6 +42,7 @@ from dataclasses import dataclass, fields
 
 import torch
 
+from alpha.chunked_topk import chunked_topk_applies, topk_exact
 from alpha.config import BOUNDS, SamplerConfig
 from alpha.filtering import NEG_INF, keep_mask
 from alpha.protocol import PARAM_NAMES, host_reads_allowed
@@ -205,23 +206,39 @@ def build_pool(x: torch.Tensor, input_ids: torch.Tensor, *, input_mask: torch.Te
     ids = input_ids[:, -rep_window:].long()  # (B, W)
     k1 = min(top_k_max, v)
     if ids.shape[1] == 0:
-        vals, idx = torch.topk(x, k1, dim=-1)
+        vals, idx = topk_exact(x, k1)
         return Pool(vals, torch.zeros_like(idx, dtype=torch.bool), idx, math.log2(max(v, 2)))
     mask = (torch.ones_like(ids, dtype=torch.bool) if input_mask is None
             else input_mask[:, -rep_window:].bool())
     seen_ids = torch.where(mask, ids.clamp(0, v - 1), -1).sort(dim=1).values  # pads first
     first = seen_ids >= 0  # (B, W) a real id's first copy (sorted: copies are adjacent)
     first[:, 1:] &= seen_ids[:, 1:] != seen_ids[:, :-1]
-    # Mask the seen tokens out of x: pads write to the row's largest id (or, in a row with no
-    # real id, write x's own value back to id 0), so every write in a row agrees.
-    has_real = seen_ids[:, -1:] >= 0  # (B, 1)
-    at = torch.where(seen_ids >= 0, seen_ids, seen_ids[:, -1:]).clamp(min=0)
-    unseen = x.scatter(1, at, torch.where(has_real, NEG_INF, x.gather(1, at)))
-    top_vals, top_idx = torch.topk(unseen, k1, dim=-1)  # (B, K1); -inf = a seen token
+    top_vals, top_idx = _top_unseen(x, seen_ids, k1)  # (B, K1); -inf = a seen token
     seen_vals = torch.where(first, x.gather(1, seen_ids.clamp(min=0)), NEG_INF)
     return Pool(torch.cat([top_vals, seen_vals], 1),
                 torch.cat([torch.zeros_like(top_idx, dtype=torch.bool), first], 1),
                 torch.cat([top_idx, seen_ids.clamp(min=0)], 1), math.log2(max(v, 2)))
+
+
+def _top_unseen(x: torch.Tensor, seen_ids: torch.Tensor, k: int
+                ) -> tuple[torch.Tensor, torch.Tensor]:
+    """The k largest logits `(B, k)` of each row that are not at `seen_ids` (`(B, W)` sorted
+    ascending, -1 = pad), and their ids. At most W of a row's tokens are seen, so where the
+    chunked top-k helps, the answer is among the top k + W of the whole row: no copy of the
+    logits. Else the seen tokens are masked in a copy of x: pads write to the row's largest id
+    (or, in a row with no real id, write x's own value back to id 0), so every write agrees."""
+    b, v = x.shape
+    w = seen_ids.shape[1]
+    if chunked_topk_applies(v, k + w):
+        cand_vals, cand_ids = topk_exact(x, k + w)  # (B, k + W)
+        at = torch.searchsorted(seen_ids, cand_ids).clamp(max=w - 1)
+        seen = seen_ids.gather(1, at) == cand_ids  # (B, k + W)
+        vals, pos = torch.topk(torch.where(seen, NEG_INF, cand_vals), k, dim=-1)
+        return vals, cand_ids.gather(1, pos)
+    has_real = seen_ids[:, -1:] >= 0  # (B, 1)
+    at = torch.where(seen_ids >= 0, seen_ids, seen_ids[:, -1:]).clamp(min=0)
+    unseen = x.scatter(1, at, torch.where(has_real, NEG_INF, x.gather(1, at)))
+    return torch.topk(unseen, k, dim=-1)
 
 
 def filtered_entropy(z: torch.Tensor, params: SamplingParams) -> torch.Tensor:

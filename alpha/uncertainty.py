@@ -84,7 +84,7 @@ def entropy_varentropy(logp: torch.Tensor, dim: int = -1, *,
 
 
 def token_entropy_varentropy(logits: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Entropy and varentropy (bits) of softmax(logits), in few full-vocabulary passes.
+    """Entropy and varentropy (bits) of softmax(logits), in few full-vocabulary passes and one exp.
 
     Args:
         logits: `(B, V)`; -inf entries have probability 0 (call `sanitize_logits` first for
@@ -92,18 +92,22 @@ def token_entropy_varentropy(logits: torch.Tensor) -> tuple[torch.Tensor, torch.
 
     Returns:
         `(H, VH)`, each `(B,)` float32. Normalise with `/ log2 V` and `/ (log2 V)^2`.
-        VH = E[surprisal^2] - H^2 (clamped at 0).
+        With d = logits - max and Z = sum exp(d): H = ln Z - E[d], VH = Var[d] (the
+        surprisal is ln Z - d), clamped at 0; under torch.compile the three sums fuse into
+        one pass over the logits.
 
     >>> h, _ = token_entropy_varentropy(torch.zeros(1, 8))
     >>> round(float(h), 6)
     3.0
     """
     x = logits.float()
-    logp = torch.log_softmax(x, dim=-1).clamp_min_(-1e4)  # (B, V); p = 0 -> finite, weight 0
-    plogp = logp.exp().mul_(logp)  # (B, V)
-    h = -plogp.sum(-1)  # nats
-    e2 = torch.linalg.vecdot(plogp, logp)  # E[(ln p)^2]
-    vh = (e2 - h * h).clamp_min(0.0)
+    d = x - x.amax(-1, keepdim=True)  # (B, V) <= 0: ln p + ln Z, Z = sum exp(d) >= 1
+    e = d.exp()  # the one exp pass
+    d = d.clamp_min_(-1e4)  # -inf -> finite, weight 0
+    s0 = e.sum(-1)
+    mean_d = torch.linalg.vecdot(d, e) / s0  # E[d]
+    vh = (torch.linalg.vecdot(d * d, e) / s0 - mean_d * mean_d).clamp_min(0.0)  # Var[d]
+    h = s0.log() - mean_d  # nats: E[-ln p] = ln Z - E[d]
     return h / LN2, vh / LN2**2
 
 

@@ -5,6 +5,7 @@
   perplexities within float32 rounding, and a second MAUVE run with the same references gives
   the same value.
 - bench_batch_size.py: every batch size generates the same tokens; ratios against the first.
+- bench_pool.py: checks its top-k values against torch.topk before timing.
 """
 
 import importlib.util
@@ -42,3 +43,18 @@ def test_bench_batch_size(tmp_path):
          "--new-tokens", "3"])
     assert set(out) == {2, 6} and out[2]["ratio"] == 1.0
     assert out[6]["tokens_per_s"] > 0 and out[6]["seconds"] > 0
+
+
+def test_bench_pool_times_the_chunked_topk_beside_torch_topk(capsys):
+    rows = load_script("bench_pool").main(["--batch", "2", "--vocab", "30000", "--repeats", "1"])
+    assert [r.name for r in rows] == ["torch.topk", "topk_exact", "masked copy + topk",
+                                      "build_pool"]
+    assert rows[0].ratio == 1.0 and "vs baseline" in capsys.readouterr().out
+
+
+def test_profile_compiled_step_lists_the_step_s_ops_per_step(capsys):
+    rows = load_script("profile_compiled_step").main(
+        ["--batch", "2", "--vocab", "4096", "--seq", "16", "--steps", "1", "--backend", "eager"])
+    names = [n for n, _ in rows]
+    assert "aten::topk" in names and "aten::cumsum" in names  # the pool and the solver ran
+    assert "ms self time a step" in capsys.readouterr().out

@@ -40,8 +40,18 @@ if has test; then   # 3. every winner on 128 test passages x 3 seeds (explorator
     python scripts/tune.py $CFG results_dir=$RES
 fi
 if has confirm && [[ -n "$CONF_METHODS" ]]; then   # 4. the confirmatory methods on 512
-    python scripts/tune.py $CFG "methods=$CONF_METHODS" test_dir=test512 \
-        'extra_overrides=[num_prompts=512]' results_dir=$RES/confirmatory > $OUT/confirm.log 2>&1
+    # two streams (alternate methods), then one call that reuses their runs for the table
+    read -r CA CB < <(python -c "import yaml; m = yaml.safe_load(open('$RES/confirmatory.yaml'))['confirmatory']; print('[' + ','.join(m[0::2]) + ']', '[' + ','.join(m[1::2]) + ']')")
+    C512=(test_dir=test512 'extra_overrides=[num_prompts=512]')
+    python scripts/tune.py $CFG "methods=$CA" "${C512[@]}" results_dir=$OUT/confirm_a \
+        > $OUT/confirm_a.log 2>&1 &
+    pa=$!
+    python scripts/tune.py $CFG "methods=$CB" "${C512[@]}" results_dir=$OUT/confirm_b \
+        > $OUT/confirm_b.log 2>&1 &
+    pb=$!
+    wait $pa; wait $pb
+    python scripts/tune.py $CFG "methods=$CONF_METHODS" "${C512[@]}" \
+        results_dir=$RES/confirmatory > $OUT/confirm.log 2>&1
 fi
 if has seeds && [[ -n "$CONF_METHODS" ]]; then   # 5. tuning repeated under tuning seeds 1, 2
     for s in 1 2; do
