@@ -6,6 +6,7 @@
   the same value.
 - bench_batch_size.py: every batch size generates the same tokens; ratios against the first.
 - bench_pool.py: checks its top-k values against torch.topk before timing.
+- bench_dtype.py, profile_compiled_step.py: run end to end on the tiny model / small shapes.
 """
 
 import importlib.util
@@ -58,3 +59,11 @@ def test_profile_compiled_step_lists_the_step_s_ops_per_step(capsys):
     names = [n for n, _ in rows]
     assert "aten::topk" in names and "aten::cumsum" in names  # the pool and the solver ran
     assert "ms self time a step" in capsys.readouterr().out
+
+
+def test_bench_dtype_times_bfloat16_beside_float32(capsys):
+    rows = load_script("bench_dtype").main(["--model-path", TINY, "--batch", "2",
+                                           "--new-tokens", "3", "--repeats", "1"])
+    assert [r.name for r in rows] == ["float32", "bfloat16"] and rows[0].ratio == 1.0
+    out = capsys.readouterr().out
+    assert "tokens/s" in out and "same tokens:" in out

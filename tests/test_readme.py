@@ -127,6 +127,7 @@ def _run_script(path: Path, argv: list[str], monkeypatch) -> tuple[BaseException
 
     monkeypatch.setattr(argparse.ArgumentParser, "parse_args", parse_and_stop)
     monkeypatch.setattr(sys, "argv", [str(path), *argv])
+    monkeypatch.syspath_prepend(str(path.parent))  # as `python path` has it: siblings import
     out = io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
         try:
