@@ -34,14 +34,46 @@ def _args(cfg: SamplerConfig, b=4, v=1024, h=4, s=40, attention=True):
             sampler._has_prev, torch.rand(b, generator=g)]
 
 
-@pytest.mark.parametrize("cfg,attention", [
-    (SamplerConfig(), True), (SamplerConfig(attention_mode="per_head"), True),
-    (SamplerConfig(), False)])
-def test_the_step_traces_as_one_graph_without_breaks(cfg, attention):
+@pytest.mark.parametrize("cfg,attention,vocab", [
+    (SamplerConfig(), True, 1024), (SamplerConfig(attention_mode="per_head"), True, 1024),
+    (SamplerConfig(), False, 1024),
+    (SamplerConfig(), True, 49_152)])  # a real vocabulary: the pool's chunked top-k
+def test_the_step_traces_as_one_graph_without_breaks(cfg, attention, vocab):
     torch._dynamo.reset()
-    ex = torch._dynamo.explain(adaptive_step)(*_args(cfg, attention=attention), cfg,
+    ex = torch._dynamo.explain(adaptive_step)(*_args(cfg, attention=attention, v=vocab), cfg,
                                               read_prefix=False)
     assert (ex.graph_count, ex.graph_break_count) == (1, 0), ex.break_reasons
+
+
+def test_the_traced_step_equals_eager_on_a_real_vocabulary_as_the_batch_shrinks():
+    """V = 49,152 (SmolLM2's), so the pool comes from the chunked top-k; batches 6, 3, 2, 1
+    through one traced frame (the counting backend runs the graph eagerly: exact equality)."""
+    torch._dynamo.reset()
+    g = torch.Generator().manual_seed(1)
+    v, b = 49_152, 6
+    eager, traced = AdaptiveEntropixSampler(), AdaptiveEntropixSampler()
+    counter = CompileCounter()
+    traced.enable_compile(backend=counter)
+    ids = torch.randint(0, v, (b, 150), generator=g)
+    for rows in (6, 6, 3, 2, 1):
+        keep = torch.arange(rows)
+        for s in (eager, traced):
+            if s._batch is not None and s._batch != rows:
+                s.select_rows(keep)
+        ids = ids[:rows]
+        x = torch.randn(rows, v, generator=g) * 3
+        x[:, ids[0, -5:]] += 10.0  # recently seen tokens at the top of the distribution
+        n = ids.shape[1]  # keys = the tokens so far (the sequence grows every step)
+        att = torch.softmax(torch.randn(rows, 4, n, generator=g), -1)
+        km = torch.ones(rows, n, dtype=torch.bool)
+        gens = [[torch.Generator().manual_seed(i) for i in range(rows)] for _ in range(2)]
+        a = eager.step(x, ids, attention=att, key_mask=km, generators=gens[0])
+        c = traced.step(x, ids, attention=att, key_mask=km, generators=gens[1])
+        assert torch.equal(a.tokens, c.tokens)
+        for key in a.trace:
+            torch.testing.assert_close(c.trace[key], a.trace[key], rtol=0, atol=0, msg=key)
+        ids = torch.cat([ids, a.tokens[:, None]], 1)
+    assert counter.frame_count == 1
 
 
 def test_one_compiled_frame_as_rows_finish_down_to_one(tiny_tokenizer):
