@@ -45,6 +45,23 @@ def test_matches_scipy_on_random_logits():
         assert abs(vh[i].item() - ref_vh) < 1e-3 * max(1.0, ref_vh)
 
 
+@pytest.mark.parametrize("scale", [0.01, 1.0, 3.0, 10.0, 30.0, 100.0])
+def test_one_pass_moments_match_float64_across_logit_scales(scale):
+    """H = ln Z - E[d], VH = Var[d] (d = logits - max), float32 over a real vocabulary, from
+    near-uniform (scale 0.01) to near-one-hot (100), a row with -inf entries included."""
+    g = torch.Generator().manual_seed(int(scale * 100))
+    logits = torch.randn(4, 151_936, generator=g) * scale
+    logits[0, :1000] = float("-inf")
+    h, vh = token_entropy_varentropy(logits)
+    for i in range(4):
+        p = torch.softmax(logits[i].double(), -1).numpy()
+        ref_h = scipy_entropy(p, base=2)
+        surpr = (-torch.log2(torch.softmax(logits[i].double(), -1))).clamp_max(1e4).numpy()
+        ref_vh = float((p * (surpr - ref_h) ** 2).sum())
+        assert abs(h[i].item() - ref_h) < 1e-5
+        assert abs(vh[i].item() - ref_vh) < 1e-5 * max(1.0, ref_vh)
+
+
 @pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
 def test_half_precision_equals_float32_of_same_values(dtype):
     logits = (torch.randn(3, 500) * 2).to(dtype)
