@@ -101,3 +101,14 @@ def run_tiny_sweep(tmp_path: Path, *overrides: str) -> tuple[Path, dict]:
                           env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
     return sweep, env
+
+
+@pytest.fixture(scope="module")
+def ckpt(tmp_path_factory) -> str:
+    """A saved tiny Qwen2 checkpoint folder (weights + the shipped tokenizer) for `run.py`."""
+    from transformers import AutoTokenizer
+
+    path = tmp_path_factory.mktemp("ckpt")
+    make_tiny_model("qwen2", seed=1).save_pretrained(path)
+    AutoTokenizer.from_pretrained(ASSETS / "tokenizer").save_pretrained(path)
+    return str(path)

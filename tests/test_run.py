@@ -26,7 +26,7 @@ import pytest
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 
-from tests.conftest import ASSETS, ROOT, make_tiny_model
+from tests.conftest import ROOT
 
 HELDOUT = ROOT / "data" / "heldout_passages.jsonl"
 FAST = ["debug=default", "max_new_tokens=6", "batch_size=2"]
@@ -46,16 +46,6 @@ def run_py(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
 
 def rows(path: Path) -> list[dict]:
     return [json.loads(x) for x in path.read_text().splitlines()]
-
-
-@pytest.fixture(scope="module")
-def ckpt(tmp_path_factory) -> str:
-    from transformers import AutoTokenizer
-
-    path = tmp_path_factory.mktemp("ckpt")
-    make_tiny_model("qwen2", seed=1).save_pretrained(path)
-    AutoTokenizer.from_pretrained(ASSETS / "tokenizer").save_pretrained(path)
-    return str(path)
 
 
 @pytest.fixture(scope="module")

@@ -67,7 +67,7 @@ def _quiet_loading() -> None:
 def run(cfg: DictConfig) -> float:
     """Validate everything cheap first (settings, sampler, prompts), then load and run."""
     from alpha.models import load_model_and_tokenizer
-    from alpha.runner import shards
+    from alpha.runner import model_cache, shards
     from alpha.runner.experiment import run_experiment
     from alpha.runner.lock import run_folder_lock
     from alpha.threads import configure_threads
@@ -91,8 +91,9 @@ def run(cfg: DictConfig) -> float:
     with run_folder_lock(spec.output_dir) if main else contextlib.nullcontext():
         spec = shards.prepare(spec)  # unwritable / another config's results: fail before loading
         _quiet_loading()
-        model, tokenizer = load_model_and_tokenizer(**model_kw)
-        oracle = load_model_and_tokenizer(**oracle_kw) if oracle_kw and main else None
+        model, tokenizer = model_cache.load("model", model_kw, load_model_and_tokenizer)
+        oracle = (model_cache.load("oracle", oracle_kw, load_model_and_tokenizer)
+                  if oracle_kw and main else None)
         run_fn = shards.run_sharded if shards.is_sharded() else run_experiment  # docs/scaling.md
         result = run_fn(spec, model=model, tokenizer=tokenizer, sampler=sampler, records=records,
                         logger=logger if main else None, oracle=oracle)
