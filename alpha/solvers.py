@@ -404,8 +404,9 @@ def solve_bisection(pool: Pool, target: torch.Tensor, cfg: SamplerConfig, *,
         target: `(B,)` target normalised entropy.
         h_base: `(B,)` `base_entropy(pool, cfg)` when the caller has it (None: computed).
         read_prefix: on CPU, read the largest chosen set size from the tensor (one host read)
-            so the temperature rounds skip the unused prefix; False always uses the full
-            prefix (same values; what a compiled step needs: no data-dependent shapes).
+            so the temperature rounds skip the unused prefix; False uses the prefix up to the
+            largest set the bounds allow (min(top_k_max, candidate_size_max); same values;
+            what a compiled step needs: no data-dependent shapes).
 
     Returns:
         `(B,)` parameters; their filtered entropy is within the search precision of the target
@@ -429,8 +430,10 @@ def solve_bisection(pool: Pool, target: torch.Tensor, cfg: SamplerConfig, *,
     # the solution nearest the path's temperature where several hit the goal
     m2, t_path2 = torch.cat([kept[:, 0], kept[:, 1]]), torch.cat([t_path[:, 0], t_path[:, 1]])
     vals2, goal2 = vals.repeat(2, 1), goal.repeat(2)
+    # the largest set the path keeps: read on CPU, else its static bound (the pool size caps
+    # every kept set, and candidate_size_max is usually below top_k_max: half the prefix)
     m_top = (int(m2.max()) if b else 1) if read_prefix and host_reads_allowed(vals) \
-        else min(cfg.top_k_max, vals.shape[1])
+        else min(cfg.top_k_max, int(cfg.candidate_size_max), vals.shape[1])
     t_lo, t_hi = _bisect(torch.full_like(goal2, cfg.temp_min),
                          torch.full_like(goal2, cfg.temp_max), goal2,
                          fixed_size_entropy(vals2, m2, cfg, m_top), rounds, t_path2)

@@ -329,3 +329,20 @@ def test_path_entropy_never_decreases_and_targets_move_the_temperature_with_them
     below = solve_bisection(pool, h * 0.7, cfg)
     above = solve_bisection(pool, (h * 1.3).clamp(max=hs[-1].float()), cfg)
     assert (below.temperature < above.temperature).all()
+
+
+@pytest.mark.parametrize("kw", [dict(), dict(candidate_size_max=20, clamp_base=True),
+                                dict(top_p_max=0.9, clamp_base=True),
+                                dict(candidate_size_max=300, top_k_max=150)])
+def test_the_static_prefix_gives_what_the_read_prefix_gives(kw):
+    """read_prefix=False (compiled, accelerators) bounds the temperature rounds' prefix by
+    min(top_k_max, candidate_size_max) instead of reading the largest chosen set: every target,
+    pool and bound here gives the same parameters, exactly."""
+    cfg = SamplerConfig(**kw)
+    x, ids, g = case(7, v=5000, scale=3.0)
+    pool = build_pool(x, ids, input_mask=None, rep_window=cfg.rep_window,
+                      top_k_max=cfg.top_k_max)
+    target = torch.rand(x.shape[0], generator=g)
+    read = solve_bisection(pool, target, cfg, read_prefix=True).stack()
+    static = solve_bisection(pool, target, cfg, read_prefix=False).stack()
+    assert torch.equal(read, static)
