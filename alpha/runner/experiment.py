@@ -11,6 +11,8 @@ Robustness, by design:
   run writes the same rows as an uninterrupted one;
 - `run_config.json` fingerprints what decides the generations (model, sampler, dataset, seed,
   max_new_tokens, dtype); a folder holding another config's results is refused unless `force`;
+  beside it, `code`: the git commit (and whether the checkout was modified) of every start
+  that wrote to the folder (`alpha/runner/code_version.py`);
 - out-of-memory on a batch halves the batch and retries (logged), down to one prompt;
 - Ctrl-C keeps the finished batches, writes `metrics.json` with status "partial" and re-raises;
 - a resumed run with nothing left to generate whose `metrics.json` is complete and records the
@@ -32,6 +34,8 @@ from pathlib import Path
 from typing import Any
 
 import torch
+
+from alpha.runner.code_version import with_current
 
 log = logging.getLogger(__name__)
 
@@ -203,10 +207,15 @@ def _set_aside(out: Path, names: tuple[str, ...] = (GENERATIONS, METRICS, RUN_CO
 def _check_fingerprint(out: Path, spec: ExperimentSpec) -> None:
     path = out / RUN_CONFIG
     fingerprint = json.loads(json.dumps(spec.fingerprint, default=str))  # normalised like the file
+    record = {"fingerprint": fingerprint, "config": spec.config}
     if path.exists():
-        old = json.loads(path.read_text()).get("fingerprint", {})
-        diff = config_diff(old, fingerprint)
-        if not diff:
+        saved = json.loads(path.read_text())
+        diff = config_diff(saved.get("fingerprint", {}), fingerprint)
+        if not diff:  # the same run resumed: record the code of this start too
+            code = with_current(saved.get("code"))
+            if code != saved.get("code"):
+                _write_atomic(path, json.dumps({**saved, "code": code}, indent=2,
+                                               default=str) + "\n")
             return
         if not _has_rows(out / GENERATIONS):  # a failed start: nothing to keep, reuse the folder
             log.info("%s holds no generations; recording this run's config over the old one", out)
@@ -225,7 +234,7 @@ def _check_fingerprint(out: Path, spec: ExperimentSpec) -> None:
                 "its config is unknown; use another folder or add force=true to set it aside"
             )
         _set_aside(out)
-    record = {"fingerprint": fingerprint, "config": spec.config}
+    record["code"] = with_current(None)
     _write_atomic(path, json.dumps(record, indent=2, default=str) + "\n")
 
 
