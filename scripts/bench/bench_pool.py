@@ -2,6 +2,7 @@
 
     python scripts/bench/bench_pool.py                      # B = 32, V = 151,936, k = 200 + 128
     python scripts/bench/bench_pool.py --batch 8 --vocab 49152
+    python scripts/bench/bench_pool.py --device cuda --batch 64      # run by gpu_check.sh
 
 Times `alpha.chunked_topk.topk_exact` against `torch.topk` on the same random logits (the k the
 pool asks for: top_k_max + rep_window), and the whole `build_pool` against what it replaced (the
@@ -30,11 +31,13 @@ def main(argv: list[str] | None = None) -> list:
     ap.add_argument("--top-k-max", type=int, default=200)
     ap.add_argument("--window", type=int, default=128)
     ap.add_argument("--repeats", type=int, default=10)
+    ap.add_argument("--device", default="cpu",
+                    help="cpu or cuda (the chunked top-k is unmeasured on a GPU so far)")
     args = ap.parse_args(argv)
     b, v, k, w = args.batch, args.vocab, args.top_k_max, args.window
     g = torch.Generator().manual_seed(0)
-    x = torch.randn(b, v, generator=g) * 3
-    ids = torch.randint(0, v, (b, w), generator=g)
+    x = (torch.randn(b, v, generator=g) * 3).to(args.device)
+    ids = torch.randint(0, v, (b, w), generator=g).to(args.device)
     seen = ids.sort(dim=1).values
     assert torch.equal(topk_exact(x, k + w)[0], torch.topk(x, k + w, dim=-1).values)
 
@@ -46,8 +49,9 @@ def main(argv: list[str] | None = None) -> list:
          "topk_exact": lambda: topk_exact(x, k + w),
          "masked copy + topk": masked_copy,
          "build_pool": lambda: build_pool(x, ids, input_mask=None, rep_window=w, top_k_max=k)},
-        repeats=args.repeats, warmup=2, baseline="torch.topk")
-    print(timing.report(rows, title=f"B={b}, V={v:,}, k={k}+{w}, "
+        repeats=args.repeats, warmup=2, baseline="torch.topk",
+        sync=torch.cuda.synchronize if args.device.startswith("cuda") else None)
+    print(timing.report(rows, title=f"B={b}, V={v:,}, k={k}+{w}, {args.device}, "
                                     f"threads={torch.get_num_threads()}"))
     return rows
 
