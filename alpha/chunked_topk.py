@@ -2,10 +2,11 @@
 
 Cut each row of `(B, V)` into C = V // L chunks of L entries, chunk c holding ids c, c + C,
 ..., c + (L - 1) C (the last V - C L ids form a tail that is always a candidate): the chunk
-maxima are then an elementwise max of L contiguous stretches of the row, one vectorised pass. The k largest values lie in the k chunks with
-the largest maxima: a chunk whose maximum ranks below k other chunks' maxima has k values above
-each of its own. So: the chunk maxima (one strided reduction over the logits, no copy), their
-top k (over C << V), the k L entries of those chunks (a small gather), and the top k of those.
+maxima are then an elementwise max of L contiguous stretches of the row, one vectorised pass.
+The k largest values lie in the k chunks with the largest maxima: a chunk whose maximum ranks
+below k other chunks' maxima has k values above each of its own. So: the chunk maxima (one
+strided reduction over the logits, no copy), their top k (over C << V), the k L entries of
+those chunks (a small gather), and the top k of those.
 The values are exactly `torch.topk(x, k)`'s; with tied values at the k-th place the ids chosen
 among the ties (and the order among equal values) can differ from `torch.topk`'s, which leaves
 the order of ties unspecified too.
