@@ -1,8 +1,14 @@
 """adaptive-p (llama.cpp's `adaptive_p`), batched, one moving average per row.
 
 adaptive-p (llama.cpp's `adaptive_p`, ggml-org/llama.cpp PR 17927): each row keeps an
-exponential moving average of the original probability of the tokens it drew. At a step, with
-p = softmax(logits / T):
+exponential moving average of the original probability of the tokens it drew. Its authors run
+it last in a chain with mild truncation before it, "min-p before adaptive-p as the only other
+active sampler" (llama.h; their quick start: `--samplers "min-p;adaptive-p" --min-p 0.05`): alone
+over a whole vocabulary its transform gives the ~50k tail tokens (each at logit ~-5.4) more mass
+than the few near the target (logit 5), and it draws word salad (the leaderboard's dev stage:
+MAUVE 0.004-0.008 at every setting). So min-p (`min_p`, default 0.05; 0 = adaptive-p alone)
+runs first, on the raw logits as llama.cpp's chain has it (keep logit >= max + ln min_p). At a
+step, with p = softmax(kept logits / T):
 
     adapted = clip(2·target - weighted_sum / total_weight, 0, 1)     (target when no weight)
     logit'_i = 5 - 10·d² / (1 + d),  d = |p_i - adapted| / 0.3         (finite logits only)
@@ -16,6 +22,8 @@ probable tokens is pushed toward less probable ones, and the other way round.
 """
 
 from __future__ import annotations
+
+import math
 
 import torch
 
@@ -39,15 +47,18 @@ class AdaptivePSampler:
     Args:
         target: target probability in [0, 1] (negative: plain sampling), llama.cpp's default 0.5.
         decay: EMA decay in [0, 0.99]; the history spans ~1 / (1 - decay) tokens (default 0.9).
-        temperature: applied first, > 0.
+        temperature: applied after min-p, > 0.
+        min_p: llama.cpp's min-p before it (the authors' chain), in [0, 1]; 0 turns it off.
     """
 
     needs_attention = False
 
-    def __init__(self, target: float = 0.5, decay: float = 0.9, temperature: float = 1.0):
+    def __init__(self, target: float = 0.5, decay: float = 0.9, temperature: float = 1.0,
+                 min_p: float = 0.05):
         self.target = float(V.number("sampler.target", target, high=1.0))
         self.decay = float(V.number("sampler.decay", decay, low=0.0, high=0.99))
         self.temperature = _temp(temperature)
+        self.min_p = float(V.number("sampler.min_p", min_p, low=0.0, high=1.0))
         self.weighted_sum = self.total_weight = None
 
     def reset(self, batch_size: int) -> None:
@@ -67,7 +78,11 @@ class AdaptivePSampler:
 
     def transform(self, logits: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(original p `(B, V)`, transformed logits `(B, V)`) for this step."""
-        x = logits.float() / self.temperature
+        x = logits.float()
+        if self.min_p > 0:  # llama.cpp's min-p on the raw logits: logit >= max + ln(min_p)
+            floor = x.amax(-1, keepdim=True) + math.log(self.min_p)
+            x = torch.where(x >= floor, x, NEG_INF)
+        x = x / self.temperature
         p = torch.softmax(x, dim=-1)
         if self.target < 0:
             return p, x
@@ -93,5 +108,6 @@ class AdaptivePSampler:
 
 
 @_register("adaptive_p")
-def build_adaptive_p(target: float = 0.5, decay: float = 0.9, temperature: float = 1.0):
-    return AdaptivePSampler(target=target, decay=decay, temperature=temperature)
+def build_adaptive_p(target: float = 0.5, decay: float = 0.9, temperature: float = 1.0,
+                     min_p: float = 0.05):
+    return AdaptivePSampler(target=target, decay=decay, temperature=temperature, min_p=min_p)

@@ -118,13 +118,18 @@ def mirostat(ll, tau: float, eta: float, seed: int) -> dict:
     return record
 
 
-def adaptive_p(ll, target: float, decay: float, seed: int) -> dict:
+def adaptive_p(ll, target: float, decay: float, seed: int, min_p: float = 0.0) -> dict:
+    """adaptive-p alone (min_p 0) or after llama.cpp's min-p, the chain its authors recommend."""
     steps = rows(seed, STEPS)
     smpl = ll.llama_sampler_init_adaptive_p(target, decay, seed)
-    record = {"sampler": "adaptive_p", "params": {"target": target, "decay": decay},
+    first = ll.llama_sampler_init_min_p(min_p, 1) if min_p > 0 else None
+    record = {"sampler": "adaptive_p", "params": {"target": target, "decay": decay,
+                                                  "min_p": min_p},
               "logits": steps, "probs": [], "selected": []}
     for x in steps:
         arr, _data = token_array(ll, x)
+        if first is not None:
+            ll.llama_sampler_apply(first, ctypes.byref(arr))
         ll.llama_sampler_apply(smpl, ctypes.byref(arr))
         probs = [0.0] * V
         for i in range(arr.size):
@@ -134,6 +139,8 @@ def adaptive_p(ll, target: float, decay: float, seed: int) -> dict:
         record["selected"].append(token)
         ll.llama_sampler_accept(smpl, token)
     ll.llama_sampler_free(smpl)
+    if first is not None:
+        ll.llama_sampler_free(first)
     return record
 
 
@@ -241,6 +248,9 @@ def record_all() -> dict:
         cases[f"mirostat_v2 tau={tau} eta={eta}"] = mirostat(ll, tau, eta, seed)
     for target, decay, seed in ((0.5, 0.9, 9), (0.2, 0.5, 10)):
         cases[f"adaptive_p target={target} decay={decay}"] = adaptive_p(ll, target, decay, seed)
+    for target, decay, min_p, seed in ((0.5, 0.9, 0.05, 14), (0.3, 0.7, 0.2, 15)):
+        cases[f"adaptive_p min_p={min_p} target={target} decay={decay}"] = adaptive_p(
+            ll, target, decay, seed, min_p)
     return {"llama_cpp_python": ll.__version__, "command": "python scripts/llama_cpp_fixtures.py",
             "vocab": V, "cases": cases}
 
