@@ -7,8 +7,9 @@ active sampler" (llama.h; their quick start: `--samplers "min-p;adaptive-p" --mi
 over a whole vocabulary its transform gives the ~50k tail tokens (each at logit ~-5.4) more mass
 than the few near the target (logit 5), and it draws word salad (the leaderboard's dev stage:
 MAUVE 0.004-0.008 at every setting). So min-p (`min_p`, default 0.05; 0 = adaptive-p alone)
-runs first, on the raw logits as llama.cpp's chain has it (keep logit >= max + ln min_p). At a
-step, with p = softmax(kept logits / T):
+runs first, on the raw logits as llama.cpp's chain has it (HF's `MinPLogitsWarper`, the min_p
+baseline's rule, itself checked against llama.cpp's min-p). At a step, with
+p = softmax(kept logits / T):
 
     adapted = clip(2·target - weighted_sum / total_weight, 0, 1)     (target when no weight)
     logit'_i = 5 - 10·d² / (1 + d),  d = |p_i - adapted| / 0.3         (finite logits only)
@@ -23,9 +24,8 @@ probable tokens is pushed toward less probable ones, and the other way round.
 
 from __future__ import annotations
 
-import math
-
 import torch
+from transformers import MinPLogitsWarper
 
 from alpha import validation as V
 from alpha.baselines import _register, _temp, _trace, draw_multinomial
@@ -59,6 +59,7 @@ class AdaptivePSampler:
         self.decay = float(V.number("sampler.decay", decay, low=0.0, high=0.99))
         self.temperature = _temp(temperature)
         self.min_p = float(V.number("sampler.min_p", min_p, low=0.0, high=1.0))
+        self._min_p = MinPLogitsWarper(self.min_p) if self.min_p > 0 else None
         self.weighted_sum = self.total_weight = None
 
     def reset(self, batch_size: int) -> None:
@@ -79,9 +80,8 @@ class AdaptivePSampler:
     def transform(self, logits: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(original p `(B, V)`, transformed logits `(B, V)`) for this step."""
         x = logits.float()
-        if self.min_p > 0:  # llama.cpp's min-p on the raw logits: logit >= max + ln(min_p)
-            floor = x.amax(-1, keepdim=True) + math.log(self.min_p)
-            x = torch.where(x >= floor, x, NEG_INF)
+        if self._min_p is not None:  # min-p on the raw logits, before the temperature
+            x = self._min_p(None, x)
         x = x / self.temperature
         p = torch.softmax(x, dim=-1)
         if self.target < 0:
