@@ -377,15 +377,22 @@ def _bisect(lo: torch.Tensor, hi: torch.Tensor, goal: torch.Tensor,
             grid: int = 16) -> tuple[torch.Tensor, torch.Tensor]:
     """Bracket `(B,)` [lo, hi] around where the non-decreasing `h` `(B, G) -> (B, G)` crosses
     `goal` `(B,)`, the crossing nearest `x0` `(B,)` where h is flat at the goal (the bracket
-    collapses onto x0 when h(x0) equals the goal, to a relative 1e-6). `grid` points a round, each round shrinks
-    the bracket (grid + 1) times."""
+    collapses onto x0 when h(x0) equals the goal, to a relative 1e-6). `grid` points a round,
+    each round shrinks the bracket (grid + 1) times; x0 is scored with the first round's points
+    (one evaluation, not two)."""
     tol = (1e-6 * (1.0 + goal.abs()))[:, None]  # (B, 1) rounding between entropy routes
-    at_or_above = h(x0[:, None]) >= goal[:, None] - tol  # (B, 1) search the flat part's top
     frac = torch.arange(1, grid + 1, device=lo.device) / (grid + 1)  # (G,)
     pair = torch.arange(2, device=lo.device)
-    for _ in range(rounds):
+    at_or_above = None  # (B, 1) h(x0) >= goal: search the flat part's top
+    for r in range(max(rounds, 1)):
         xs = lo[:, None] + (hi - lo)[:, None] * frac  # (B, G)
-        hx = h(xs)
+        if r == 0:
+            hx = h(torch.cat([x0[:, None], xs], dim=1))
+            at_or_above, hx = hx[:, :1] >= goal[:, None] - tol, hx[:, 1:]
+            if rounds == 0:
+                break
+        else:
+            hx = h(xs)
         j = torch.where(at_or_above, hx <= goal[:, None] + tol, hx < goal[:, None]).sum(1)
         pts = torch.cat([lo[:, None], xs, hi[:, None]], dim=1)  # (B, G + 2)
         lo, hi = pts.gather(1, j[:, None] + pair).unbind(1)

@@ -7,6 +7,8 @@
 - bench_batch_size.py: every batch size generates the same tokens; ratios against the first.
 - bench_pool.py: checks its top-k values against torch.topk before timing.
 - bench_dtype.py, profile_compiled_step.py: run end to end on the tiny model / small shapes.
+- bench_step_ops.py: its kernel-launch proxy on hand-counted steps (views, a cast that converts
+  nothing, allocations: none; arithmetic, a real cast, a softmax: one each).
 """
 
 import importlib.util
@@ -67,3 +69,23 @@ def test_bench_dtype_times_bfloat16_beside_float32(capsys):
     assert [r.name for r in rows] == ["float32", "bfloat16"] and rows[0].ratio == 1.0
     out = capsys.readouterr().out
     assert "tokens/s" in out and "same tokens:" in out
+
+
+def test_bench_step_ops_counts_launches_by_hand():
+    import torch
+
+    count = load_script("bench_step_ops").count
+    x = torch.randn(4, 6)
+
+    def step():
+        y = x.view(2, 12).unsqueeze(0)[0].t()  # views: no kernel
+        y = y.float() + 1.0  # .float() of a float32 tensor converts nothing; the add: 1
+        z = torch.empty_like(y)  # allocation: no kernel
+        return y.double().softmax(-1), z  # the cast's copy and the softmax: 2
+
+    c = count(step)
+    assert c["launch_proxy"] == 3
+    assert c["all"] > c["top"] >= 3  # the raw profiler counts include views and wrappers
+    out = load_script("bench_step_ops").main(["--batch", "2", "--vocab", "3000"])
+    assert out["explain"] == {"graphs": 1, "breaks": 0, "ops_in_graph": out["explain"]["ops_in_graph"]}
+    assert out["alpha"]["launch_proxy"] < out["alpha"]["top"] < out["alpha"]["all"]

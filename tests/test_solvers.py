@@ -346,3 +346,34 @@ def test_the_static_prefix_gives_what_the_read_prefix_gives(kw):
     read = solve_bisection(pool, target, cfg, read_prefix=True).stack()
     static = solve_bisection(pool, target, cfg, read_prefix=False).stack()
     assert torch.equal(read, static)
+
+
+def test_bisect_scores_x0_with_the_first_round_and_brackets_the_crossing():
+    """`_bisect` against its contract, on hand-made non-decreasing functions: one evaluation a
+    round (x0 goes with the first round's points), a bracket no wider than the start over
+    (grid + 1)^rounds, h(lo) < goal <= h(hi) where h(x0) is below the goal, and the bracket
+    collapsed onto x0 where h is flat at the goal there (the flat part's top otherwise)."""
+    from alpha.solvers import _bisect
+
+    calls = []
+
+    def h(x):  # ramps with a flat part at 0.5 on [-0.2, 0.3]; rows differ by a shift
+        calls.append(tuple(x.shape))
+        y = (x - shift[:, None]).double()
+        return torch.where(y < -0.2, 0.5 + (y + 0.2), torch.where(y > 0.3, 0.5 + (y - 0.3), 0.5))
+
+    shift = torch.tensor([0.0, 0.1, -0.4, 0.0, 0.0])
+    goal = torch.tensor([0.2, 0.5, 0.9, 0.5, 0.5], dtype=torch.float64)
+    x0 = torch.tensor([0.0, 0.0, 0.0, 0.6, -0.9])  # row 3: x0 above the flat part
+    lo, hi = _bisect(torch.full((5,), -1.0), torch.ones(5), goal, h, 5, x0)
+    assert calls == [(5, 17)] + [(5, 16)] * 4  # x0 + 16 points, then 16 a round
+    # float32 grid points: a width within 5% of the exact (G + 1)-section's
+    assert bool(((hi - lo) <= 1.05 * 2.0 / 17**5).all())
+    hl, hh = h(lo[:, None])[:, 0], h(hi[:, None])[:, 0]
+    tol = 1e-6 * (1 + goal)
+    for r in (2, 4):  # h(x0) below the goal: the crossing above x0 (row 4: the flat part's foot)
+        assert hl[r] < goal[r] <= hh[r]
+    assert lo[1] == hi[1] == x0[1]  # flat at the goal at x0: the bracket is x0 itself
+    for r in (0, 3):  # h(x0) above the goal: the crossing below x0 (row 3: the flat part's top)
+        assert hi[r] <= x0[r] and hl[r] <= goal[r] + tol[r] < hh[r]
+    assert 0.3 <= lo[3] < 0.3 + 2e-6 and -0.2 - 2e-6 < hi[4] <= -0.2 + 2e-6

@@ -2,11 +2,13 @@
 
     python scripts/bench/bench_step_ops.py                  # B=8, V=49,152 (SmolLM2's vocabulary)
     python scripts/bench/bench_step_ops.py --batch 32 --vocab 151936
+    python scripts/bench/bench_step_ops.py --device cuda    # also the kernels the GPU ran
 
 Issue 26's CPU proxies for the GPU launch count: the number of aten ops torch.profiler records in
-one eager step (every op, nested ones included, and the top-level ones), the top-level ops by
-name, the ops per solver stage, and `torch._dynamo.explain`'s graph and break counts for the
-step function. top_p's step is counted the same way for scale.
+one eager step (every op, nested ones included, and the top-level ones), a kernel-launch proxy
+(leaf ops that are not views, allocations or casts that convert nothing: `NO_KERNEL`), the
+top-level ops by name, the ops per solver stage, and `torch._dynamo.explain`'s graph and break
+counts for the step function. top_p's step is counted the same way for scale.
 """
 
 from __future__ import annotations
@@ -42,11 +44,30 @@ def _label(mod, name):
     return fn
 
 
-def count(step) -> tuple[int, int, Counter, Counter]:
-    """(all aten ops, top-level aten ops, top-level by name, all by innermost stage)."""
-    with profile(activities=[ProfilerActivity.CPU]) as prof:
+# Leaf ops that launch no kernel on a GPU: views and metadata (a new header over the same
+# storage), allocations (the caching allocator hands out memory without a kernel: empty, resize_
+# of a fresh output), a `.to` that converts nothing (it returns its input; one that converts has
+# a `_to_copy` under it and counts at its `copy_`), reads of sizes and dtypes.
+NO_KERNEL = {"aten::" + n for n in (
+    "view", "unsqueeze", "squeeze", "select", "slice", "expand", "as_strided", "unbind",
+    "split", "split_with_sizes", "chunk", "reshape", "_reshape_alias", "_unsafe_view", "t",
+    "transpose", "permute", "alias", "detach", "lift_fresh", "empty", "empty_like",
+    "empty_strided", "resize_", "to", "resolve_conj", "resolve_neg", "result_type",
+    "is_nonzero", "expand_as", "view_as", "numpy_T", "unfold", "diagonal", "narrow")}
+
+
+def count(step, device: str = "cpu") -> dict:
+    """One profiled step: aten ops (all, nested included; top-level), the kernel-launch proxy
+    (leaf aten ops not in NO_KERNEL: conservative, e.g. a reduction's output fill counts as its
+    own launch), top-level ops by name and all ops by innermost stage; on CUDA also the kernels
+    the GPU actually ran (the profiler's CUDA events: kernels, memsets and copies)."""
+    acts = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device == "cuda" else [])
+    with profile(activities=acts) as prof:
         step()
-    ops = [e for e in prof.events() if e.name.startswith("aten::")]
+        if device == "cuda":
+            torch.cuda.synchronize()
+    events = prof.events()
+    ops = [e for e in events if e.name.startswith("aten::")]
 
     def ancestors(e):
         p = e.cpu_parent
@@ -55,9 +76,16 @@ def count(step) -> tuple[int, int, Counter, Counter]:
             p = p.cpu_parent
 
     top = [e for e in ops if not any(a.name.startswith("aten::") for a in ancestors(e))]
+    parents = {id(e.cpu_parent) for e in ops if e.cpu_parent is not None}
+    launches = [e for e in ops if id(e) not in parents and e.name not in NO_KERNEL]
     stage = Counter(next((a.name[7:] for a in ancestors(e) if a.name.startswith("STAGE::")),
                          "(step itself)") for e in ops)
-    return len(ops), len(top), Counter(e.name for e in top), stage
+    out = {"all": len(ops), "top": len(top), "launch_proxy": len(launches),
+           "by_name": Counter(e.name for e in top), "by_stage": stage}
+    if device == "cuda":
+        out["cuda_kernels"] = sum(e.device_type == torch.autograd.DeviceType.CUDA
+                                  for e in events)
+    return out
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -66,14 +94,15 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--vocab", type=int, default=49_152)
     ap.add_argument("--heads", type=int, default=9)
     ap.add_argument("--keys", type=int, default=256)
+    ap.add_argument("--device", default="cpu", help="cuda also counts the kernels the GPU ran")
     args = ap.parse_args(argv)
-    b, v = args.batch, args.vocab
+    b, v, dev = args.batch, args.vocab, args.device
     g = torch.Generator().manual_seed(0)
-    x = torch.randn(b, v, generator=g) * 3
-    ids = torch.randint(0, v, (b, args.keys - 56), generator=g)
-    att = torch.softmax(torch.randn(b, args.heads, args.keys, generator=g), -1)
-    km = torch.ones(b, args.keys, dtype=torch.bool)
-    gens = [torch.Generator().manual_seed(i) for i in range(b)]
+    x = (torch.randn(b, v, generator=g) * 3).to(dev)
+    ids = torch.randint(0, v, (b, args.keys - 56), generator=g).to(dev)
+    att = torch.softmax(torch.randn(b, args.heads, args.keys, generator=g), -1).to(dev)
+    km = torch.ones(b, args.keys, dtype=torch.bool, device=dev)
+    gens = [torch.Generator(device=dev).manual_seed(i) for i in range(b)]
     originals = {(m, n): _label(m, n) for m, names in STAGES.items() for n in names}
     alpha_s, top_p = AdaptiveEntropixSampler(SamplerConfig()), build_sampler("top_p")
     steps = {"alpha": lambda: alpha_s.step(x, ids, attention=att, key_mask=km, generators=gens),
@@ -82,18 +111,20 @@ def main(argv: list[str] | None = None) -> dict:
     for name, step in steps.items():
         for _ in range(3):  # warm: the solver's constants, allocator
             step()
-        n_all, n_top, by_name, by_stage = count(step)
-        out[name] = {"all": n_all, "top": n_top}
-        print(f"{name}: {n_all} aten ops per step ({n_top} top-level), B={b}, V={v:,}")
+        c = count(step, dev)
+        out[name] = {k: c[k] for k in ("all", "top", "launch_proxy", "cuda_kernels") if k in c}
+        cuda = f"; {c['cuda_kernels']} CUDA kernels ran" if "cuda_kernels" in c else ""
+        print(f"{name}: {c['all']} aten ops per step ({c['top']} top-level; kernel-launch proxy "
+              f"{c['launch_proxy']}{cuda}), B={b}, V={v:,}, {dev}")
         if name == "alpha":
-            print("  by stage (innermost):", dict(by_stage.most_common()))
-            print("  top-level by name:", dict(by_name.most_common(12)))
+            print("  by stage (innermost):", dict(c["by_stage"].most_common()))
+            print("  top-level by name:", dict(c["by_name"].most_common(12)))
     for (m, n), fn in originals.items():
         setattr(m, n, fn)
     alpha_s._ensure_state(b, x.device)
     s = alpha_s
     args_ = [x, ids, torch.ones_like(ids, dtype=torch.bool), att, km, s._window, s._count,
-             s._total, s._steps, x.new_zeros(b, 5), s._has_prev, torch.rand(b)]
+             s._total, s._steps, x.new_zeros(b, 5), s._has_prev, torch.rand(b, device=dev)]
     ex = torch._dynamo.explain(sampler_mod.adaptive_step)(*args_, s.config, read_prefix=False)
     out["explain"] = {"graphs": ex.graph_count, "breaks": ex.graph_break_count,
                       "ops_in_graph": ex.op_count}

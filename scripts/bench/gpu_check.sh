@@ -22,5 +22,7 @@ echo "batch1 rc $?"; tail -1 /tmp/gpu_batch1.log
 [ -f /tmp/gpu_batch1.json ] && python -c "import json; print(json.dumps(json.load(open('/tmp/gpu_batch1.json'))))" >> "$OUT"
 # the adaptive step's pool: chunked exact top-k vs torch.topk (measured on CPU only so far)
 timeout 60 python scripts/bench/bench_pool.py --device cuda --batch 64 2>&1 | tail -9
+# kernels one eager adaptive step runs on the card (the CPU launch proxy read 724)
+timeout 60 python scripts/bench/bench_step_ops.py --device cuda 2>&1 | grep "aten ops"
 timeout 200 python -m pytest -q -p no:cacheprovider -m gpu tests/ 2>&1 | tail -15
 echo "wrote $OUT"
