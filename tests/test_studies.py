@@ -11,10 +11,12 @@ there). The study run scripts name only experiment/tune files that exist.
 from __future__ import annotations
 
 import itertools
+import os
 import re
 from pathlib import Path
 
 import pytest
+import yaml
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.override_parser.overrides_parser import OverridesParser
@@ -177,7 +179,7 @@ def test_open_ended_is_the_issues_study():
 
 
 def test_study_scripts_name_existing_configs():
-    for script in sorted((ROOT / "experiments").glob("*/run.sh")):
+    for script in sorted((ROOT / "experiments").glob("*/run*.sh")):
         text = script.read_text()
         for name in re.findall(r"experiment=([\w]+)", text):
             assert (CONF / "experiment" / f"{name}.yaml").exists(), (script, name)
@@ -299,3 +301,36 @@ def test_the_winners_curse_by_hand(tmp_path):
     bad = subprocess.run([sys.executable, str(script), str(tmp_path / "tuning_seed1")],
                          capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "table.csv" in bad.stderr
+
+
+def test_study_2_extended_covers_study_2_and_the_heat_samplers():
+    """run_extended.sh: Study 2's methods (its configs' sweeps) and every heat sampler of
+    temperature_robustness_heat.yaml, each once, on Study 2's grid plus T = 5."""
+    script = (ROOT / "experiments" / "temperature_robustness" / "run_extended.sh").read_text()
+    assert re.search(r"^TEMPS=\$\{TEMPS:-0.7,1.0,1.5,2.0,3.0,5.0\}", script, re.M)
+    sweeps = re.findall(r"^\s+sweep (\w+) (\w+) ([\w.]+) \"?([\w,]*)\"?$", script, re.M)
+    named = [m for _, exp, _, ms in sweeps for m in ms.split(",") if m]
+    heat = yaml.safe_load((CONF / "experiment" / "temperature_robustness_heat.yaml").read_text())
+    study2 = yaml.safe_load((CONF / "experiment" / "temperature_robustness.yaml").read_text())
+    assert sorted(named) == sorted(heat["hydra"]["sweeper"]["params"]["sampler"].split(",")
+                                   + study2["hydra"]["sweeper"]["params"]["sampler"].split(","))
+    exps = {exp for _, exp, _, _ in sweeps}
+    assert {"temperature_robustness_alpha", "temperature_robustness_alpha_base_at_T"} <= exps
+    assert "sampler=greedy" in script and "holm_correct.py" in script
+
+
+@pytest.mark.slow
+def test_study_2_extended_runs_a_slice_end_to_end(tmp_path):
+    """One temperature, one seed, 2 problems x 8 tokens: every sweep runs, every run's raw
+    generations are collected as xz, and the tables and one Holm family come from them."""
+    import subprocess
+
+    env = {**os.environ, "TEMPS": "1.0", "SEEDS": "0", "EXTRA": "num_prompts=2 max_new_tokens=8",
+           "SWEEP": str(tmp_path / "sweep"), "RUNS": str(tmp_path / "runs"),
+           "OUT": str(tmp_path / "out")}
+    subprocess.run(["bash", str(ROOT / "experiments" / "temperature_robustness" /
+                                "run_extended.sh")], env=env, check=True, timeout=1800)
+    runs = sorted((tmp_path / "runs").rglob("generations.jsonl.xz"))
+    assert len(runs) == 10  # greedy + 9 methods at T = 1
+    holm = (tmp_path / "out" / "diff_holm.csv").read_text().splitlines()
+    assert holm[0].endswith("p_holm,survives") and len(holm) > 10

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Study 2 extended (issue 25): Study 2 re-run with every run's raw generations committed (the
+# first runs' were not kept, so their CIs could not be recomputed from the repository), T = 5
+# added to the grid, and the samplers that claim robustness to heat (top-nσ, p-less, Top-H,
+# mirostat v2 at their authors' settings: conf/experiment/temperature_robustness_heat.yaml) on the
+# same model, problems, sizes and seeds. One command, resumable (fixed run folders; a re-run skips
+# finished prompts and finished runs; finished runs are collected again only if they changed):
+#   bash experiments/temperature_robustness/run_extended.sh
+#   TEMPS=1.0 SEEDS=0 EXTRA="num_prompts=2 max_new_tokens=8" bash experiments/temperature_robustness/run_extended.sh  # a slice
+# Two streams, one torch thread each (a 2-core machine): the two baselines that run to the token
+# limit when hot (temperature-only, top-p) with top-nσ and p-less on one; greedy, min-p, the
+# adaptive sampler's two mappings, Top-H and mirostat v2 on the other. After each sweep its
+# finished runs' raw files go to experiments/temperature_robustness/runs$TAG/ (generations as xz,
+# committed); at the end the tables are made from that folder alone: paired CIs against greedy
+# (make_tables.py), the min-p paper's shape with the adaptive sampler against each method
+# (summarise.py), and Holm over every one of those tests together (holm_correct.py).
+# Size at the full grid: 1 + 6 temperatures x 3 seeds x 9 methods = 163 runs of 100 problems, at
+# most 160 tokens each (Study 2's 76 runs took ~15 thread-hours; the hot ones hit the limit).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"   # this checkout's alpha (see run.sh)
+TEMPS=${TEMPS:-0.7,1.0,1.5,2.0,3.0,5.0}   # Study 2's grid plus T = 5 (issue 25)
+SEEDS=${SEEDS:-0,1,2}
+EXTRA=${EXTRA:-}
+TAG=${EXTRA:+_$(echo "$EXTRA" | sed 's/[^A-Za-z0-9._-]/_/g')}
+[[ "$TEMPS,$SEEDS" == "0.7,1.0,1.5,2.0,3.0,5.0,0,1,2" ]] || TAG="${TAG}_T${TEMPS//,/_}_s${SEEDS//,/_}"
+SWEEP=${SWEEP:-multirun/study_temperature_robustness_ext$TAG}   # run folders (git ignores)
+RUNS=${RUNS:-experiments/temperature_robustness/runs$TAG}       # raw files, committed
+OUT=${OUT:-experiments/temperature_robustness/results_ext$TAG}  # tables
+mkdir -p "$SWEEP" "$RUNS" "$OUT"
+
+sweep() {  # sweep NAME EXPERIMENT GRID_KEY SAMPLERS: one multirun in its fixed folder, then collect
+    # (sweeps on the command line replace the experiment's hydra.sweeper.params for their keys;
+    # choice(...) keeps a one-value slice a sweep, applied per job, not to the base config)
+    local name=$1 exp=$2 key=$3 samplers=$4
+    python run.py -m experiment="$exp" $EXTRA hydra.sweep.dir="$SWEEP/$name" \
+        ${samplers:+"sampler=choice($samplers)"} "$key=choice($TEMPS)" "seed=choice($SEEDS)" \
+        > "$SWEEP/$name.log" 2>&1
+    python scripts/collect_runs.py "$SWEEP/$name" "$RUNS/$name" > /dev/null
+}
+
+(
+    sweep baselines temperature_robustness sampler.temperature temperature,top_p
+    sweep heat_a temperature_robustness_heat sampler.temperature top_n_sigma,p_less
+) &
+A=$!
+(
+    python run.py experiment=temperature_robustness sampler=greedy $EXTRA \
+        hydra.run.dir="$SWEEP/greedy/greedy" > "$SWEEP/greedy.log" 2>&1
+    python scripts/collect_runs.py "$SWEEP/greedy" "$RUNS/greedy" > /dev/null
+    sweep min_p temperature_robustness sampler.temperature min_p
+    sweep alpha temperature_robustness_alpha sampler.temp_max ""
+    sweep alpha_base_at_T temperature_robustness_alpha_base_at_T sampler.temp_max ""
+    sweep heat_b temperature_robustness_heat sampler.temperature top_h,mirostat_v2
+) &
+B=$!
+wait $A; wait $B   # either stream failing stops here (set -e), before the tables
+# every table from the committed runs alone (make_tables and summarise read the .xz)
+python scripts/make_tables.py "$RUNS"/* --reference greedy \
+    --metrics gsm8k_strict,gsm8k_flexible,accuracy,mean_length,eos_rate,tokens_per_s \
+    --out "$OUT/table"
+python experiments/temperature_robustness/summarise.py "$RUNS" --out "$OUT/summary"
+# one Holm family over every paired test above (vs greedy, and alpha vs each method at each T)
+python scripts/holm_correct.py "$OUT/summary_diff.csv" "$OUT/table_diff.csv" --out "$OUT/diff_holm.csv"
