@@ -1,6 +1,8 @@
 """scripts/collect_runs.py on hand-made run folders: finished runs mirrored with xz generations
 (byte-equal after decompression), unfinished ones left out, a second pass copies nothing,
-`--check` reports a run whose generations changed; a missing source is one line, exit 2."""
+`--check` reports a run whose generations changed; a missing source is one line, exit 2; a
+truncated .xz in DEST (a copy taken mid-write, an interrupted collect) is collected again, and
+reading one is a one-line error naming the file."""
 
 from __future__ import annotations
 
@@ -71,3 +73,25 @@ def test_make_tables_reads_collected_runs(tmp_path):
     assert _call(sweep, tmp_path / "runs").returncode == 0
     shutil.rmtree(sweep)
     assert tables(tmp_path / "runs", tmp_path / "b" / "t") == before
+
+
+def test_a_truncated_collected_copy_is_collected_again_and_reads_as_one_line(tmp_path):
+    from alpha.runner.runs import read_rows
+
+    src, dest = tmp_path / "multirun", tmp_path / "runs"
+    text = "".join(f'{{"index": {i}, "text": "row {i}"}}\n' for i in range(200))
+    _run(src / "a", "complete", text)
+    assert _call(src, dest).returncode == 0
+    xz = dest / "a" / "generations.jsonl.xz"
+    xz.write_bytes(xz.read_bytes()[:40])  # what a copy taken mid-write held
+    try:
+        read_rows(dest / "a")
+        raise AssertionError("a truncated .xz was read")
+    except ValueError as err:
+        assert str(err).count("\n") == 0 and str(xz) in str(err) and "collect_runs.py" in str(err)
+    check = _call(src, dest, "--check")
+    assert check.returncode == 1 and "not collected" in check.stdout
+    out = _call(src, dest)
+    assert out.returncode == 0 and "1 run(s) collected" in out.stdout
+    assert lzma.decompress(xz.read_bytes()).decode() == text
+    assert [p.name for p in (dest / "a").iterdir() if p.name.endswith(".tmp")] == []

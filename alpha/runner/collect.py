@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import lzma
+import os
 import shutil
 from pathlib import Path
 
@@ -32,9 +33,15 @@ def _digest(data: bytes) -> str:
 
 
 def collected_digest(dest: Path) -> str | None:
-    """sha256 of the generations a collected run holds (after decompression)."""
+    """sha256 of the generations a collected run holds (after decompression); None when it has
+    none, or a truncated or corrupt copy (collected again then)."""
     f = dest / "generations.jsonl.xz"
-    return _digest(lzma.decompress(f.read_bytes())) if f.exists() else None
+    if not f.exists():
+        return None
+    try:
+        return _digest(lzma.decompress(f.read_bytes()))
+    except (lzma.LZMAError, EOFError):
+        return None
 
 
 def is_collected(run: Path, dest: Path) -> bool:
@@ -48,9 +55,13 @@ def collect(run: Path, dest: Path) -> bool:
     if collected_digest(dest) == _digest(raw):
         return False
     dest.mkdir(parents=True, exist_ok=True)
-    (dest / "generations.jsonl.xz").write_bytes(lzma.compress(raw, preset=9))
     for name in FILES:
         if (run / name).exists():
             (dest / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(run / name, dest / name)
+    # the generations last and whole: a temporary file renamed into place, so a reader (or a
+    # copy taken meanwhile, or an interruption) never sees a half-written .xz
+    tmp = dest / "generations.jsonl.xz.tmp"
+    tmp.write_bytes(lzma.compress(raw, preset=9))
+    os.replace(tmp, dest / "generations.jsonl.xz")
     return True

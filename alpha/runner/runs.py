@@ -154,13 +154,21 @@ def _hib(value):
 
 def read_rows(folder: Path) -> list[dict]:
     """The rows of a run folder's generations.jsonl, or of generations.jsonl.xz (a run collected
-    into the repository, scripts/collect_runs.py). FileNotFoundError when it has neither."""
+    into the repository, scripts/collect_runs.py). FileNotFoundError when it has neither;
+    ValueError (one line, naming the file) when the .xz is truncated or corrupt."""
     path = Path(folder) / "generations.jsonl"
     packed = path.with_name(path.name + ".xz")
     if not path.exists() and not packed.exists():
         raise FileNotFoundError(f"{path} (or .xz) is missing")
-    text = (path.read_text(encoding="utf-8") if path.exists()
-            else lzma.decompress(packed.read_bytes()).decode("utf-8"))
+    if path.exists():
+        text = path.read_text(encoding="utf-8")
+    else:
+        try:
+            text = lzma.decompress(packed.read_bytes()).decode("utf-8")
+        except (lzma.LZMAError, EOFError) as err:
+            raise ValueError(f"{packed} is truncated or corrupt ({err}); collect the run again "
+                             "from its run folder: python scripts/collect_runs.py SRC DEST"
+                             ) from None
     # "\n" only: str.splitlines also breaks at U+2028/U+0085, which JSON keeps raw in strings
     return [json.loads(line) for line in text.split("\n") if line.strip()]
 
