@@ -379,18 +379,15 @@ def _bisect(lo: torch.Tensor, hi: torch.Tensor, goal: torch.Tensor,
     `goal` `(B,)`, the crossing nearest `x0` `(B,)` where h is flat at the goal (the bracket
     collapses onto x0 when h(x0) equals the goal, to a relative 1e-6). `grid` points a round,
     each round shrinks the bracket (grid + 1) times; x0 is scored with the first round's points
-    (one evaluation, not two)."""
+    (one evaluation, not two). `rounds` >= 1 (the config's solver_iters >= 1)."""
     tol = (1e-6 * (1.0 + goal.abs()))[:, None]  # (B, 1) rounding between entropy routes
     frac = torch.arange(1, grid + 1, device=lo.device) / (grid + 1)  # (G,)
     pair = torch.arange(2, device=lo.device)
-    at_or_above = None  # (B, 1) h(x0) >= goal: search the flat part's top
-    for r in range(max(rounds, 1)):
+    for r in range(rounds):
         xs = lo[:, None] + (hi - lo)[:, None] * frac  # (B, G)
-        if r == 0:
+        if r == 0:  # at_or_above (B, 1): h(x0) >= goal, search the flat part's top
             hx = h(torch.cat([x0[:, None], xs], dim=1))
             at_or_above, hx = hx[:, :1] >= goal[:, None] - tol, hx[:, 1:]
-            if rounds == 0:
-                break
         else:
             hx = h(xs)
         j = torch.where(at_or_above, hx <= goal[:, None] + tol, hx < goal[:, None]).sum(1)
