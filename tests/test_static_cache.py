@@ -83,6 +83,7 @@ def test_the_decode_forward_with_capture_is_one_graph(arch):
     from transformers import StaticCache
 
     from alpha.attention_capture import AttentionCapture
+    from alpha.generation import _forward_kwargs
 
     torch._dynamo.reset()
     model = make_tiny_model(arch)
@@ -90,13 +91,12 @@ def test_the_decode_forward_with_capture_is_one_graph(arch):
         cache = StaticCache(config=model.config, max_cache_len=32)
         mask = torch.zeros(3, 32, dtype=torch.long)
         mask[:, :7] = 1
+        kw = _forward_kwargs(model, cache)  # the engine's: `cache` where transformers has it
         model(input_ids=torch.randint(2, 500, (3, 6)), attention_mask=mask[:, :6],
-              position_ids=torch.arange(6)[None].expand(3, -1), past_key_values=cache,
-              use_cache=True)
+              position_ids=torch.arange(6)[None].expand(3, -1), **kw)
         ex = torch._dynamo.explain(model.forward)(
             input_ids=torch.randint(2, 500, (3, 1)), attention_mask=mask,
-            position_ids=torch.full((3, 1), 6), past_key_values=cache, use_cache=True,
-            logits_to_keep=1)
+            position_ids=torch.full((3, 1), 6), **kw)
     assert (ex.graph_count, ex.graph_break_count) == (1, 0), ex.break_reasons
 
 
