@@ -12,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from conftest import run_tiny_sweep
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -84,11 +85,10 @@ def test_a_truncated_collected_copy_is_collected_again_and_reads_as_one_line(tmp
     assert _call(src, dest).returncode == 0
     xz = dest / "a" / "generations.jsonl.xz"
     xz.write_bytes(xz.read_bytes()[:40])  # what a copy taken mid-write held
-    try:
+    with pytest.raises(ValueError) as err:
         read_rows(dest / "a")
-        raise AssertionError("a truncated .xz was read")
-    except ValueError as err:
-        assert str(err).count("\n") == 0 and str(xz) in str(err) and "collect_runs.py" in str(err)
+    msg = str(err.value)
+    assert msg.count("\n") == 0 and str(xz) in msg and "collect_runs.py" in msg
     check = _call(src, dest, "--check")
     assert check.returncode == 1 and "not collected" in check.stdout
     out = _call(src, dest)
