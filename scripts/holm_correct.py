@@ -8,7 +8,10 @@ Reads the `perm_p` column (the paired sign-flip permutation p-value `make_tables
 --reference` and the study summaries write) of every row of every file, applies Holm's step-down
 correction over all of them together (alpha.evaluation.separability.holm), and prints (or
 writes) each row with `p_holm` and `survives` (p_holm < 0.05). The READMEs' corrected claims
-come from this command.
+come from this command. A p of 1/10001 is a 10,000-draw permutation test's floor (no draw reached
+the observed difference); where the family is large enough that the floor cannot survive Holm
+(m x 1e-4 >= 0.05), it says so on stderr: such tests need the refined p (`make_tables.py
+--separability` refines; alpha/evaluation/paired.py's `perm_refine`).
 """
 
 from __future__ import annotations
@@ -37,6 +40,13 @@ def corrected(paths: list[Path], column: str = "perm_p", level: float = 0.05) ->
     return out
 
 
+def floor_limited(table: pd.DataFrame, column: str = "perm_p", level: float = 0.05) -> int:
+    """How many p-values sit at the 10,000-draw floor where that floor cannot survive Holm."""
+    m = int(table[column].notna().sum())
+    at_floor = int((table[column] - 1 / 10001).abs().lt(1e-12).sum())
+    return at_floor if m / 10001 >= level else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("csv", nargs="+", type=Path)
@@ -54,6 +64,11 @@ def main(argv: list[str] | None = None) -> int:
     else:
         print(out.to_string(max_colwidth=60))
     print(f"{len(out)} tests, {int(out['survives'].sum())} survive Holm at 0.05", file=sys.stderr)
+    floor = floor_limited(out, a.column)
+    if floor:
+        print(f"warning: {floor} tests sit at the 10,000-draw floor p = 1/10001, which cannot "
+              f"survive Holm over {len(out)} tests (needs p < {0.05 / len(out):.2g}); recompute "
+              f"them with more draws (make_tables.py --separability refines)", file=sys.stderr)
     return 0
 
 

@@ -35,3 +35,15 @@ def test_holm_across_files_by_hand(tmp_path):
     bad = subprocess.run([sys.executable, str(SCRIPT), str(tmp_path / "z.csv")],
                          capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and "has no 'perm_p' column" in bad.stderr
+
+
+def test_a_family_too_large_for_the_10000_draw_floor_is_flagged(tmp_path):
+    """1,000 tests at p = 1/10001 (no draw reached the observed difference): Holm gives each
+    1000 x 1e-4 = 0.1, none survives, and the script says why; 100 such tests survive (0.01)."""
+    for m, flagged in ((1000, True), (100, False)):
+        pd.DataFrame({"perm_p": [1 / 10001] * m}).to_csv(tmp_path / "f.csv", index=False)
+        res = subprocess.run([sys.executable, str(SCRIPT), str(tmp_path / "f.csv"), "--out",
+                              str(tmp_path / "o.csv")], capture_output=True, text=True, timeout=60)
+        assert res.returncode == 0
+        assert ("warning: 1000 tests sit at the 10,000-draw floor" in res.stderr) is flagged
+        assert bool(pd.read_csv(tmp_path / "o.csv")["survives"].all()) == (not flagged)

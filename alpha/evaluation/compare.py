@@ -81,14 +81,15 @@ def per_prompt_mean(runs: list[Rows], metric: str) -> list[float | None]:
 
 def compare_metric(runs_a: Sequence[Rows], runs_b: Sequence[Rows], metric: str, *,
                    simctg_compat: bool = False, samples: int = 2000, seed: int = 0,
-                   perm_samples: int = 10000) -> paired.PairedResult | str:
+                   perm_samples: int = 10000, perm_refine: int = 0) -> paired.PairedResult | str:
     """A - B on `metric` over the shared prompts; a string (the reason) when it has no test."""
     reason = no_test_reason(metric)
     if reason:
         return reason
     order = sorted(int(r["index"]) for r in runs_b[0])
     a, b = _ordered(runs_a, order), _ordered(runs_b, order)
-    kw = {"samples": samples, "seed": seed, "perm_samples": perm_samples}
+    kw = {"samples": samples, "seed": seed, "perm_samples": perm_samples,
+          "perm_refine": perm_refine}
     if metric not in _POOLED:
         return paired.paired_mean(per_prompt_mean(a, metric), per_prompt_mean(b, metric), **kw)
     components, stat = _POOLED[metric]

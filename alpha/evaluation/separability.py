@@ -4,7 +4,10 @@
 given) on every metric with `alpha.evaluation.compare.difference_records` (paired over prompts:
 bootstrap CI of A - B, sign-flip permutation p), then adjusts all the permutation p-values made
 together with Holm's step-down method (`holm`): the family is every test of the table, so a
-claim survives only if it survives all of them. Each record gets `holm_p` and a verdict:
+claim survives only if it survives all of them. Such a family runs to thousands of tests, and a
+permutation p from 10,000 draws cannot fall below 1e-4, while Holm over m tests needs level / m
+(3e-5 for 1,625 tests): every test the first draws cannot resolve is redrawn with `perm_refine`
+(1,000,000) draws (`alpha.evaluation.paired`), so the resolution is 1e-6. Each record gets `holm_p` and a verdict:
 "A better", "B better" (by the metric's direction; "A higher" / "B higher" for metrics without
 one) when holm_p < level, else "not separable". Metrics without per-prompt values (MAUVE,
 distinct-n, cost) get no test and say so.
@@ -45,15 +48,20 @@ def _verdict(rec: dict, level: float) -> str:
     return "A better" if up == bool(better) else "B better"
 
 
+PERM_REFINE = 1_000_000  # draws for a test the first 10,000 leave at their floor (docstring)
+
+
 def separability_records(groups: dict[str, Sequence[Rows]], metrics: Sequence[str], *,
-                         level: float = 0.05, seed: int = 0) -> list[dict]:
+                         level: float = 0.05, seed: int = 0,
+                         perm_refine: int = PERM_REFINE) -> list[dict]:
     """One record per (pair, metric): A, B, the paired difference A - B with its CI, the raw
     and Holm-adjusted permutation p and the verdict (module docstring)."""
     if len(groups) < 2:
         raise ValueError(f"separability needs at least two methods; got {list(groups)}")
     records = []
     for a, b in itertools.combinations(list(groups), 2):
-        for rec in difference_records({a: groups[a], b: groups[b]}, b, metrics, seed=seed):
+        for rec in difference_records({a: groups[a], b: groups[b]}, b, metrics, seed=seed,
+                                      perm_refine=perm_refine):
             records.append({"A": a, "B": b, **{k: v for k, v in rec.items()
                                                if k not in ("method", "reference")}})
     for rec, p in zip(records, holm([r.get("perm_p") for r in records]), strict=True):
@@ -66,8 +74,10 @@ def separability_markdown(records: list[dict], level: float = 0.05) -> str:
     """The table: pair, metric, A - B [95% CI], raw p, Holm p, verdict."""
     tests = sum(r.get("holm_p") is not None for r in records)
     lines = [f"Every pair of methods on every metric; paired over prompts (A - B, 95% percentile "
-             f"bootstrap CI); p = sign-flip permutation, Holm-adjusted over all {tests} tests of "
-             f"this table; separable when the adjusted p < {level}.", "",
+             f"bootstrap CI); p = sign-flip permutation (10,000 draws, redrawn with "
+             f"{PERM_REFINE:,} where fewer than 10 reach the observed difference), Holm-adjusted "
+             f"over all {tests} tests of this table; separable when the adjusted p < {level}.",
+             "",
              "| A | B | metric | A - B [95% CI] | p | Holm p | verdict |", "|---|---|---|---|---|---|---|"]
     for r in records:
         if r.get("holm_p") is None:
