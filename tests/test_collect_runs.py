@@ -1,6 +1,7 @@
 """scripts/collect_runs.py on hand-made run folders: finished runs mirrored with xz generations
 (byte-equal after decompression), unfinished ones left out, a second pass copies nothing,
-`--check` reports a run whose generations changed; a missing source is one line, exit 2; a
+`--check` reports a run whose generations changed or that gained a human_metrics.json (collected
+again without rewriting its generations); a missing source is one line, exit 2; a
 truncated .xz in DEST (a copy taken mid-write, an interrupted collect) is collected again, and
 reading one is a one-line error naming the file."""
 
@@ -47,6 +48,16 @@ def test_collect_mirrors_finished_runs(tmp_path):
     assert not (dest / "test" / "min_p").exists()
     assert "0 run(s) collected, 2 already there" in _call(src, dest).stdout
     assert _call(src, dest, "--check").returncode == 0
+    # human text scored after the first collect (run.sh's human stage): --check sees it, a
+    # second collect copies it without rewriting the generations
+    run = src / "test" / "top_p" / "seed0"
+    (run / "human_metrics.json").write_text('{"n": 1}')
+    xz = dest / "test" / "top_p" / "seed0" / "generations.jsonl.xz"
+    before = xz.stat().st_mtime_ns
+    assert _call(src, dest, "--check").returncode == 1
+    assert "1 run(s) collected, 1 already there" in _call(src, dest).stdout
+    assert (dest / "test" / "top_p" / "seed0" / "human_metrics.json").read_text() == '{"n": 1}'
+    assert xz.stat().st_mtime_ns == before and _call(src, dest, "--check").returncode == 0
     (src / "dev" / "top_p" / "0" / "generations.jsonl").write_text('{"index": 0, "text": "c"}\n')
     check = _call(src, dest, "--check")
     assert check.returncode == 1 and "not collected" in check.stdout

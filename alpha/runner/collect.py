@@ -44,21 +44,32 @@ def collected_digest(dest: Path) -> str | None:
         return None
 
 
+def _stale_files(run: Path, dest: Path) -> list[str]:
+    """The small files (FILES) the run has and DEST lacks or holds with other bytes: e.g. a
+    human_metrics.json scored after the run was first collected."""
+    return [name for name in FILES if (run / name).exists() and not (
+        (dest / name).exists() and (dest / name).read_bytes() == (run / name).read_bytes())]
+
+
 def is_collected(run: Path, dest: Path) -> bool:
-    """DEST already holds this run's generations, byte for byte."""
-    return collected_digest(dest) == _digest((run / "generations.jsonl").read_bytes())
+    """DEST already holds this run's generations, byte for byte, and its small files."""
+    return (collected_digest(dest) == _digest((run / "generations.jsonl").read_bytes())
+            and not _stale_files(run, dest))
 
 
 def collect(run: Path, dest: Path) -> bool:
-    """Copy one run; False when DEST already holds the same generations."""
+    """Copy one run; False when DEST already holds the same generations and small files."""
     raw = (run / "generations.jsonl").read_bytes()
-    if collected_digest(dest) == _digest(raw):
+    stale = _stale_files(run, dest)
+    same = collected_digest(dest) == _digest(raw)
+    if same and not stale:
         return False
     dest.mkdir(parents=True, exist_ok=True)
-    for name in FILES:
-        if (run / name).exists():
-            (dest / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(run / name, dest / name)
+    for name in stale:
+        (dest / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(run / name, dest / name)
+    if same:
+        return True
     # the generations last and whole: a temporary file renamed into place, so a reader (or a
     # copy taken meanwhile, or an interruption) never sees a half-written .xz
     tmp = dest / "generations.jsonl.xz.tmp"
