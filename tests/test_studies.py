@@ -255,8 +255,8 @@ def test_the_leaderboard_tables_rebuild_from_collected_runs(tmp_path):
     for cmd in steps:
         done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
         assert done.returncode == 0, (cmd[1], done.stderr[-2000:])
-    for name in ("test.md", "test_diff.csv", "test_separability.csv", "test_frontier.png",
-                 "test_budget.png", "dev_frontier.png", "holm.csv"):
+    for name in ("test.md", "test_diff.csv", "test_separability.csv", "test_separability.png",
+                 "test_frontier.png", "test_budget.png", "dev_frontier.png", "holm.csv"):
         assert (res_dir / name).stat().st_size > 0, name
     rows = list(csv.DictReader(open(res_dir / "holm.csv")))
     pairs = list(csv.DictReader(open(res_dir / "test_separability.csv")))

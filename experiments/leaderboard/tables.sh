@@ -12,8 +12,9 @@
 # quality-diversity frontier of the winners' seeds; from dev: every trial as a point of the
 # frontier (RESULTS/dev_frontier.*) and the budget curves (RESULTS/test_budget.*). Last, one
 # Holm correction over every pair test of every split together (RESULTS/holm.csv): the family
-# the README's claims are read from; and the winner's curse (winners_curse.py: dev vs test rank
-# correlation, the spread of each method's dev best over tuning seeds).
+# the README's claims are read from, drawn per split (RESULTS/*_separability.png); and the
+# winner's curse (winners_curse.py: dev vs test rank correlation, the spread of each method's
+# dev best over tuning seeds).
 # METRICS (table columns) and PER_PROMPT (paired, separability, human) override the defaults.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -41,6 +42,14 @@ if [[ -d "$RUNS/test512" ]]; then
     family+=("$RES/confirmatory_separability.csv")
 fi
 python scripts/holm_correct.py "${family[@]}" --out "$RES/holm.csv"
+# the separability figures, each split with the study-wide Holm p
+python scripts/plot_separability.py "$RES/holm.csv" --select test_separability \
+    --out "$RES/test_separability.png" --title "Exploratory test (128 passages x 3 seeds)"
+if [[ -d "$RUNS/test512" ]]; then
+    python scripts/plot_separability.py "$RES/holm.csv" --select confirmatory_separability \
+        --out "$RES/confirmatory_separability.png" \
+        --title "Confirmatory test (512 passages x 3 seeds)"
+fi
 python experiments/leaderboard/winners_curse.py "$RES"   # dev vs test, tuning-seed spread
 python scripts/make_tables.py "$RUNS/dev" --by sampler.name --metrics "$METRICS" \
     --frontier "$FRONTIER" --out "$RES/dev"
