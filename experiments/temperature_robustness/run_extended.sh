@@ -7,9 +7,9 @@
 # finished prompts and finished runs; finished runs are collected again only if they changed):
 #   bash experiments/temperature_robustness/run_extended.sh
 #   TEMPS=1.0 SEEDS=0 EXTRA="num_prompts=2 max_new_tokens=8" bash experiments/temperature_robustness/run_extended.sh  # a slice
-# Two streams, one torch thread each (a 2-core machine): the two baselines that run to the token
-# limit when hot (temperature-only, top-p) with top-nσ and p-less on one; greedy, min-p, the
-# adaptive sampler's two mappings, Top-H and mirostat v2 on the other. After each sweep its
+# Two streams, one torch thread each (a 2-core machine): top-nσ and p-less, then the two baselines
+# that run to the token limit when hot (temperature-only, top-p) on one; greedy, Top-H and
+# mirostat v2, then min-p and the adaptive sampler's two mappings on the other. After each sweep its
 # finished runs' raw files go to experiments/temperature_robustness/runs$TAG/ (generations as xz,
 # committed); at the end the tables are made from that folder alone: paired CIs against greedy
 # (make_tables.py), the min-p paper's shape with the adaptive sampler against each method
@@ -39,19 +39,22 @@ sweep() {  # sweep NAME EXPERIMENT GRID_KEY SAMPLERS: one multirun in its fixed 
     python scripts/collect_runs.py "$SWEEP/$name" "$RUNS/$name" > /dev/null
 }
 
+# the samplers new to the study first (with greedy, the reference of every paired test), so
+# that a run cut short by the budget still answers the extension's question; Study 2's own
+# methods re-run after them
 (
-    sweep baselines temperature_robustness sampler.temperature temperature,top_p
     sweep heat_a temperature_robustness_heat sampler.temperature top_n_sigma,p_less
+    sweep baselines temperature_robustness sampler.temperature temperature,top_p
 ) &
 A=$!
 (
     python run.py experiment=temperature_robustness sampler=greedy $EXTRA \
         hydra.run.dir="$SWEEP/greedy/greedy" > "$SWEEP/greedy.log" 2>&1
     python scripts/collect_runs.py "$SWEEP/greedy" "$RUNS/greedy" > /dev/null
+    sweep heat_b temperature_robustness_heat sampler.temperature top_h,mirostat_v2
     sweep min_p temperature_robustness sampler.temperature min_p
     sweep alpha temperature_robustness_alpha sampler.temp_max ""
     sweep alpha_base_at_T temperature_robustness_alpha_base_at_T sampler.temp_max ""
-    sweep heat_b temperature_robustness_heat sampler.temperature top_h,mirostat_v2
 ) &
 B=$!
 wait $A; wait $B   # either stream failing stops here (set -e), before the tables
