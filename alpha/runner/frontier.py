@@ -57,18 +57,22 @@ def plot_frontier(records: list[dict], x: str, y: str, out: Path,
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(7.5, 5))
-    for label in dict.fromkeys(r["group"] for r in records):
+    labels = list(dict.fromkeys(r["group"] for r in records))
+    colors = plt.get_cmap("tab20" if len(labels) > 10 else "tab10").colors
+    fig, ax = plt.subplots(figsize=(8.5 if len(labels) > 10 else 7.5, 5))
+    for k, label in enumerate(labels):  # beyond 20 groups: colours repeat with another line
+        color, style = colors[k % len(colors)], ("-", "--", ":")[k // len(colors) % 3]
         pts = [r for r in records if r["group"] == label]
-        dots = ax.scatter([p[x] for p in pts], [p[y] for p in pts], s=14, alpha=0.45)
+        ax.scatter([p[x] for p in pts], [p[y] for p in pts], s=14, alpha=0.45, color=color)
         front = sorted((p for p in pts if p["on_frontier"]), key=lambda p: p[x])
-        ax.plot([p[x] for p in front], [p[y] for p in front], "-", lw=1.4,
-                color=dots.get_facecolor()[0], alpha=1.0, label=label)
+        ax.plot([p[x] for p in front], [p[y] for p in front], style, lw=1.4, color=color,
+                label=label.split("=", 1)[-1])
     if human and x in human and y in human:
         ax.scatter([human[x]], [human[y]], marker="*", s=180, color="k", label="human text")
     ax.set_xlabel(x)
     ax.set_ylabel(y)
-    ax.legend(fontsize=7, ncol=2)
+    ax.legend(fontsize=7, ncol=1 + len(labels) // 14, loc="center left",
+              bbox_to_anchor=(1.01, 0.5), frameon=False)  # outside: the points stay visible
     ax.set_title("every run a dot; each method's Pareto frontier a line")
     fig.tight_layout()
     out.parent.mkdir(parents=True, exist_ok=True)
