@@ -13,6 +13,7 @@ from __future__ import annotations
 import itertools
 import os
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -208,7 +209,6 @@ def test_the_leaderboard_extends_study_1_on_the_same_footing():
 def test_the_confirmatory_choice_follows_its_written_rule(tmp_path):
     """Top 4 tuned methods by dev objective plus alpha and top_p; an untuned method never
     counts among the 4; a missing alpha is one line, exit 2."""
-    import subprocess
     import sys
 
     import yaml
@@ -237,7 +237,6 @@ def test_the_leaderboard_tables_rebuild_from_collected_runs(tmp_path):
     from the collected runs alone, and the study-wide Holm (holm.csv) equal to Holm's
     step-down computed here by hand on the separability table's p-values."""
     import csv
-    import subprocess
     import sys
 
     env = {"PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1",
@@ -275,7 +274,6 @@ def test_the_winners_curse_by_hand(tmp_path):
     0.4 0.3 -> ranks 1 2 3 4 vs 2 1 4 3, sum of d^2 = 4, rho = 1 - 6*4/(4*15) = 0.6. A second
     tuning seed's best trials 0.15 0.25 0.5 0.35 -> spreads 0.05 0.05 0.2 0.05. A folder without
     the tuner's files is one line, exit 2."""
-    import subprocess
     import sys
 
     import pandas as pd
@@ -304,11 +302,18 @@ def test_the_winners_curse_by_hand(tmp_path):
 
 
 def test_study_2_extended_covers_study_2_and_the_heat_samplers():
-    """run_extended.sh: Study 2's methods (its configs' sweeps) and every heat sampler of
-    temperature_robustness_heat.yaml, each once, on Study 2's grid plus T = 5."""
+    """run_extended.sh: Study 2's methods (its configs' sweeps) on Study 2's grid and every heat
+    sampler of temperature_robustness_heat.yaml on that grid plus T = 5, each once."""
     script = (ROOT / "experiments" / "temperature_robustness" / "run_extended.sh").read_text()
     assert re.search(r"^TEMPS=\$\{TEMPS:-0.7,1.0,1.5,2.0,3.0,5.0\}", script, re.M)
-    sweeps = re.findall(r"^\s+sweep (\w+) (\w+) ([\w.]+) \"?([\w,]*)\"?$", script, re.M)
+    sweeps = re.findall(r"^\s+(?:GRID=\$BASE_TEMPS )?sweep (\w+) (\w+) ([\w.]+) \"?([\w,]*)\"?$",
+                        script, re.M)
+    on_base = re.findall(r"^\s+GRID=\$BASE_TEMPS sweep \w+ (\w+)", script, re.M)
+    assert sorted(on_base) == sorted(["temperature_robustness", "temperature_robustness",
+                                      "temperature_robustness_alpha_base_at_T"])  # not alpha's
+    base = subprocess.run(["bash", "-c", 'TEMPS=0.7,1.0,1.5,2.0,3.0,5.0; echo "${TEMPS/%,5.0/}"'],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    assert base == "0.7,1.0,1.5,2.0,3.0" and "BASE_TEMPS=${BASE_TEMPS:-${TEMPS/%,5.0/}}" in script
     named = [m for _, exp, _, ms in sweeps for m in ms.split(",") if m]
     heat = yaml.safe_load((CONF / "experiment" / "temperature_robustness_heat.yaml").read_text())
     study2 = yaml.safe_load((CONF / "experiment" / "temperature_robustness.yaml").read_text())
@@ -323,7 +328,6 @@ def test_study_2_extended_covers_study_2_and_the_heat_samplers():
 def test_study_2_extended_runs_a_slice_end_to_end(tmp_path):
     """One temperature, one seed, 2 problems x 8 tokens: every sweep runs, every run's raw
     generations are collected as xz, and the tables and one Holm family come from them."""
-    import subprocess
 
     env = {**os.environ, "TEMPS": "1.0", "SEEDS": "0", "EXTRA": "num_prompts=2 max_new_tokens=8",
            "SWEEP": str(tmp_path / "sweep"), "RUNS": str(tmp_path / "runs"),

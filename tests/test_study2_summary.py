@@ -155,3 +155,20 @@ def test_inputs_json_names_the_catalogue_files_the_runs_read(sweep):
     for name in ("qwen2.5-coder-0.5b", "multiarith"):
         key = f"catalogue:{name} ({SOURCES[name].filename})"
         assert inputs[key] == SOURCES[name].sha256 and len(inputs[key]) == 64
+
+
+def test_heat_samplers_are_compared_with_alpha_where_both_ran(tmp_path):
+    """The extension: a heat sampler (top_n_sigma) at T = 3 and T = 5, alpha only at T = 3 (Study
+    2's grid): alpha - top_n_sigma at T = 3 by hand, nothing at T = 5, Study 2's baselines
+    first in the table."""
+    answers = {("top_p", 3.0, 0): [0, 0, 0, 0], ("alpha", 3.0, 0): [1, 1, 0, 0],
+               ("top_n_sigma", 3.0, 0): [1, 0, 0, 0], ("top_n_sigma", 5.0, 0): [0, 0, 0, 1]}
+    for n, ((method, temp, seed), a) in enumerate(answers.items()):
+        make_run(tmp_path / "sweep" / f"{method}_{n}", method, temp, seed, a)
+    out = tmp_path / "res" / "summary"
+    assert summ.main([str(tmp_path / "sweep"), "--out", str(out)]) == 0
+    rows = [r for r in summ.csv.DictReader(out.with_name("summary_diff.csv").open())
+            if r["metric"] == "gsm8k_strict"]
+    assert [(r["temperature"], r["vs"]) for r in rows] == [("3.0", "top_p"), ("3.0", "top_n_sigma")]
+    assert float(rows[1]["diff"]) == pytest.approx(0.25)  # [1, 1, 0, 0] - [1, 0, 0, 0]
+    assert "| top_n_sigma |" in out.with_suffix(".md").read_text()

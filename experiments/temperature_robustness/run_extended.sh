@@ -14,12 +14,17 @@
 # committed); at the end the tables are made from that folder alone: paired CIs against greedy
 # (make_tables.py), the min-p paper's shape with the adaptive sampler against each method
 # (summarise.py), and Holm over every one of those tests together (holm_correct.py).
-# Size at the full grid: 1 + 6 temperatures x 3 seeds x 9 methods = 163 runs of 100 problems, at
-# most 160 tokens each (Study 2's 76 runs took ~15 thread-hours; the hot ones hit the limit).
+# Size at the full grid: 1 + 3 seeds x (5 methods x 6 temperatures (the heat samplers, alpha) +
+# 4 x 5 (Study 2's other methods)) = 151 runs of 100 problems, at most 160 tokens each (Study 2's 76 runs took ~15 thread-hours;
+# the hot ones hit the limit).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"   # this checkout's alpha (see run.sh)
-TEMPS=${TEMPS:-0.7,1.0,1.5,2.0,3.0,5.0}   # Study 2's grid plus T = 5 (issue 25)
+TEMPS=${TEMPS:-0.7,1.0,1.5,2.0,3.0,5.0}   # Study 2's grid plus T = 5 for the heat samplers (issue 25)
+# Study 2's methods that it puts near 0 at T = 3 (temperature-only, top-p, min-p, alpha_base_at_T)
+# stay on Study 2's grid: at T = 5 each of their problems would run to the token limit, and T = 5
+# is what issue 25 drops first; the adaptive sampler's ceiling mapping (45% at T = 3) gets T = 5
+BASE_TEMPS=${BASE_TEMPS:-${TEMPS/%,5.0/}}
 SEEDS=${SEEDS:-0,1,2}
 EXTRA=${EXTRA:-}
 TAG=${EXTRA:+_$(echo "$EXTRA" | sed 's/[^A-Za-z0-9._-]/_/g')}
@@ -31,10 +36,11 @@ mkdir -p "$SWEEP" "$RUNS" "$OUT"
 
 sweep() {  # sweep NAME EXPERIMENT GRID_KEY SAMPLERS: one multirun in its fixed folder, then collect
     # (sweeps on the command line replace the experiment's hydra.sweeper.params for their keys;
-    # choice(...) keeps a one-value slice a sweep, applied per job, not to the base config)
+    # choice(...) keeps a one-value slice a sweep, applied per job, not to the base config);
+    # the grid is $GRID when set (Study 2's methods: BASE_TEMPS), else TEMPS
     local name=$1 exp=$2 key=$3 samplers=$4
     python run.py -m experiment="$exp" $EXTRA hydra.sweep.dir="$SWEEP/$name" \
-        ${samplers:+"sampler=choice($samplers)"} "$key=choice($TEMPS)" "seed=choice($SEEDS)" \
+        ${samplers:+"sampler=choice($samplers)"} "$key=choice(${GRID:-$TEMPS})" "seed=choice($SEEDS)" \
         > "$SWEEP/$name.log" 2>&1
     python scripts/collect_runs.py "$SWEEP/$name" "$RUNS/$name" > /dev/null
 }
@@ -44,7 +50,7 @@ sweep() {  # sweep NAME EXPERIMENT GRID_KEY SAMPLERS: one multirun in its fixed 
 # methods re-run after them
 (
     sweep heat_a temperature_robustness_heat sampler.temperature top_n_sigma,p_less
-    sweep baselines temperature_robustness sampler.temperature temperature,top_p
+    GRID=$BASE_TEMPS sweep baselines temperature_robustness sampler.temperature temperature,top_p
 ) &
 A=$!
 (
@@ -52,9 +58,9 @@ A=$!
         hydra.run.dir="$SWEEP/greedy/greedy" > "$SWEEP/greedy.log" 2>&1
     python scripts/collect_runs.py "$SWEEP/greedy" "$RUNS/greedy" > /dev/null
     sweep heat_b temperature_robustness_heat sampler.temperature top_h,mirostat_v2
-    sweep min_p temperature_robustness sampler.temperature min_p
+    GRID=$BASE_TEMPS sweep min_p temperature_robustness sampler.temperature min_p
     sweep alpha temperature_robustness_alpha sampler.temp_max ""
-    sweep alpha_base_at_T temperature_robustness_alpha_base_at_T sampler.temp_max ""
+    GRID=$BASE_TEMPS sweep alpha_base_at_T temperature_robustness_alpha_base_at_T sampler.temp_max ""
 ) &
 B=$!
 wait $A; wait $B   # either stream failing stops here (set -e), before the tables

@@ -5,7 +5,8 @@ and writes, beside `--out`:
 - `summary.md|.tex|.csv`: per method and temperature, accuracy (strict and flexible) as the mean
   over seeds, the std over seeds, and a 95% bootstrap CI over problems (each problem's accuracy
   averaged over its seeds first, so the problem is the unit of resampling);
-- `summary_diff.md|.csv`: at each temperature, alpha minus each baseline, paired per problem
+- `summary_diff.md|.csv`: at each temperature, alpha minus each other sampled method there
+  (Study 2's baselines, then the extension's heat samplers), paired per problem
   (alpha.evaluation.compare: paired bootstrap CI, sign-flip permutation p);
 - `summary.png`: accuracy vs temperature per method with its CI band, greedy as a line;
 - in `summary.md` and `summary_temperature.csv`: the temperature each method actually sampled at
@@ -38,6 +39,7 @@ ROOT = Path(__file__).resolve().parents[2]
 METRICS = ("gsm8k_strict", "gsm8k_flexible")
 ADAPTIVE = "alpha"
 STRICT = "alpha_base_at_T"  # the adaptive sampler with base_temp = temp_max = T (stricter mapping)
+STUDY2 = ("temperature", "top_p", "min_p")  # Study 2's baselines, compared first
 
 
 def cell_key(config: dict) -> tuple[str, float | None]:
@@ -169,15 +171,17 @@ def pivot_markdown(records: list[dict], temps: list[float], methods: list[str]) 
 
 
 def differences(groups: dict, temps: list[float]) -> list[dict]:
-    """At each T: each adaptive row (alpha, alpha_base_at_T) minus each baseline, paired per
-    problem (seeds averaged)."""
+    """At each T: each adaptive row (alpha, alpha_base_at_T) minus each other sampled method
+    there (Study 2's temperature, top_p, min_p first, then the extension's heat samplers), paired
+    per problem (seeds averaged)."""
+    others = sorted({m for m, _ in groups} - {ADAPTIVE, STRICT, "greedy", *STUDY2})
     out = []
     for adaptive in (ADAPTIVE, STRICT):
         for metric in METRICS:
             for t in temps:
                 if (adaptive, t) not in groups:
                     continue
-                for base in ("temperature", "top_p", "min_p"):
+                for base in (*STUDY2, *others):
                     if (base, t) not in groups:
                         continue
                     res = compare_metric(groups[(adaptive, t)], groups[(base, t)], metric)
