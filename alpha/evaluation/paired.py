@@ -16,9 +16,10 @@ That p can never fall below 1 / (1 + draws) (1e-4 at 10,000), and Holm over m te
 smallest p below level / m: with m in the thousands (every pair of 26 methods on 5 metrics) no
 test could survive. `perm_refine` > 0 draws that many fresh flips (a second seeded stream, summed
 through byte lookup tables so a million draws cost ~0.1-0.5 s) for a test whose first draws gave
-fewer than `REFINE_HITS` hits, and reports (1 + hits) / (1 + perm_refine) from those alone: a
-p-value in its own right (Besag & Clifford's argument: it is valid whatever the first stage
-said), unchanged for every test the first stage already resolves.
+fewer than `REFINE_HITS` hits, and reports (1 + hits) / (1 + perm_refine) from those alone.
+Still a valid p: a level below the first stage's smallest reportable p (11 / 10,001) can only be
+reached by the second stage's own (valid) p, and at any higher level the second stage runs only
+where the first p is already below it. Every test the first stage resolves keeps its p.
 The sign test (exact binomial, ties dropped, scipy.stats.binomtest) needs per-prompt
 differences, so pooled statistics get none. Pure numpy/scipy; knows nothing of metrics.
 """
