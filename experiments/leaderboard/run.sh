@@ -62,7 +62,8 @@ if has seeds && [[ -n "$CONF_METHODS" ]]; then   # 5. tuning repeated under tuni
     wait
 fi
 if has human; then   # 6. human text scored as a generation, once per test split (same passages)
-    for split in test test512; do
+    for split in test test512; do   # a split already scored (in any of its runs) is skipped
+        [[ -n "$(find $OUT/runs/$split -name human_metrics.json 2>/dev/null | head -1)" ]] && continue
         first=$(find $OUT/runs/$split -name metrics.json 2>/dev/null | sort | head -1)
         if [[ -n "$first" ]]; then python scripts/score_human.py "$(dirname "$first")"; fi
     done
