@@ -73,7 +73,7 @@ def plot_separability(pairs: pd.DataFrame, out: Path, *, level: float = 0.05,
     names = [methods[i] for i in order]
     n = len(names)
     cmap = ListedColormap([COLORS[NONE], COLORS[WORSE], COLORS[TIED], COLORS[BETTER]])
-    size = max(2.6, 0.24 * n + 1.2)
+    size = max(3.8, 0.24 * n + 1.2)
     cols = min(3, len(metrics))
     rows = -(-len(metrics) // cols)
     fig, axes = plt.subplots(rows, cols, figsize=(size * cols, size * rows + 0.9), squeeze=False)
@@ -86,14 +86,14 @@ def plot_separability(pairs: pd.DataFrame, out: Path, *, level: float = 0.05,
         ax.set_xticks(range(n), [_label(x) for x in names], rotation=90, fontsize=7)
         ax.set_yticks(range(n), [_label(x) for x in names], fontsize=7)
         ax.set_title(metric if metric in directed else
-                     f"{metric} (no better direction: blue = row higher)", fontsize=9)
+                     f"{metric}\n(no better direction: blue = row higher)", fontsize=9)
         if n <= 8:  # small grids: the difference row - column in each tested cell
             diffs = {(r.A, r.B): r.diff for r in pairs[pairs["metric"] == metric].itertuples()}
             for i, a in enumerate(names):
                 for j, b in enumerate(names):
                     d = diffs.get((a, b), -diffs[(b, a)] if (b, a) in diffs else None)
                     if d is not None and cells[i][j] != NONE:
-                        ax.text(j, i, f"{d:.3g}", ha="center", va="center", fontsize=6)
+                        ax.text(j, i, f"{d:.2g}", ha="center", va="center", fontsize=6)
     fig.legend(handles=[Patch(color=COLORS[c], label=t) for c, t in
                         ((BETTER, "row better"), (WORSE, "row worse"),
                          (TIED, "not separable"))],
