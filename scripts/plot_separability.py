@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from alpha.runner.separability_plot import plot_separability
+from alpha.runner.separability_plot import plot_separability, short_label
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, FileNotFoundError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    shown = ", ".join(n.split("=", 1)[-1] for n in names[:5])
+    shown = ", ".join(short_label(n) for n in names[:5])
     print(f"{a.out}: {len(names)} methods, most wins first: {shown}")
     return 0
 

@@ -7,7 +7,8 @@ together with Holm's step-down method (`holm`): the family is every test of the 
 claim survives only if it survives all of them. Such a family runs to thousands of tests, and a
 permutation p from 10,000 draws cannot fall below 1e-4, while Holm over m tests needs level / m
 (3e-5 for 1,625 tests): every test the first draws cannot resolve is redrawn with `perm_refine`
-(1,000,000) draws (`alpha.evaluation.paired`), so the resolution is 1e-6. Each record gets `holm_p` and a verdict:
+(1,000,000) draws (`alpha.evaluation.paired`), so the resolution is 1e-6. Each record gets
+`holm_p` and a verdict:
 "A better", "B better" (by the metric's direction; "A higher" / "B higher" for metrics without
 one) when holm_p < level, else "not separable". Metrics without per-prompt values (MAUVE,
 distinct-n, cost) get no test and say so.
@@ -19,6 +20,7 @@ import itertools
 from collections.abc import Sequence
 
 from alpha.evaluation.compare import Rows, difference_records
+from alpha.evaluation.paired import REFINE_HITS
 
 
 def holm(pvalues: Sequence[float | None]) -> list[float | None]:
@@ -36,7 +38,8 @@ def holm(pvalues: Sequence[float | None]) -> list[float | None]:
     return out
 
 
-def _verdict(rec: dict, level: float) -> str:
+def verdict(rec: dict, level: float) -> str:
+    """A record's verdict from its `holm_p`, `diff` and `higher_is_better` (module docstring)."""
     if rec.get("holm_p") is None:
         return "no test"
     if rec["holm_p"] >= level:
@@ -66,7 +69,7 @@ def separability_records(groups: dict[str, Sequence[Rows]], metrics: Sequence[st
                                                if k not in ("method", "reference")}})
     for rec, p in zip(records, holm([r.get("perm_p") for r in records]), strict=True):
         rec["holm_p"] = p
-        rec["verdict"] = _verdict(rec, level)
+        rec["verdict"] = verdict(rec, level)
     return records
 
 
@@ -75,7 +78,8 @@ def separability_markdown(records: list[dict], level: float = 0.05) -> str:
     tests = sum(r.get("holm_p") is not None for r in records)
     lines = [f"Every pair of methods on every metric; paired over prompts (A - B, 95% percentile "
              f"bootstrap CI); p = sign-flip permutation (10,000 draws, redrawn with "
-             f"{PERM_REFINE:,} where fewer than 10 reach the observed difference), Holm-adjusted "
+             f"{PERM_REFINE:,} where fewer than {REFINE_HITS} reach the observed difference), "
+             f"Holm-adjusted "
              f"over all {tests} tests of this table; separable when the adjusted p < {level}.",
              "",
              "| A | B | metric | A - B [95% CI] | p | Holm p | verdict |", "|---|---|---|---|---|---|---|"]

@@ -23,27 +23,30 @@ BETTER, WORSE, TIED, NONE = 2, 0, 1, -1  # cell codes
 COLORS = {BETTER: "#2b7bba", TIED: "#e3e3e3", WORSE: "#d95f02", NONE: "#ffffff"}
 
 
-def _label(name: str) -> str:
+def short_label(name: str) -> str:
+    """`sampler.name=top_p` -> `top_p` (a label without a key stays as it is)."""
     return name.split("=", 1)[1] if "=" in name else name
 
 
 def verdict_grid(pairs: pd.DataFrame, metric: str, methods: list[str], p_col: str,
                  level: float) -> list[list[int]]:
-    """(M, M) cell codes of `metric`: row's verdict against the column (module docstring)."""
+    """(M, M) cell codes of `metric`: row's verdict against the column, by the separability
+    table's own rule (`alpha.evaluation.separability.verdict`) applied to `p_col`."""
+    from alpha.evaluation.separability import verdict
+
     pos = {m: i for i, m in enumerate(methods)}
     grid = [[NONE] * len(methods) for _ in methods]
     for r in pairs[pairs["metric"] == metric].itertuples():
-        p = getattr(r, p_col)
-        if pd.isna(p):
+        p, higher = getattr(r, p_col), r.higher_is_better
+        said = verdict({"holm_p": None if pd.isna(p) else p, "diff": r.diff,
+                        "higher_is_better": None if pd.isna(higher) else bool(higher)}, level)
+        if said == "no test":
             continue
         i, j = pos[r.A], pos[r.B]
-        if p >= level:
+        if said == "not separable":
             grid[i][j] = grid[j][i] = TIED
-            continue
-        up = r.diff > 0
-        higher = r.higher_is_better
-        a_better = up if pd.isna(higher) else (up == bool(higher))
-        grid[i][j], grid[j][i] = (BETTER, WORSE) if a_better else (WORSE, BETTER)
+        else:  # "A better" / "A higher" / "B better" / "B higher"
+            grid[i][j], grid[j][i] = (BETTER, WORSE) if said.startswith("A") else (WORSE, BETTER)
     return grid
 
 
@@ -83,8 +86,8 @@ def plot_separability(pairs: pd.DataFrame, out: Path, *, level: float = 0.05,
         g = grids[metric]
         cells = [[g[i][j] for j in order] for i in order]
         ax.imshow([[c + 1 for c in row] for row in cells], cmap=cmap, vmin=0, vmax=3)
-        ax.set_xticks(range(n), [_label(x) for x in names], rotation=90, fontsize=7)
-        ax.set_yticks(range(n), [_label(x) for x in names], fontsize=7)
+        ax.set_xticks(range(n), [short_label(x) for x in names], rotation=90, fontsize=7)
+        ax.set_yticks(range(n), [short_label(x) for x in names], fontsize=7)
         ax.set_title(metric if metric in directed else
                      f"{metric}\n(no better direction: blue = row higher)", fontsize=9)
         if n <= 8:  # small grids: the difference row - column in each tested cell

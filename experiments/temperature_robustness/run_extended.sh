@@ -15,8 +15,8 @@
 # (make_tables.py), the min-p paper's shape with the adaptive sampler against each method
 # (summarise.py), and Holm over every one of those tests together (holm_correct.py).
 # Size at the full grid: 1 + 3 seeds x (5 methods x 6 temperatures (the heat samplers, alpha) +
-# 4 x 5 (Study 2's other methods)) = 151 runs of 100 problems, at most 160 tokens each (Study 2's 76 runs took ~15 thread-hours;
-# the hot ones hit the limit).
+# 4 x 5 (Study 2's other methods)) = 151 runs of 100 problems, at most 160 tokens each (Study 2's
+# 76 runs took ~15 thread-hours; the hot ones hit the limit).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"   # this checkout's alpha (see run.sh)
