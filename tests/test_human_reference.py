@@ -112,3 +112,17 @@ def test_make_tables_puts_the_distance_to_human_beside_each_method(tmp_path):
             abs(math.log(m["perplexity"]["mean"]) - math.log(h_ppl)))
         assert float(row["rep_2_to_human"]) == pytest.approx(abs(m["rep_2"]["mean"] - h_rep))
     assert (tmp_path / "t_human.md").read_text().count("| human |") == 1
+    # the paired test of which is nearer human: its distances are the table's own (two routes:
+    # per-prompt rows / recounted n-grams there, metrics.json aggregates here), one pair x 2
+    for r in runs:
+        scored = json.loads((r / "human_metrics.json").read_text())
+        assert len(scored["rows"]) == scored["n"] > 1
+    pairs = list(csv.DictReader(open(tmp_path / "t_human_pairs.csv")))
+    assert [p["metric"] for p in pairs] == ["perplexity_to_human", "rep_2_to_human"]
+    for p in pairs:
+        metric = p["metric"].removesuffix("_to_human")
+        assert float(p["value"]) == pytest.approx(float(rows[p["A"]][p["metric"]]), rel=1e-9)
+        assert float(p["reference_value"]) == pytest.approx(float(rows[p["B"]][p["metric"]]),
+                                                            rel=1e-9), metric
+        assert p["verdict"] in ("A nearer", "B nearer", "not separable")
+    assert "nearer human" in (tmp_path / "t_human_pairs.md").read_text()

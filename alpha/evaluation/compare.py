@@ -31,7 +31,7 @@ def no_test_reason(metric: str) -> str | None:
     spec = METRICS.get(metric)
     if spec is None:
         return "not a registered metric: no paired test"
-    if spec.aggregation == "mean" or metric in _POOLED:
+    if spec.aggregation == "mean" or metric in POOLED:
         return None
     if spec.aggregation in ("pooled", "corpus"):
         return "set-level statistic: no per-prompt values, no paired test"
@@ -51,13 +51,13 @@ def _diversity_stat(s: np.ndarray) -> np.ndarray:
 
 
 # name -> (per-text components, statistic of the column sums)
-_POOLED = {f"rep_{n}": (lambda t, d, n=n: _rep_components(t, n, d), _rep_stat)
+POOLED = {f"rep_{n}": (lambda t, d, n=n: _rep_components(t, n, d), _rep_stat)
            for n in REP_ORDERS}
-_POOLED["diversity"] = (lambda t, d: sum((_rep_components(t, n, d) for n in REP_ORDERS), []),
+POOLED["diversity"] = (lambda t, d: sum((_rep_components(t, n, d) for n in REP_ORDERS), []),
                         _diversity_stat)
 
 
-def _ordered(runs: Sequence[Rows], order: list[int]) -> list[Rows]:
+def ordered(runs: Sequence[Rows], order: list[int]) -> list[Rows]:
     """Each run's rows in the prompt order `order`; a differing prompt set raises."""
     out = []
     for rows in runs:
@@ -65,6 +65,14 @@ def _ordered(runs: Sequence[Rows], order: list[int]) -> list[Rows]:
         _, pos = paired.align(order, idx)
         out.append([rows[p] for p in pos])
     return out
+
+
+def pooled_counts(runs: Sequence[Rows], metric: str, simctg_compat: bool) -> np.ndarray:
+    """(n, k) per-prompt components of a pooled metric (`POOLED`) recounted from the rows'
+    texts, summed over runs (seeds); `runs`: each run's rows in the same prompt order."""
+    components = POOLED[metric][0]
+    return np.sum([[components(r["text"], simctg_compat) for r in rows] for rows in runs],
+                  axis=0).astype(np.float64)
 
 
 def per_prompt_mean(runs: list[Rows], metric: str) -> list[float | None]:
@@ -87,18 +95,14 @@ def compare_metric(runs_a: Sequence[Rows], runs_b: Sequence[Rows], metric: str, 
     if reason:
         return reason
     order = sorted(int(r["index"]) for r in runs_b[0])
-    a, b = _ordered(runs_a, order), _ordered(runs_b, order)
+    a, b = ordered(runs_a, order), ordered(runs_b, order)
     kw = {"samples": samples, "seed": seed, "perm_samples": perm_samples,
           "perm_refine": perm_refine}
-    if metric not in _POOLED:
+    if metric not in POOLED:
         return paired.paired_mean(per_prompt_mean(a, metric), per_prompt_mean(b, metric), **kw)
-    components, stat = _POOLED[metric]
-
-    def counts(runs):  # (n, k) summed over runs
-        return np.sum([[components(r["text"], simctg_compat) for r in rows] for rows in runs],
-                      axis=0)
-
-    return paired.paired_pooled(counts(a), counts(b), stat, **kw)
+    stat = POOLED[metric][1]
+    return paired.paired_pooled(pooled_counts(a, metric, simctg_compat),
+                                pooled_counts(b, metric, simctg_compat), stat, **kw)
 
 
 def difference_records(groups: dict[str, Sequence[Rows]], reference: str,

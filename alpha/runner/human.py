@@ -8,15 +8,18 @@ next tokens) is scored as if the references were its generations: the run's own 
 options, the same generating model (perplexity of the reference given the prompt, re-scored) and
 oracle, the same seed. Metrics that compare a text set with the references (MAUVE, BLEU) or
 describe the generation itself (tokens/s, wall time, EOS rate, generated tokens) are left out.
-A run folder's `human_metrics.json` holds the aggregates and the metric list; `alpha.runner.
-tables` puts a `human` row and |distance to human| columns beside the methods when it finds them.
+A run folder's `human_metrics.json` holds the aggregates, the metric list and each reference's
+per-prompt values (`rows`: index and metrics, as in generations.jsonl; the paired distance
+tests read them, alpha.evaluation.human_distance); `alpha.runner.tables` puts a `human` row and
+|distance to human| columns beside the methods when it finds them.
 """
 
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
+
+from alpha.evaluation.human_distance import distance
 
 NOT_FOR_HUMAN = ("mauve", "bleu", "generated_tokens", "tokens_per_s", "wall_time_s", "eos_rate")
 HUMAN_FILE = "human_metrics.json"
@@ -78,15 +81,14 @@ def score_run(run_dir: Path, models: dict | None = None) -> dict:
     report = evaluate_records(records, metrics=metrics, model=model, tokenizer=tok,
                               oracle=oracle[0], oracle_tokenizer=oracle[1], options=options,
                               seed=int(cfg.get("seed", 0)))
-    out = {"n": len(records), "metrics": report.aggregates, "scored": metrics}
+    rows = [{"index": r["index"], "metrics": {m: v for m, v in values.items() if v is not None}}
+            for r, values in zip(records, report.per_prompt, strict=True)]
+    out = {"n": len(records), "metrics": report.aggregates, "scored": metrics, "rows": rows}
     (run_dir / HUMAN_FILE).write_text(json.dumps(out, indent=1) + "\n")
     return out
 
 
 # ---------------------------------------------------------------- beside the methods (tables)
-
-LOG_SCALE = ("perplexity", "oracle_perplexity")  # distance |log m - log h| (a ratio)
-
 
 def human_values(runs) -> dict[str, float]:
     """Each metric's human value: the mean over the runs that were scored (every run of a study
@@ -105,12 +107,16 @@ def human_values(runs) -> dict[str, float]:
     return {m: sum(v) / len(v) for m, v in values.items()}
 
 
-def distance(metric: str, value: float, human: float) -> float:
-    """How far a method's value sits from human text's: |log m - log h| on the perplexities
-    (a ratio either way), |m - h| elsewhere."""
-    if metric in LOG_SCALE:
-        return abs(math.log(value) - math.log(human))
-    return abs(value - human)
+def human_rows(runs) -> list[dict] | None:
+    """The human continuations' per-prompt rows (`index`, `metrics`) from the first scored run
+    that kept them (scored before rows were kept: None, so no paired distance test)."""
+    for run in runs:
+        f = Path(run.source) / HUMAN_FILE
+        if not run.problem and f.exists():
+            rows = json.loads(f.read_text()).get("rows")
+            if rows:
+                return rows
+    return None
 
 
 def distance_records(table, human: dict[str, float], metrics: list[str]) -> list[dict]:

@@ -207,7 +207,9 @@ def main(argv: list[str] | None = None) -> int:
                         "compared, Holm-corrected over all the tests: OUT_separability.md/.csv")
     parser.add_argument("--human", help="comma-separated metrics: each row's distance to the "
                         "human continuations' value (runs scored by scripts/score_human.py): "
-                        "OUT_human.md/.csv")
+                        "OUT_human.md/.csv; where the scoring kept per-prompt values, every "
+                        "pair of rows tested for which is nearer human, Holm-corrected: "
+                        "OUT_human_pairs.md/.csv")
     parser.add_argument("--frontier", help="X,Y: every run a point, each row's Pareto frontier "
                         "under both metrics' directions (+ human text where scored): "
                         "OUT_frontier.png/.csv (needs --out)")
@@ -240,13 +242,14 @@ def main(argv: list[str] | None = None) -> int:
         frontier = None
         if args.frontier:
             frontier = _frontier(runs, _split(args.frontier), _split(args.by), args.out)
-        human = None
+        human = nearer = None
         if args.human:
             from alpha.runner import human as hu
 
             values = hu.human_values(runs)
             wanted = _split(args.human)
             human = (hu.distance_records(table, values, wanted), values, wanted)
+            nearer = human_pairs(runs, wanted, _split(args.by))
         curves, objective, notes = (
             budget_curves(_split(args.trials), args.objective, args.direction,
                           _split(args.trial_methods))
@@ -263,6 +266,8 @@ def main(argv: list[str] | None = None) -> int:
         print(write_separability(args.out, separable))
     if human is not None:
         print(write_human(args.out, *human))
+    if nearer is not None:
+        print(write_pairs(args.out, "human_pairs", nearer))
     if frontier is not None:
         print(frontier)
     return 0
@@ -319,17 +324,42 @@ def separability_table(runs, metrics: list[str], by: list[str] | None) -> list[d
                                  for label, group in groups.items()}, metrics)
 
 
+def human_pairs(runs, metrics: list[str], by: list[str] | None) -> list[dict] | None:
+    """Every pair of configurations: which is nearer human text on `metrics`, paired over
+    prompts, Holm-corrected (None, with a note on stderr, when the human scoring kept no
+    per-prompt values or there is one configuration)."""
+    from alpha.evaluation.human_distance import distance_pairs
+    from alpha.runner import human as hu
+    from alpha.runner.runs import read_generations, run_groups
+
+    rows = hu.human_rows(runs)
+    groups = run_groups(runs, by)
+    if rows is None or len(groups) < 2:
+        print("make_tables: no paired distance-to-human test (" + (
+            "the human scoring kept no per-prompt values: re-run scripts/score_human.py"
+            if rows is None else "one configuration") + ")", file=sys.stderr)
+        return None
+    return distance_pairs({label: [read_generations(r) for r in group]
+                           for label, group in groups.items()}, rows, metrics)
+
+
 def write_separability(out: str | None, records: list[dict]) -> str:
     """OUT_separability.md and .csv (when --out is given); returns the Markdown."""
+    return write_pairs(out, "separability", records)
+
+
+def write_pairs(out: str | None, name: str, records: list[dict]) -> str:
+    """OUT_NAME.md and .csv of a pair table (separability, human_pairs); returns the Markdown."""
     import csv
 
+    from alpha.evaluation.human_distance import distance_pairs_markdown
     from alpha.evaluation.separability import separability_markdown
 
-    text = separability_markdown(records)
+    text = (distance_pairs_markdown if name == "human_pairs" else separability_markdown)(records)
     if out:
-        Path(f"{out}_separability.md").write_text(text + "\n")
+        Path(f"{out}_{name}.md").write_text(text + "\n")
         keys = list(dict.fromkeys(k for r in records for k in r))
-        with open(f"{out}_separability.csv", "w", newline="") as f:
+        with open(f"{out}_{name}.csv", "w", newline="") as f:
             w = csv.DictWriter(f, fieldnames=keys)
             w.writeheader()
             w.writerows(records)

@@ -8,7 +8,8 @@
 # Writes, per test split (test -> RESULTS/test_*, test512 -> RESULTS/confirmatory_*): the table
 # (mean ± std over seeds), paired per-prompt differences against top_p, the separability table
 # (every pair, Holm over all its tests), the distance to human text where the split's human
-# continuations were scored (scripts/score_human.py; run.sh's human stage), and the
+# continuations were scored (scripts/score_human.py; run.sh's human stage) with every pair's
+# paired test of which sits nearer human text (OUT_human_pairs; in the Holm family), and the
 # quality-diversity frontier of the winners' seeds; from dev: every trial as a point of the
 # frontier (RESULTS/dev_frontier.*) and the budget curves (RESULTS/test_budget.*). Last, one
 # Holm correction over every pair test of every split together (RESULTS/holm.csv): the family
@@ -41,6 +42,10 @@ if [[ -d "$RUNS/test512" ]]; then
     tables "$RUNS/test512" "$RES/confirmatory"
     family+=("$RES/confirmatory_separability.csv")
 fi
+# which of each pair sits nearer human text (written where the scoring kept per-prompt values)
+for f in "$RES/test_human_pairs.csv" "$RES/confirmatory_human_pairs.csv"; do
+    if [[ -f "$f" ]]; then family+=("$f"); fi
+done
 python scripts/holm_correct.py "${family[@]}" --out "$RES/holm.csv"
 # the separability figures, each split with the study-wide Holm p
 python scripts/plot_separability.py "$RES/holm.csv" --select test_separability \

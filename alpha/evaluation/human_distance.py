@@ -1,0 +1,146 @@
+"""Which of two methods sits nearer human text, with a paired CI (issue 25: "report metrics
+beside human text's value"; a point distance cannot say that one method is nearer).
+
+The distance of a method to human text on a metric is |m - h| (|log m - log h| on the
+perplexities: a ratio either way), m and h the method's and the human continuations' values
+over the same prompts. `compare_distance(A, B, human)` tests dist(A) - dist(B), paired over
+prompts, with `alpha.evaluation.paired.paired_pooled`: each prompt carries A's and B's
+components beside the human text's own (a per-prompt metric: [value, human value, 1], its mean
+a ratio of sums; rep-n and diversity: their n-gram counts, recounted from the texts, the human
+text being the run rows' `reference`). The bootstrap resamples prompts with A, B and human
+together; the permutation swaps A and B within a prompt (H0: exchangeable), human text staying
+put. `distance_pairs` does every pair of methods and Holm-corrects over its own tests (a study
+adds them to its family with scripts/holm_correct.py). Human per-prompt values come from
+`human_metrics.json`'s rows (scripts/score_human.py).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+from alpha.evaluation import compare as cmp
+from alpha.evaluation import paired
+from alpha.evaluation.separability import PERM_REFINE, holm
+
+LOG_SCALE = ("perplexity", "oracle_perplexity")  # distance |log m - log h| (a ratio)
+
+
+def distance(metric: str, value: float, human: float) -> float:
+    """How far a method's value sits from human text's: |log m - log h| on the perplexities
+    (a ratio either way), |m - h| elsewhere."""
+    if metric in LOG_SCALE:
+        return abs(math.log(value) - math.log(human))
+    return abs(value - human)
+
+
+def _mean_components(a: list, b: list, h: list, log: bool):
+    """(n, 3) components [value, human, 1] of A and B on the prompts all three define, the
+    distance of their column sums, and a note on the dropped prompts."""
+    arr = np.array([[np.nan if v is None else v for v in x] for x in (a, b, h)], np.float64)
+    keep = np.isfinite(arr).all(0)
+    ones = np.ones(int(keep.sum()))
+    ca = np.stack([arr[0, keep], arr[2, keep], ones], 1)
+    cb = np.stack([arr[1, keep], arr[2, keep], ones], 1)
+    f = np.log if log else (lambda x: x)
+
+    def stat(s: np.ndarray) -> np.ndarray:
+        return np.abs(f(s[:, 0] / s[:, 2]) - f(s[:, 1] / s[:, 2]))
+
+    dropped = int((~keep).sum())
+    note = [f"{dropped} of {keep.size} prompts dropped (undefined in A, B or human)"] \
+        if dropped else []
+    return ca, cb, stat, note
+
+
+def compare_distance(runs_a: Sequence[cmp.Rows], runs_b: Sequence[cmp.Rows],
+                     human_rows: cmp.Rows, metric: str, *, simctg_compat: bool = False,
+                     samples: int = 2000, seed: int = 0, perm_samples: int = 10000,
+                     perm_refine: int = 0) -> paired.PairedResult | str:
+    """dist(A) - dist(B) to human text on `metric` (module docstring); value_a and value_b are
+    the two distances. A string (the reason) when the metric has no per-prompt test."""
+    reason = cmp.no_test_reason(metric)
+    if reason:
+        return reason
+    order = sorted(int(r["index"]) for r in runs_b[0])
+    a, b = cmp.ordered(runs_a, order), cmp.ordered(runs_b, order)
+    kw = {"samples": samples, "seed": seed, "perm_samples": perm_samples,
+          "perm_refine": perm_refine}
+    if metric not in cmp.POOLED:
+        (h,) = cmp.ordered([human_rows], order)
+        ca, cb, stat, notes = _mean_components(
+            cmp.per_prompt_mean(a, metric), cmp.per_prompt_mean(b, metric),
+            cmp.per_prompt_mean([h], metric), metric in LOG_SCALE)
+        return dataclasses.replace(paired.paired_pooled(ca, cb, stat, **kw), notes=notes)
+    g = cmp.POOLED[metric][1]
+    refs = [r.get("reference") for r in b[0]]
+    if not all(isinstance(t, str) for t in refs):
+        raise ValueError(f"{metric}: the runs' rows carry no `reference` text, so human text's "
+                         f"n-grams cannot be counted; use a continuation dataset (e.g. owt)")
+
+    hum = cmp.pooled_counts([[{"text": t} for t in refs]], metric, simctg_compat)
+    k = hum.shape[1]
+
+    def stat(s: np.ndarray) -> np.ndarray:
+        return np.abs(g(s[:, :k]) - g(s[:, k:]))
+
+    ca = np.hstack([cmp.pooled_counts(a, metric, simctg_compat), hum])
+    cb = np.hstack([cmp.pooled_counts(b, metric, simctg_compat), hum])
+    return dataclasses.replace(paired.paired_pooled(ca, cb, stat, **kw),
+                               notes=["pooled ratio, recounted from the texts"])
+
+
+def distance_pairs(groups: dict[str, Sequence[cmp.Rows]], human_rows: cmp.Rows,
+                   metrics: Sequence[str], *, level: float = 0.05, seed: int = 0,
+                   perm_refine: int = PERM_REFINE) -> list[dict]:
+    """One record per (pair, metric): A, B, metric, A's and B's distance to human text, their
+    difference with its 95% CI, the raw and Holm-adjusted (over this table's tests) permutation
+    p, and the verdict "A nearer" / "B nearer" / "not separable"."""
+    if len(groups) < 2:
+        raise ValueError(f"distance pairs need at least two methods; got {list(groups)}")
+    records = []
+    for (a, b), m in itertools.product(itertools.combinations(list(groups), 2), metrics):
+        rec = {"A": a, "B": b, "metric": f"{m}_to_human", "higher_is_better": False}
+        res = compare_distance(groups[a], groups[b], human_rows, m, seed=seed,
+                               perm_refine=perm_refine)
+        if isinstance(res, str):
+            rec["note"] = res
+        else:
+            ci = res.ci95 or [None, None]
+            rec.update({"n": res.n, "value": res.value_a, "reference_value": res.value_b,
+                        "diff": res.diff, "ci_lo": ci[0], "ci_hi": ci[1], "sign_p": None,
+                        "perm_p": res.perm_p, "note": "; ".join(res.notes)})
+        records.append(rec)
+    for rec, p in zip(records, holm([r.get("perm_p") for r in records]), strict=True):
+        rec["holm_p"] = p
+        rec["verdict"] = ("no test" if p is None else "not separable" if p >= level
+                          else "A nearer" if rec["diff"] < 0 else "B nearer")
+    return records
+
+
+def distance_pairs_markdown(records: list[dict], level: float = 0.05) -> str:
+    """The table: pair, metric, both distances, their difference [95% CI], p, Holm p, verdict."""
+    tests = sum(r.get("holm_p") is not None for r in records)
+    lines = [f"Every pair of methods: which sits nearer human text. Distance = |m - h| "
+             f"(|log m - log h| for perplexities) over the same prompts; A - B of the distances "
+             f"paired over prompts (95% percentile bootstrap CI, human text resampled with "
+             f"them); p = sign-flip permutation of A and B within prompts (10,000 draws, "
+             f"redrawn with {PERM_REFINE:,} where fewer than {paired.REFINE_HITS} reach the "
+             f"observed difference), Holm-adjusted over all {tests} tests of this table; "
+             f"separable when the adjusted p < {level}.", "",
+             "| A | B | metric | dist A | dist B | A - B [95% CI] | p | Holm p | verdict |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for r in records:
+        if r.get("holm_p") is None:
+            lines.append(f"| {r['A']} | {r['B']} | {r['metric']} | - | - | - | - | - | "
+                         f"{r.get('note') or 'no test'} |")
+            continue
+        ci = "" if r.get("ci_lo") is None else f" [{r['ci_lo']:.3g}, {r['ci_hi']:.3g}]"
+        lines.append(f"| {r['A']} | {r['B']} | {r['metric']} | {r['value']:.3g} | "
+                     f"{r['reference_value']:.3g} | {r['diff']:.3g}{ci} | {r['perm_p']:.3g} | "
+                     f"{r['holm_p']:.3g} | {r['verdict']} |")
+    return "\n".join(lines)
