@@ -204,6 +204,10 @@ def test_the_leaderboard_extends_study_1_on_the_same_footing():
     halves = [re.search(rf"^{x}='methods=\[([^\]]*)\]'", script, re.M).group(1).split(",")
               for x in "AB"]
     assert sorted(halves[0] + halves[1]) == sorted(lead.methods)
+    # the trials stage re-runs every dev trial on test with the frontier's two metrics
+    metrics = next(o for o in lead.trial_test_overrides if o.startswith("evaluation.metrics="))
+    assert {"coherence", "diversity"} <= set(metrics.split("=", 1)[1].strip("[]").split(","))
+    assert "streams test=false trials_on_test=true test_dir=test_trials" in script
 
 
 def test_the_confirmatory_choice_follows_its_written_rule(tmp_path):
@@ -242,12 +246,16 @@ def test_the_leaderboard_tables_rebuild_from_collected_runs(tmp_path):
     env = {"PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1",
            "OMP_NUM_THREADS": "1", "HOME": str(tmp_path), "PYTHONPATH": str(ROOT),
            "METRICS": "mauve,coherence,diversity,rep_4,tokens_per_s",
-           "PER_PROMPT": "coherence,rep_4,diversity"}
+           "PER_PROMPT": "coherence,rep_4,diversity", "TRIAL_METRICS": "coherence,diversity"}
     env["PATH"] = f"{Path(sys.executable).parent}:{env['PATH']}"
     res_dir, sweep, runs = tmp_path / "results", tmp_path / "multirun", tmp_path / "runs"
     steps = [[sys.executable, str(ROOT / "scripts" / "tune.py"), str(CONF / "tune" / "tiny.yaml"),
               "methods=[top_p,min_p,greedy]", "trials=2", "seeds=[0,1]", f"out_dir={sweep}",
               f"results_dir={res_dir}", "extra_overrides=[num_prompts=16]"],
+             [sys.executable, str(ROOT / "scripts" / "tune.py"), str(CONF / "tune" / "tiny.yaml"),
+              "methods=[top_p,min_p,greedy]", "trials=2", "seeds=[0,1]", f"out_dir={sweep}",
+              f"results_dir={tmp_path / 'scratch'}", "test=false", "trials_on_test=true",
+              "test_dir=test_trials", "trial_test_overrides=[num_prompts=8]"],
              [sys.executable, str(ROOT / "scripts" / "collect_runs.py"), str(sweep), str(runs)],
              ["bash", str(ROOT / "experiments" / "leaderboard" / "tables.sh"), str(runs),
               str(res_dir)]]
@@ -255,8 +263,11 @@ def test_the_leaderboard_tables_rebuild_from_collected_runs(tmp_path):
         done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
         assert done.returncode == 0, (cmd[1], done.stderr[-2000:])
     for name in ("test.md", "test_diff.csv", "test_separability.csv", "test_separability.png",
-                 "test_frontier.png", "test_budget.png", "dev_frontier.png", "holm.csv"):
+                 "test_frontier.png", "test_budget.png", "dev_frontier.png", "holm.csv",
+                 "test_trials_frontier.png"):
         assert (res_dir / name).stat().st_size > 0, name
+    # every dev trial once on test: 2 + 2 + 1 (greedy) points of the test frontier
+    assert len(list(csv.DictReader(open(res_dir / "test_trials_frontier.csv")))) == 5
     rows = list(csv.DictReader(open(res_dir / "holm.csv")))
     pairs = list(csv.DictReader(open(res_dir / "test_separability.csv")))
     assert len(rows) == len(pairs) == 3 * 3  # 3 pairs of methods x 3 per-prompt metrics

@@ -320,3 +320,38 @@ def test_package_index_inputs_are_recorded_by_their_catalogue_sha256():
         "095ceeb4ac1248bcaac4952056c6ccd5872410fc6a8b55d46244d57f27cfbb8b")
     assert got["catalogue:smollm2-135m (SmolLM2-135M-Instruct.Q4_1.gguf)"].startswith("b179c9523d0e")
     assert any(k.startswith("catalogue:gemma3-270m (") for k in got) and len(got) == 3
+
+
+def test_trials_on_test_runs_every_dev_trial_on_test(smoke_study, tmp_path):
+    """trials_on_test=true (test=false) on a finished study: no dev run again, each of the two
+    dev trials once on test with its own parameters, the first seed and trial_test_overrides, in
+    out/test_trials/top_p/trial<N>; a second call finds them finished and runs nothing."""
+    out = tmp_path / "out"
+    shutil.copytree(smoke_study, out)
+    cfg = yaml.safe_load((smoke_study.parent / "tune.yaml").read_text())
+    path = tmp_path / "tune.yaml"
+    path.write_text(yaml.safe_dump({**cfg, "out_dir": str(out)}))
+    args = [str(path), "test=false", "trials_on_test=true", "test_dir=test_trials",
+            "trial_test_overrides=[num_prompts=1]"]
+    dev_before = sorted(p.stat().st_mtime for p in (out / "dev").rglob("metrics.json"))
+    assert tune.main(args) == 0
+    assert sorted(p.stat().st_mtime for p in (out / "dev").rglob("metrics.json")) == dev_before
+    for trial in ("0", "1"):
+        dev = yaml.safe_load((out / "dev" / "top_p" / trial / ".hydra/overrides.yaml").read_text())
+        run = out / "test_trials" / "top_p" / f"trial{trial}"
+        meta = json.loads((run / "metrics.json").read_text())
+        assert meta["status"] == "complete" and meta["n_prompts"] == 1
+        overrides = yaml.safe_load((run / ".hydra" / "overrides.yaml").read_text())
+        assert "dataset.split=test" in overrides and "seed=0" in overrides
+        assert [o for o in dev if o.startswith("sampler.")] == \
+            [o for o in overrides if o.startswith("sampler.") and "=" in o]
+    stamp = (out / "test_trials" / "top_p" / "trial0" / "metrics.json").stat().st_mtime
+    assert tune.main(args) == 0  # resumed: both finished, nothing re-run
+    assert (out / "test_trials" / "top_p" / "trial0" / "metrics.json").stat().st_mtime == stamp
+
+
+def test_trials_on_test_needs_test_false(tmp_path):
+    with pytest.raises(ValueError, match="trials_on_test=true runs every dev trial on test"):
+        tuning.load_config(_write(tmp_path, trials_on_test=True))
+    with pytest.raises(ValueError, match="trial_test_overrides='num_prompts=1' must be a list"):
+        tuning.load_config(_write(tmp_path, test=False, trial_test_overrides="num_prompts=1"))

@@ -14,6 +14,10 @@ with `alpha/runner/tables.py`'s aggregation. A method without tunables gets one 
 budget curve is a single point). trials.csv carries, per trial, the objective's name and
 direction and the Optuna sampler that drew it, so make_tables --trials needs no --objective.
 `test: false` stops after the dev trials (winners.yaml, trials.csv: budget curves only).
+`trials_on_test: true` (with test: false) runs every dev trial, not only the winner, once on the
+test split (seed = the first seed, plus `trial_test_overrides`, e.g. a smaller size and the
+frontier's metrics only) in out_dir/<test_dir>/<method>/trial<N>: quality-diversity frontiers
+drawn on test from every tuned setting, free of the dev selection.
 
 Everything that can be wrong in the tuning config is checked before the first run starts:
 unknown method, empty or invalid search range, an objective the evaluation config does not
@@ -98,6 +102,8 @@ class TuneConfig:
     test: bool = True  # false: dev trials only (budget curves, winners.yaml); no test runs
     test_dir: str = "test"  # the test runs' folder under out_dir: another name tests the same
     # dev winners at another size (e.g. test512 with num_prompts=512) without touching the first
+    trials_on_test: bool = False  # true: every dev trial once on test (module docstring)
+    trial_test_overrides: list[str] = field(default_factory=list)  # those runs only, appended
 
     def __post_init__(self):
         if not self.methods or len(set(self.methods)) != len(self.methods):
@@ -113,6 +119,14 @@ class TuneConfig:
         V.choice("sampler", self.sampler, SAMPLERS)  # random: honest budget curves
         V.whole("sampler_seed", self.sampler_seed)
         V.flag("test", self.test)  # true: winners on test; false: dev trials only
+        V.flag("trials_on_test", self.trials_on_test)
+        if self.trials_on_test and self.test:
+            raise ValueError("trials_on_test=true runs every dev trial on test in its own folders; "
+                             "set test=false (the winners' test runs are a separate call)")
+        if not isinstance(self.trial_test_overrides, list) or not all(
+                isinstance(o, str) and "=" in o for o in self.trial_test_overrides):
+            raise ValueError(f"trial_test_overrides={self.trial_test_overrides!r} must be a list "
+                             f"of key=value overrides, e.g. [num_prompts=48]")
         if (not isinstance(self.test_dir, str) or not self.test_dir or "/" in self.test_dir
                 or self.test_dir == "dev"):
             raise ValueError(f"test_dir={self.test_dir!r} must be a folder name under out_dir "
@@ -298,6 +312,16 @@ def test_command(plan: Plan, method: str, params: dict[str, str], sweep_dir: Pat
         *[f"{k}={v}" for k, v in params.items()], "seed=" + ",".join(map(str, c.seeds))])
 
 
+def trial_test_command(plan: Plan, method: str, params: dict[str, str], run_dir: Path
+                       ) -> list[str]:
+    """One dev trial's parameters on the test split, first seed (`trials_on_test`)."""
+    c = plan.config
+    return _run_py([
+        f"hydra.sweep.dir={run_dir.parent}", f"hydra.sweep.subdir={run_dir.name}",
+        f"sampler={method}", f"dataset.split={c.test_split}", *c.overrides,
+        *c.trial_test_overrides, *[f"{k}={v}" for k, v in params.items()], f"seed={c.seeds[0]}"])
+
+
 # ---------------------------------------------------------------- reading results
 
 
@@ -399,8 +423,9 @@ def _call(cmd: list[str], log: Path) -> None:
         raise RuntimeError(f"{' '.join(cmd[1:4])}... exited {done.returncode}; see {log}")
 
 
-def _complete(sweep_dir: Path, n: int) -> bool:
-    runs = list(sweep_dir.glob("*/metrics.json"))
+def _complete(sweep_dir: Path, n: int, names: list[str] | None = None) -> bool:
+    """`sweep_dir` holds >= n finished runs (of the subfolders `names` when given)."""
+    runs = [p for p in sweep_dir.glob("*/metrics.json") if names is None or p.parent.name in names]
     return len(runs) >= n and all(json.loads(p.read_text()).get("status") == "complete"
                                   for p in runs)
 
@@ -433,6 +458,11 @@ def tune_method(plan: Plan, method: str, out: Path, *, echo=print) -> tuple[dict
     winner = {"params": best["params"], "objective": best["objective"], "trials": len(trials),
               "tuned": len(space), "trial": best["trial"],
               "drawn_by": f"{drawn_by} seed {drawn_seed}" if space else "none (no tunables)"}
+    for t in trials if c.trials_on_test else []:
+        run = test_dir / f"trial{t['trial']}"
+        if not _complete(run.parent, 1, [run.name]):
+            echo(f"[tune] {method}: dev trial {t['trial']} on {c.test_split}")
+            _call(trial_test_command(plan, method, t["params"], run), log)
     if c.test and not _complete(test_dir, len(c.seeds)):
         echo(f"[tune] {method}: winner {best['params']} on {c.test_split}, seeds {c.seeds}")
         _call(test_command(plan, method, best["params"], test_dir), log)

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # The leaderboard (issue 25): every sampler tuned with the same budget on dev, all winners on 128
 # test passages, the confirmatory methods (chosen from dev before any test run) on 512, and their
-# tuning repeated under two more tuning seeds. One command, resumable (finished dev sweeps and
+# tuning repeated under two more tuning seeds, and every dev trial once on test (frontiers drawn
+# on test, not on the data that chose them). One command, resumable (finished dev sweeps and
 # test runs are reused; an interrupted run skips its finished prompts):
 #   bash experiments/leaderboard/run.sh
 # Two single-thread streams per stage (a 2-core machine).
-# STAGES=dev,choose,test,confirm,seeds,human,collect,tables runs a subset. Order of what to drop
-# if it runs long (issue 25): the tuning seeds first.
+# STAGES=dev,choose,test,confirm,seeds,trials,human,collect,tables runs a subset. Order of what
+# to drop if it runs long (issue 25): the tuning seeds first.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 # this checkout's alpha (and ROOT, where run folders land), even where an editable install
@@ -15,7 +16,7 @@ export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 CFG=conf/tune/leaderboard.yaml
 OUT=multirun/tune/leaderboard
 RES=experiments/leaderboard/results
-STAGES=${STAGES:-dev,choose,test,confirm,seeds,human,collect,tables}
+STAGES=${STAGES:-dev,choose,test,confirm,seeds,trials,human,collect,tables}
 mkdir -p $OUT $RES
 A='methods=[alpha,greedy,temperature,top_p,typical,eta,edt,entropix,top_n_sigma,top_h,xtc,adaptive_p,top_p_rep]'
 B='methods=[alpha_seed,pure,top_k,min_p,epsilon,dynatemp,alpha_lexical,p_less,quadratic,mirostat_v2,dry,min_p_rep,contrastive]'
@@ -61,20 +62,23 @@ if has seeds && [[ -n "$CONF_METHODS" ]]; then   # 5. tuning repeated under tuni
     done
     wait
 fi
-if has human; then   # 6. human text scored as a generation, once per test split (same passages)
-    for split in test test512; do   # a split already scored (in any of its runs) is skipped
+if has trials; then   # 6. every dev trial once on 48 test passages: frontiers on test
+    streams test=false trials_on_test=true test_dir=test_trials
+fi
+if has human; then   # 7. human text scored as a generation, once per test split (same passages)
+    for split in test test512 test_trials; do   # a split already scored (in any of its runs) is skipped
         [[ -n "$(find $OUT/runs/$split -name human_metrics.json 2>/dev/null | head -1)" ]] && continue
         first=$(find $OUT/runs/$split -name metrics.json 2>/dev/null | sort | head -1)
         if [[ -n "$first" ]]; then python scripts/score_human.py "$(dirname "$first")"; fi
     done
 fi
-if has collect; then   # 7. every finished run's raw generations into the repository
+if has collect; then   # 8. every finished run's raw generations into the repository
     python scripts/collect_runs.py $OUT/runs experiments/leaderboard/runs
     for s in 1 2; do
         [[ -d multirun/tune/leaderboard_seed$s/runs ]] && python scripts/collect_runs.py \
             multirun/tune/leaderboard_seed$s/runs experiments/leaderboard/runs_seed$s
     done
 fi
-if has tables; then   # 8. every table, figure and the study-wide Holm from the collected runs
+if has tables; then   # 9. every table, figure and the study-wide Holm from the collected runs
     bash experiments/leaderboard/tables.sh experiments/leaderboard/runs $RES
 fi

@@ -11,12 +11,14 @@
 # continuations were scored (scripts/score_human.py; run.sh's human stage) with every pair's
 # paired test of which sits nearer human text (OUT_human_pairs; in the Holm family), and the
 # quality-diversity frontier of the winners' seeds; from dev: every trial as a point of the
-# frontier (RESULTS/dev_frontier.*) and the budget curves (RESULTS/test_budget.*). Last, one
-# Holm correction over every pair test of every split together (RESULTS/holm.csv): the family
+# frontier (RESULTS/dev_frontier.*) and the budget curves (RESULTS/test_budget.*); every dev
+# trial re-run on test, where run.sh's trials stage made them (RESULTS/test_trials_frontier.*).
+# Last, one Holm correction over every pair test of every split together (RESULTS/holm.csv): the family
 # the README's claims are read from, drawn per split (RESULTS/*_separability.png); and the
 # winner's curse (winners_curse.py: dev vs test rank correlation, the spread of each method's
 # dev best over tuning seeds).
-# METRICS (table columns) and PER_PROMPT (paired, separability, human) override the defaults.
+# METRICS (table columns), PER_PROMPT (paired, separability, human) and TRIAL_METRICS (the
+# test_trials table) override the defaults.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"  # this checkout's alpha
@@ -25,6 +27,7 @@ RES=${2:-experiments/leaderboard/results}
 METRICS=${METRICS:-mauve,coherence,oracle_perplexity,perplexity,diversity,rep_4,self_bleu,mean_length,tokens_per_s}
 PER_PROMPT=${PER_PROMPT:-coherence,oracle_perplexity,perplexity,rep_4,diversity}
 FRONTIER=${FRONTIER:-diversity,coherence}
+TRIAL_METRICS=${TRIAL_METRICS:-coherence,diversity,rep_4,perplexity,mean_length}  # test_trials' table
 mkdir -p "$RES"
 tables() {  # tables SPLIT_DIR OUT EXTRA...: one split's tables and figures
     local split=$1 out=$2; shift 2
@@ -56,5 +59,12 @@ if [[ -d "$RUNS/test512" ]]; then
         --title "Confirmatory test (512 passages x 3 seeds)"
 fi
 python experiments/leaderboard/winners_curse.py "$RES"   # dev vs test, tuning-seed spread
+# every dev trial once on test (run.sh's trials stage): the quality-diversity frontier drawn on
+# test from every tuned setting (the table: each method's mean ± std over its trials)
+if [[ -d "$RUNS/test_trials" ]]; then
+    python scripts/make_tables.py "$RUNS/test_trials" --by sampler.name \
+        --metrics "$TRIAL_METRICS" --frontier "$FRONTIER" \
+        --out "$RES/test_trials"
+fi
 python scripts/make_tables.py "$RUNS/dev" --by sampler.name --metrics "$METRICS" \
     --frontier "$FRONTIER" --out "$RES/dev"
