@@ -47,7 +47,7 @@ def distance(metric: str, value: float, human: float) -> float:
 
 def _mean_components(a: list, b: list, h: list, log: bool):
     """(n, 3) components [value, human, 1] of A and B on the prompts all three define, the
-    distance of their column sums, and a note on the dropped prompts."""
+    distance as a function of a column sum, and a note on the dropped prompts."""
     arr = np.array([[np.nan if v is None else v for v in x] for x in (a, b, h)], np.float64)
     keep = np.isfinite(arr).all(0)
     ones = np.ones(int(keep.sum()))
@@ -151,12 +151,12 @@ def distance_pairs_markdown(records: list[dict], level: float = 0.05) -> str:
     """The table: pair, metric, both distances, their difference [95% CI], p, Holm p, verdict."""
     tests = sum(r.get("holm_p") is not None for r in records)
     lines = [f"Every pair of methods: which sits nearer human text. Distance = |m - h| "
-             f"(|log m - log h| for perplexities) over the same prompts; A - B of the distances "
-             f"paired over prompts (95% percentile bootstrap CI, human text resampled with "
-             f"them); p = sign-flip permutation of A and B within prompts (10,000 draws, "
-             f"redrawn with {PERM_REFINE:,} where fewer than {paired.REFINE_HITS} reach the "
-             f"observed difference), Holm-adjusted over all {tests} tests of this table; "
-             f"separable when the adjusted p < {level}.", "",
+             f"(|log m - log h| for perplexities) over the same prompts; A - B of the distances, "
+             f"tested on its jackknife pseudo-values over prompts (human text's own noise "
+             f"included): their 95% percentile bootstrap CI and sign-flip permutation p (10,000 "
+             f"draws, redrawn with {PERM_REFINE:,} where fewer than {paired.REFINE_HITS} reach "
+             f"the observed value), Holm-adjusted over all {tests} tests of this table; "
+             f"separable when the adjusted p < {level} (docs/statistics.md).", "",
              "| A | B | metric | dist A | dist B | A - B [95% CI] | p | Holm p | verdict |",
              "|---|---|---|---|---|---|---|---|---|"]
     for r in records:
