@@ -32,7 +32,8 @@ import numpy as np
 
 from alpha.evaluation import compare as cmp
 from alpha.evaluation import paired
-from alpha.evaluation.separability import PERM_REFINE, holm
+from alpha.evaluation import separability as sep
+from alpha.evaluation.separability import PERM_REFINE
 
 LOG_SCALE = ("perplexity", "oracle_perplexity")  # distance |log m - log h| (a ratio)
 
@@ -140,32 +141,21 @@ def distance_pairs(groups: dict[str, Sequence[cmp.Rows]], human_rows: cmp.Rows,
                         "diff": res.diff, "ci_lo": ci[0], "ci_hi": ci[1], "sign_p": None,
                         "perm_p": res.perm_p, "note": "; ".join(res.notes)})
         records.append(rec)
-    for rec, p in zip(records, holm([r.get("perm_p") for r in records]), strict=True):
-        rec["holm_p"] = p
-        rec["verdict"] = ("no test" if p is None else "not separable" if p >= level
-                          else "A nearer" if rec["diff"] < 0 else "B nearer")
-    return records
+    # nearer = better: a distance's direction is lower (higher_is_better False above)
+    return sep.adjust(records, level,
+                      lambda rec, lvl: sep.verdict(rec, lvl).replace("better", "nearer"))
 
 
 def distance_pairs_markdown(records: list[dict], level: float = 0.05) -> str:
     """The table: pair, metric, both distances, their difference [95% CI], p, Holm p, verdict."""
     tests = sum(r.get("holm_p") is not None for r in records)
-    lines = [f"Every pair of methods: which sits nearer human text. Distance = |m - h| "
-             f"(|log m - log h| for perplexities) over the same prompts; A - B of the distances, "
-             f"tested on its jackknife pseudo-values over prompts (human text's own noise "
-             f"included): their 95% percentile bootstrap CI and sign-flip permutation p (10,000 "
-             f"draws, redrawn with {PERM_REFINE:,} where fewer than {paired.REFINE_HITS} reach "
-             f"the observed value), Holm-adjusted over all {tests} tests of this table; "
-             f"separable when the adjusted p < {level} (docs/statistics.md).", "",
-             "| A | B | metric | dist A | dist B | A - B [95% CI] | p | Holm p | verdict |",
-             "|---|---|---|---|---|---|---|---|---|"]
-    for r in records:
-        if r.get("holm_p") is None:
-            lines.append(f"| {r['A']} | {r['B']} | {r['metric']} | - | - | - | - | - | "
-                         f"{r.get('note') or 'no test'} |")
-            continue
-        ci = "" if r.get("ci_lo") is None else f" [{r['ci_lo']:.3g}, {r['ci_hi']:.3g}]"
-        lines.append(f"| {r['A']} | {r['B']} | {r['metric']} | {r['value']:.3g} | "
-                     f"{r['reference_value']:.3g} | {r['diff']:.3g}{ci} | {r['perm_p']:.3g} | "
-                     f"{r['holm_p']:.3g} | {r['verdict']} |")
-    return "\n".join(lines)
+    header = (f"Every pair of methods: which sits nearer human text. Distance = |m - h| "
+              f"(|log m - log h| for perplexities) over the same prompts; A - B of the distances, "
+              f"tested on its jackknife pseudo-values over prompts (human text's own noise "
+              f"included): their 95% percentile bootstrap CI and sign-flip permutation p (10,000 "
+              f"draws, redrawn with {PERM_REFINE:,} where fewer than {paired.REFINE_HITS} reach "
+              f"the observed value), Holm-adjusted over all {tests} tests of this table; "
+              f"separable when the adjusted p < {level} (docs/statistics.md).")
+    return sep.pairs_markdown(records, header, ["dist A", "dist B", "A - B [95% CI]"],
+                              lambda r: [f"{r['value']:.3g}", f"{r['reference_value']:.3g}",
+                                         sep.diff_cell(r)])

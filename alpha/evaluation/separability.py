@@ -67,28 +67,45 @@ def separability_records(groups: dict[str, Sequence[Rows]], metrics: Sequence[st
                                       perm_refine=perm_refine):
             records.append({"A": a, "B": b, **{k: v for k, v in rec.items()
                                                if k not in ("method", "reference")}})
+    return adjust(records, level)
+
+
+def adjust(records: list[dict], level: float, say=verdict) -> list[dict]:
+    """Holm over the records' `perm_p` as one family: each record gets `holm_p` and the verdict
+    `say(record, level)`."""
     for rec, p in zip(records, holm([r.get("perm_p") for r in records]), strict=True):
         rec["holm_p"] = p
-        rec["verdict"] = verdict(rec, level)
+        rec["verdict"] = say(rec, level)
     return records
+
+
+def diff_cell(r: dict) -> str:
+    """"A - B [95% CI]" of a record."""
+    ci = "" if r.get("ci_lo") is None else f" [{r['ci_lo']:.3g}, {r['ci_hi']:.3g}]"
+    return f"{r['diff']:.3g}{ci}"
+
+
+def pairs_markdown(records: list[dict], header: str, columns: list[str], cells) -> str:
+    """A pair table: `header`, then per record A, B, metric, `cells(record)` under `columns`, the
+    raw and Holm p and the verdict (a record without a test: its note)."""
+    lines = [header, "", "| A | B | metric | " + " | ".join(columns) + " | p | Holm p | verdict |",
+             "|" + "---|" * (len(columns) + 6)]
+    for r in records:
+        head = f"| {r['A']} | {r['B']} | {r['metric']} | "
+        if r.get("holm_p") is None:
+            lines.append(head + "- | " * (len(columns) + 2) + f"{r.get('note') or 'no test'} |")
+            continue
+        lines.append(head + " | ".join(cells(r)) + f" | {r['perm_p']:.3g} | {r['holm_p']:.3g} | "
+                     f"{r['verdict']} |")
+    return "\n".join(lines)
 
 
 def separability_markdown(records: list[dict], level: float = 0.05) -> str:
     """The table: pair, metric, A - B [95% CI], raw p, Holm p, verdict."""
     tests = sum(r.get("holm_p") is not None for r in records)
-    lines = [f"Every pair of methods on every metric; paired over prompts (A - B, 95% percentile "
-             f"bootstrap CI); p = sign-flip permutation (10,000 draws, redrawn with "
-             f"{PERM_REFINE:,} where fewer than {REFINE_HITS} reach the observed difference), "
-             f"Holm-adjusted "
-             f"over all {tests} tests of this table; separable when the adjusted p < {level}.",
-             "",
-             "| A | B | metric | A - B [95% CI] | p | Holm p | verdict |", "|---|---|---|---|---|---|---|"]
-    for r in records:
-        if r.get("holm_p") is None:
-            lines.append(f"| {r['A']} | {r['B']} | {r['metric']} | - | - | - | "
-                         f"{r.get('note') or 'no test'} |")
-            continue
-        ci = "" if r.get("ci_lo") is None else f" [{r['ci_lo']:.3g}, {r['ci_hi']:.3g}]"
-        lines.append(f"| {r['A']} | {r['B']} | {r['metric']} | {r['diff']:.3g}{ci} | "
-                     f"{r['perm_p']:.3g} | {r['holm_p']:.3g} | {r['verdict']} |")
-    return "\n".join(lines)
+    header = (f"Every pair of methods on every metric; paired over prompts (A - B, 95% percentile "
+              f"bootstrap CI); p = sign-flip permutation (10,000 draws, redrawn with "
+              f"{PERM_REFINE:,} where fewer than {REFINE_HITS} reach the observed difference), "
+              f"Holm-adjusted over all {tests} tests of this table; separable when the adjusted "
+              f"p < {level}.")
+    return pairs_markdown(records, header, ["A - B [95% CI]"], lambda r: [diff_cell(r)])
