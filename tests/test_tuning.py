@@ -350,8 +350,15 @@ def test_trials_on_test_runs_every_dev_trial_on_test(smoke_study, tmp_path):
     assert (out / "test_trials" / "top_p" / "trial0" / "metrics.json").stat().st_mtime == stamp
 
 
-def test_trials_on_test_needs_test_false(tmp_path):
+def test_trials_on_test_bad_configs(tmp_path):
     with pytest.raises(ValueError, match="trials_on_test=true runs every dev trial on test"):
         tuning.load_config(_write(tmp_path, trials_on_test=True))
     with pytest.raises(ValueError, match="trial_test_overrides='num_prompts=1' must be a list"):
         tuning.load_config(_write(tmp_path, test=False, trial_test_overrides="num_prompts=1"))
+    cfg = tuning.load_config(_write(tmp_path, test=False, trials_on_test=True,
+                                    trial_test_overrides=["evaluation.metrics=[rep_2]"]))
+    with pytest.raises(ValueError, match="evaluation.headline='diversity' is not among "
+                                         r"evaluation.metrics=\['rep_2'\]"):
+        tuning.make_plan(cfg)  # before any run: the trial runs' own evaluation is checked
+    cfg.trial_test_overrides.append("evaluation.headline=rep_2")
+    assert tuning.make_plan(cfg).config.trials_on_test

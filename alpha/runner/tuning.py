@@ -267,6 +267,18 @@ def catalogue_inputs(run_cfg: dict) -> dict[str, str]:
             for n in dict.fromkeys(names) if isinstance(n, str) and n in SOURCES}
 
 
+def check_trial_evaluation(ev: dict) -> None:
+    """The trials-on-test runs' evaluation: known metrics, a headline among them."""
+    from alpha.runner.config import check_evaluation
+
+    check_evaluation(ev)
+    metrics = list(ev.get("metrics") or [])
+    if ev.get("headline") not in metrics:
+        raise ValueError(f"trial_test_overrides: evaluation.headline={ev.get('headline')!r} is not "
+                         f"among evaluation.metrics={metrics}; add evaluation.headline=<one of "
+                         f"them> to trial_test_overrides")
+
+
 def make_plan(cfg: TuneConfig, conf: Path = CONF) -> Plan:
     """Validate everything (methods, ranges, objective, each sampler's defaults) up front."""
     from alpha.runner.config import build_sampler, input_files
@@ -279,6 +291,9 @@ def make_plan(cfg: TuneConfig, conf: Path = CONF) -> Plan:
         spaces[method] = search_space(method, conf, run_cfg["sampler"])
         build_sampler(run_cfg["sampler"])  # a bad default fails here, not mid-sweep
         direction = direction or objective_direction(cfg, run_cfg)
+    if cfg.trials_on_test:  # the trial-test runs' evaluation, checked before any run
+        check_trial_evaluation(compose([*cfg.overrides, *cfg.trial_test_overrides,
+                                        f"sampler={cfg.methods[0]}"], conf)["evaluation"])
     return Plan(cfg, spaces, direction,
                 {**checksums(input_files(run_cfg)), **catalogue_inputs(run_cfg)})
 
