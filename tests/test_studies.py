@@ -281,16 +281,19 @@ def test_the_leaderboard_tables_rebuild_from_collected_runs(tmp_path):
 
 
 def test_the_winners_curse_by_hand(tmp_path):
-    """Four tuned methods (and greedy, untuned, left out): dev 0.1 0.2 0.3 0.4, test 0.2 0.1
-    0.4 0.3 -> ranks 1 2 3 4 vs 2 1 4 3, sum of d^2 = 4, rho = 1 - 6*4/(4*15) = 0.6. A second
-    tuning seed's best trials 0.15 0.25 0.5 0.35 -> spreads 0.05 0.05 0.2 0.05. A folder without
-    the tuner's files is one line, exit 2."""
+    """Five tuned methods (and greedy, untuned, left out): dev 0.1 0.2 0.3 0.4 0.5, test 0.2 0.1
+    0.4 0.3 0.5 -> ranks 1 2 3 4 5 vs 2 1 4 3 5, sum of d^2 = 4, rho = 1 - 6*4/(5*24) = 0.8. A
+    second tuning seed's best trials for four of them, 0.15 0.25 0.5 0.35 -> spreads 0.05 0.05
+    0.2 0.05 and none (not 0) for the fifth; the seeds' rank agreement over the four: ranks 1 2
+    3 4 vs 1 2 4 3, rho = 1 - 6*2/(4*15) = 0.8. A folder without the tuner's files is one line,
+    exit 2."""
     import sys
 
     import pandas as pd
 
-    pd.DataFrame({"method": ["a", "b", "c", "d", "greedy"], "tuned": [2, 2, 2, 2, 0],
-                  "dev_mauve": [0.1, 0.2, 0.3, 0.4, 0.9], "mauve_mean": [0.2, 0.1, 0.4, 0.3, 0.9]}
+    pd.DataFrame({"method": ["a", "b", "c", "d", "e", "greedy"], "tuned": [2, 2, 2, 2, 2, 0],
+                  "dev_mauve": [0.1, 0.2, 0.3, 0.4, 0.5, 0.9],
+                  "mauve_mean": [0.2, 0.1, 0.4, 0.3, 0.5, 0.9]}
                  ).to_csv(tmp_path / "table.csv", index=False)
     pd.DataFrame({"method": ["a"], "objective": [0.1], "metric": ["mauve"],
                   "direction": ["maximize"]}).to_csv(tmp_path / "trials.csv", index=False)
@@ -304,9 +307,12 @@ def test_the_winners_curse_by_hand(tmp_path):
     assert done.returncode == 0, done.stderr
     rows = pd.read_csv(tmp_path / "winners_curse.csv").set_index("method")
     assert "greedy" not in rows.index
-    assert rows["dev_minus_test"].tolist() == pytest.approx([-0.1, 0.1, -0.1, 0.1])
-    assert rows["dev_spread"].tolist() == pytest.approx([0.05, 0.05, 0.2, 0.05])
-    assert "**0.60**" in (tmp_path / "winners_curse.md").read_text()
+    assert rows["dev_minus_test"].tolist() == pytest.approx([-0.1, 0.1, -0.1, 0.1, 0.0])
+    assert rows["dev_spread"].tolist()[:4] == pytest.approx([0.05, 0.05, 0.2, 0.05])
+    assert pd.isna(rows.loc["e", "dev_spread"])
+    md = (tmp_path / "winners_curse.md").read_text()
+    assert "**0.80** [" in md and "tuning_seed1 **0.80**" in md and "for 4 methods" in md
+    assert "| e | 0.5000 | 0.5000 | 0.0000 | - | - |" in md
     bad = subprocess.run([sys.executable, str(script), str(tmp_path / "tuning_seed1")],
                          capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "table.csv" in bad.stderr

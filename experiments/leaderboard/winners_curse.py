@@ -9,7 +9,8 @@ method's dev objective at its winning trial, `dev_<metric>`, and its test mean o
 where the tuning was repeated under other Optuna seeds, RESULTS/tuning_seed*/trials.csv. Writes
 RESULTS/winners_curse.md and .csv: per tuned method the dev objective of its winner, its test
 mean, the optimism dev - test, and the best dev objective under each extra tuning seed with
-their spread (how much of a method's rank is the luck of its 10 draws); and Spearman's rho
+their spread (how much of a method's rank is the luck of its 10 draws; none for a method not
+re-tuned), and how alike the tuning seeds rank the re-tuned methods (Spearman); and Spearman's rho
 between dev and test over the tuned methods with a percentile bootstrap CI over methods (2,000
 resamples, seed 0). A results folder without table.csv or trials.csv is one line, exit 2.
 """
@@ -45,8 +46,15 @@ def curse(results: Path, resamples: int = 2000, seed: int = 0) -> tuple[pd.DataF
         best = t.groupby("method")["objective"].agg("max" if maximize else "min")
         rows[f"dev_{path.parent.name}"] = rows["method"].map(best)
     seeds = ["dev", *(f"dev_{p.parent.name}" for p in extra)]
-    if extra:
-        rows["dev_spread"] = rows[seeds].max(axis=1) - rows[seeds].min(axis=1)
+    agree = {}
+    if extra:  # a method not re-tuned under every seed has no spread (NaN), not 0
+        rows["dev_spread"] = (rows[seeds].max(axis=1, skipna=False)
+                              - rows[seeds].min(axis=1, skipna=False))
+        retuned = rows.dropna(subset=seeds)
+        for col in seeds[1:]:  # do the tuning seeds rank the re-tuned methods alike?
+            agree[col.removeprefix("dev_")] = (float(spearmanr(retuned["dev"], retuned[col])
+                                                     .statistic) if len(retuned) > 2
+                                               else float("nan"))
     dev, test = rows["dev"].to_numpy(), rows["test"].to_numpy()
     rho = float(spearmanr(dev, test).statistic) if len(rows) > 2 else float("nan")
     rng, draws = np.random.default_rng(seed), []
@@ -55,7 +63,8 @@ def curse(results: Path, resamples: int = 2000, seed: int = 0) -> tuple[pd.DataF
         if len(set(dev[i])) > 1 and len(set(test[i])) > 1:
             draws.append(spearmanr(dev[i], test[i]).statistic)
     ci = (float(np.percentile(draws, 2.5)), float(np.percentile(draws, 97.5))) if draws else None
-    return rows, {"metric": metric, "rho": rho, "ci": ci, "n": len(rows)}
+    return rows, {"metric": metric, "rho": rho, "ci": ci, "n": len(rows), "seed_rho": agree,
+                  "n_retuned": int(rows.dropna(subset=seeds).shape[0]) if extra else 0}
 
 
 def markdown(rows: pd.DataFrame, stats: dict) -> str:
@@ -63,10 +72,17 @@ def markdown(rows: pd.DataFrame, stats: dict) -> str:
     head = (f"# The winner's curse: dev vs test {stats['metric']}\n\nSpearman's rho between each "
             f"tuned method's dev {stats['metric']} (its winning trial) and its test mean: "
             f"**{stats['rho']:.2f}** {ci} (95% bootstrap over {stats['n']} methods).\n\n")
+    if stats.get("seed_rho"):
+        head += (f"Tuning repeated under other Optuna seeds for {stats['n_retuned']} methods: "
+                 f"Spearman's rho between their dev bests under seed 0 and under "
+                 + ", ".join(f"{k} **{v:.2f}**" for k, v in stats["seed_rho"].items())
+                 + "; dev_spread = max - min of a method's dev best over the tuning seeds "
+                 "(- : not re-tuned).\n\n")
     cols = list(rows.columns)
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     for _, r in rows.sort_values("dev", ascending=False).iterrows():
-        lines.append("| " + " | ".join(r[c] if isinstance(r[c], str) else f"{r[c]:.4f}"
+        lines.append("| " + " | ".join(r[c] if isinstance(r[c], str) else
+                                       "-" if pd.isna(r[c]) else f"{r[c]:.4f}"
                                        for c in cols) + " |")
     return head + "\n".join(lines) + "\n"
 
