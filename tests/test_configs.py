@@ -239,3 +239,27 @@ def test_the_runner_and_the_library_share_one_operating_point():
     seed = _plain(_compose(["sampler=alpha_seed", "output_dir=/tmp/x"]))["sampler"]
     assert {k: seed[k] for k in ORIGINAL_BASE} == ORIGINAL_BASE
     assert SamplerConfig.original().to_dict() == {**defaults, **ORIGINAL_BASE}
+
+
+@pytest.mark.parametrize(("metrics", "options", "loaded"), [
+    ("[coherence,rep_2]", [], False),  # nothing reads the oracle: not loaded, not fetched
+    ("[coherence,oracle_perplexity]", [], True),
+    ("[coherence_ll]", [], True),
+    ("[mauve]", ["evaluation.options.mauve_feature_model=oracle"], True),
+    ("[mauve]", ["evaluation.options.mauve_feature_model=minilm"], False),
+], ids=["unused", "oracle-perplexity", "coherence-ll", "mauve-on-oracle", "mauve-on-minilm"])
+def test_the_oracle_is_loaded_only_when_a_metric_reads_it(tmp_path, metrics, options, loaded):
+    c = _plain(_compose(["evaluation=full", "evaluation.oracle=tiny",
+                         f"evaluation.metrics={metrics}", *options, f"output_dir={tmp_path}"]))
+    kw = hc.oracle_kwargs(c, hc.settings(c))
+    assert (kw is not None) == loaded
+    if loaded:
+        assert kw["name_or_path"] == hc.model_kwargs(_plain(_compose(
+            ["model=tiny", f"output_dir={tmp_path}"]))["model"], hc.settings(c))["name_or_path"]
+
+
+def test_a_misspelt_oracle_fails_even_when_unused(tmp_path):
+    c = _plain(_compose(["evaluation=full", "evaluation.oracle=tinny",
+                         "evaluation.metrics=[rep_2]", f"output_dir={tmp_path}"]))
+    with pytest.raises(ValueError, match="evaluation.oracle='tinny' is not a model option"):
+        hc.oracle_kwargs(c, hc.settings(c))

@@ -10,6 +10,7 @@ from alpha.evaluation.evaluator import (
     check_metric_names,
     check_records,
     evaluate_records,
+    needs_oracle,
 )
 from alpha.evaluation.options import EvalOptions
 from alpha.evaluation.registry import (
@@ -30,5 +31,6 @@ __all__ = [
     "check_metric_names",
     "check_records",
     "evaluate_records",
+    "needs_oracle",
     "register_metric",
 ]

@@ -45,6 +45,20 @@ def check_metric_names(metrics: Sequence[str]) -> None:
                          f"check the spelling); choose from {list(METRICS)}")
 
 
+def _reads_oracle(spec: MetricSpec, options: EvalOptions) -> bool:
+    return spec.needs == "oracle" or (spec.name == "mauve"
+                                      and options.mauve_feature_model == "oracle")
+
+
+def needs_oracle(metrics: Sequence[str], options: EvalOptions | dict | None = None) -> bool:
+    """Whether any of `metrics` reads the oracle model (oracle perplexity, coherence_ll, MAUVE
+    on oracle features): the runner loads `evaluation.oracle` only then."""
+    if not isinstance(options, EvalOptions):
+        options = EvalOptions.from_dict(options)
+    check_metric_names(metrics)
+    return any(_reads_oracle(METRICS[m], options) for m in metrics)
+
+
 def _check_metrics(metrics: Sequence[str], ctx: EvalContext) -> list[MetricSpec]:
     check_metric_names(metrics)
     specs = [METRICS[m] for m in dict.fromkeys(metrics)]
@@ -53,7 +67,7 @@ def _check_metrics(metrics: Sequence[str], ctx: EvalContext) -> list[MetricSpec]
     for spec in specs:
         needs_model = ((spec.needs == "model" and not (spec.name == "perplexity" and from_generation))
                        or (spec.name == "mauve" and feature == "generator"))
-        needs_oracle = spec.needs == "oracle" or (spec.name == "mauve" and feature == "oracle")
+        needs_oracle = _reads_oracle(spec, ctx.options)
         if needs_model and (ctx.model is None or ctx.tokenizer is None):
             raise ValueError(f"metric {spec.name!r} needs the generating model and tokenizer: "
                              "pass model= and tokenizer=, or drop it from evaluation.metrics")

@@ -374,11 +374,16 @@ def _wandb_reachable_mode(params: dict) -> dict:
 
 
 def oracle_kwargs(c: dict, run: RunSettings) -> dict | None:
-    """load_model_and_tokenizer kwargs of evaluation.oracle, or None.
+    """load_model_and_tokenizer kwargs of evaluation.oracle, or None: none is set, or no metric
+    of evaluation.metrics reads it (`alpha.evaluation.needs_oracle`), so a configured oracle
+    that nothing uses is neither fetched nor loaded (a misspelt one still fails here).
 
     The oracle is a `model/` option name (e.g. qwen1.5b, tiny) or a model config mapping.
     """
-    oracle = (c.get("evaluation") or {}).get("oracle")
+    from alpha.evaluation import needs_oracle
+
+    ev = c.get("evaluation") or {}
+    oracle = ev.get("oracle")
     if not oracle:
         return None
     if isinstance(oracle, str):
@@ -387,6 +392,8 @@ def oracle_kwargs(c: dict, run: RunSettings) -> dict | None:
             known = sorted(p.stem for p in path.parent.glob("*.yaml"))
             raise ValueError(f"evaluation.oracle={oracle!r} is not a model option; use one of {known}")
         oracle = OmegaConf.to_container(OmegaConf.load(path), resolve=True)
+    if not needs_oracle(list(ev.get("metrics") or []), ev.get("options")):
+        return None
     return model_kwargs(oracle, run)
 
 
