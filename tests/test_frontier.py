@@ -3,7 +3,7 @@
 Pareto sets against a brute-force definition written here (hand-made points with ties and
 both directions, random ones); end to end on a real sweep (top_p and min_p, three seeds each,
 tiny model): every run a point in OUT_frontier.csv with its own metrics.json values, each
-method's frontier the brute-force one, the figure written; one metric, or no --out, is one
+method's frontier and the study's (all runs together) the brute-force ones, the figure written; one metric, or no --out, is one
 line, exit 2.
 """
 
@@ -54,6 +54,9 @@ def test_make_tables_frontier_on_a_real_sweep(tmp_path):
         g = [r for r in rows if r["group"] == group]
         pts = [(float(r["distinct_2"]), float(r["rep_2"])) for r in g]
         assert [r["on_frontier"] == "True" for r in g] == brute(pts, (True, False))
+    every = [(float(r["distinct_2"]), float(r["rep_2"])) for r in rows]  # across both methods
+    assert [r["on_study_frontier"] == "True" for r in rows] == brute(every, (True, False))
+    assert "the study's frontier holds runs of" in res.stdout
     for extra in (["--frontier", "distinct_2", "--out", str(tmp_path / "u")],
                   ["--frontier", "distinct_2,rep_2"]):
         bad = subprocess.run([*base, *extra], cwd=ROOT, env=env, capture_output=True,

@@ -7,7 +7,8 @@ Each run (a tuning trial, a seed) is one point (x, y) = its two metric means; a 
 is its Pareto set under both metrics' own directions (a point no other point of the group beats
 on both). One operating point per method hides the trade-off; the frontier shows what each
 method can reach. Where the runs were scored by `scripts/score_human.py`, human text's (x, y) is
-drawn too. Writes OUT_frontier.png and OUT_frontier.csv (every point, `on_frontier` marked).
+drawn too. Writes OUT_frontier.png and OUT_frontier.csv (every point; `on_frontier`: on its
+method's frontier, `on_study_frontier`: no run of any method beats it on both).
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ def pareto(points: list[tuple[float, float]], higher: tuple[bool, bool]) -> list
 
 
 def frontier_points(groups: dict, x: str, y: str, higher: tuple[bool, bool]) -> list[dict]:
-    """One record per usable run: group, source, x, y, on_frontier (within its group)."""
+    """One record per usable run: group, source, x, y, on_frontier (within its group) and
+    on_study_frontier (no run of any group beats it on both)."""
     out = []
     for label, runs in groups.items():
         pts = [(r, r.metrics.get(x), r.metrics.get(y)) for r in runs]
@@ -33,6 +35,8 @@ def frontier_points(groups: dict, x: str, y: str, higher: tuple[bool, bool]) -> 
         front = pareto([(a, b) for _, a, b in pts], higher)
         out += [{"group": label, "source": r.source, x: a, y: b, "on_frontier": f}
                 for (r, a, b), f in zip(pts, front, strict=True)]
+    for rec, f in zip(out, pareto([(r[x], r[y]) for r in out], higher), strict=True):
+        rec["on_study_frontier"] = f
     return out
 
 

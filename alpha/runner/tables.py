@@ -296,8 +296,9 @@ def _frontier(runs, metrics: list[str], by: list[str] | None, out: str | None) -
     fr.plot_frontier(records, x, y, base.parent / f"{base.name}_frontier.png", human)
     pd.DataFrame(records).to_csv(base.parent / f"{base.name}_frontier.csv", index=False)
     n_front = sum(r["on_frontier"] for r in records)
-    return (f"frontier: {len(records)} runs, {n_front} on their method's frontier "
-            f"({base.name}_frontier.png/.csv)")
+    study = sorted({r["group"].split("=", 1)[-1] for r in records if r["on_study_frontier"]})
+    return (f"frontier: {len(records)} runs, {n_front} on their method's frontier; the study's "
+            f"frontier holds runs of {study} ({base.name}_frontier.png/.csv)")
 
 
 def write_human(out: str | None, records: list[dict], values: dict, metrics: list[str]) -> str:
