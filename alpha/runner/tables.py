@@ -267,7 +267,9 @@ def main(argv: list[str] | None = None) -> int:
     if human is not None:
         print(write_human(args.out, *human))
     if nearer is not None:
-        print(write_pairs(args.out, "human_pairs", nearer))
+        from alpha.evaluation.human_distance import distance_pairs_markdown
+
+        print(write_pairs(args.out, "human_pairs", nearer, distance_pairs_markdown))
     if frontier is not None:
         print(frontier)
     return 0
@@ -346,17 +348,16 @@ def human_pairs(runs, metrics: list[str], by: list[str] | None) -> list[dict] | 
 
 def write_separability(out: str | None, records: list[dict]) -> str:
     """OUT_separability.md and .csv (when --out is given); returns the Markdown."""
-    return write_pairs(out, "separability", records)
-
-
-def write_pairs(out: str | None, name: str, records: list[dict]) -> str:
-    """OUT_NAME.md and .csv of a pair table (separability, human_pairs); returns the Markdown."""
-    import csv
-
-    from alpha.evaluation.human_distance import distance_pairs_markdown
     from alpha.evaluation.separability import separability_markdown
 
-    text = (distance_pairs_markdown if name == "human_pairs" else separability_markdown)(records)
+    return write_pairs(out, "separability", records, separability_markdown)
+
+
+def write_pairs(out: str | None, name: str, records: list[dict], markdown) -> str:
+    """OUT_NAME.md and .csv of a pair table (`markdown(records)` its text); returns the text."""
+    import csv
+
+    text = markdown(records)
     if out:
         Path(f"{out}_{name}.md").write_text(text + "\n")
         keys = list(dict.fromkeys(k for r in records for k in r))
