@@ -79,7 +79,10 @@ def plot_separability(pairs: pd.DataFrame, out: Path, *, level: float = 0.05,
     size = max(3.8, 0.24 * n + 1.2)
     cols = min(3, len(metrics))
     rows = -(-len(metrics) // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(size * cols, size * rows + 0.9), squeeze=False)
+    # each row also holds its rotated method names under the grid (~0.05 in a character)
+    label_room = 0.05 * max(len(short_label(x)) for x in methods)
+    fig, axes = plt.subplots(rows, cols, figsize=(size * cols, (size + label_room) * rows + 0.9),
+                             squeeze=False)
     for ax in axes.flat[len(metrics):]:
         ax.axis("off")
     for ax, metric in zip(axes.flat, metrics, strict=False):  # spare axes are off
