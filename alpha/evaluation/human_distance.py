@@ -116,8 +116,9 @@ def _jackknife_test(ca: np.ndarray, cb: np.ndarray, stat, notes: list[str], kw: 
                                    notes=notes + ["fewer than 2 prompts: no test"])
     pseudo = n * diff - (n - 1) * left_out
     res = paired.paired_mean(list(pseudo), [0.0] * n, **kw)
-    return paired.PairedResult(n, value_a, value_b, diff, res.ci95, None, res.perm_p,
-                               notes=notes)
+    # res.n and res.notes: prompts whose pseudo-value is undefined are dropped, and said
+    return paired.PairedResult(res.n, value_a, value_b, diff, res.ci95, None, res.perm_p,
+                               notes=notes + res.notes)
 
 
 def distance_pairs(groups: dict[str, Sequence[cmp.Rows]], human_rows: cmp.Rows,
