@@ -106,3 +106,35 @@ def test_a_truncated_collected_copy_is_collected_again_and_reads_as_one_line(tmp
     assert out.returncode == 0 and "1 run(s) collected" in out.stdout
     assert lzma.decompress(xz.read_bytes()).decode() == text
     assert [p.name for p in (dest / "a").iterdir() if p.name.endswith(".tmp")] == []
+
+
+def test_restore_unpacks_collected_runs_and_the_runner_reuses_them(tmp_path):
+    """A real sweep collected, its folder deleted (a fresh clone), `--restore` puts back every
+    file byte for byte; the same sweep re-run generates nothing and evaluates nothing (the log
+    says metrics.json is reused) and leaves the generations as they were. A folder that already
+    holds generations is never overwritten; an empty DEST restores nothing."""
+    import shutil
+
+    sweep, env = run_tiny_sweep(tmp_path, "sampler=top_p", "seed=0,1")
+    runs = tmp_path / "runs"
+    assert _call(sweep, runs).returncode == 0
+    names = ("generations.jsonl", "metrics.json", "run_config.json", ".hydra/overrides.yaml")
+    before = {(r.name, n): (r / n).read_bytes() for r in sorted(sweep.iterdir()) if r.is_dir()
+              for n in names}
+    assert len(before) == 2 * len(names)
+    shutil.rmtree(sweep)
+    out = _call(sweep, runs, "--restore")
+    assert out.returncode == 0 and "2 run(s) restored, 0 already" in out.stdout, out.stdout
+    assert {k: (sweep / k[0] / k[1]).read_bytes() for k in before} == before
+    assert "0 run(s) restored, 2 already" in _call(sweep, runs, "--restore").stdout
+    run_tiny_sweep(tmp_path, "sampler=top_p", "seed=0,1")  # same sweep folder, resumed
+    for r in {k[0] for k in before}:
+        assert (sweep / r / "generations.jsonl").read_bytes() == before[(r, "generations.jsonl")]
+        assert "reusing it" in (sweep / r / "run.log").read_text()
+    # never over a folder with rows of its own
+    first = sweep / min(k[0] for k in before) / "generations.jsonl"
+    first.write_text('{"index": 0}\n')
+    assert "0 run(s) restored, 2 already" in _call(sweep, runs, "--restore").stdout
+    assert first.read_text() == '{"index": 0}\n'
+    empty = _call(tmp_path / "new", tmp_path / "none", "--restore")
+    assert empty.returncode == 0 and "0 run(s) restored" in empty.stdout

@@ -3,6 +3,12 @@ Study 4's study.py): generations.jsonl.xz (byte-equal to the run's generations.j
 `xz -d`), metrics.json, run_config.json, .hydra/config.yaml, .hydra/overrides.yaml and
 human_metrics.json when scored, so `make_tables.py` (which reads the .xz through
 `alpha.runner.runs.read_rows`) recomputes a study's tables and CIs from the repository alone.
+
+`restore` is the way back: a collected run unpacked into a run folder (generations.jsonl
+decompressed, the small files copied), so a study resumed on a new machine, or in a session that
+starts from a fresh clone, reuses every run already committed instead of generating it again (the
+runner sees a complete run of the same fingerprint and reuses its metrics; the tuner counts it
+as a finished trial).
 """
 
 from __future__ import annotations
@@ -75,4 +81,28 @@ def collect(run: Path, dest: Path) -> bool:
     tmp = dest / "generations.jsonl.xz.tmp"
     tmp.write_bytes(lzma.compress(raw, preset=9))
     os.replace(tmp, dest / "generations.jsonl.xz")
+    return True
+
+
+def collected_runs(dest: Path) -> list[Path]:
+    """Collected run folders below `dest` (holding generations.jsonl.xz and metrics.json)."""
+    return sorted(x.parent for x in dest.rglob("generations.jsonl.xz")
+                  if (x.parent / "metrics.json").exists())
+
+
+def restore(dest: Path, run: Path) -> bool:
+    """Unpack the collected run `dest` into the run folder `run`; False (nothing written) when
+    `run` already holds generations (a run folder is never overwritten: its own rows, finished
+    or not, are newer than any copy). The generations are written last, whole, through a
+    temporary file, so an interrupted restore leaves a folder without rows (restored again)."""
+    if (run / "generations.jsonl").exists():
+        return False
+    raw = lzma.decompress((dest / "generations.jsonl.xz").read_bytes())
+    for name in FILES:
+        if (dest / name).exists():
+            (run / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(dest / name, run / name)
+    tmp = run / "generations.jsonl.tmp"
+    tmp.write_bytes(raw)
+    os.replace(tmp, run / "generations.jsonl")
     return True

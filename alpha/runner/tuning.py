@@ -459,7 +459,10 @@ def tune_method(plan: Plan, method: str, out: Path, *, echo=print) -> tuple[dict
         _call(dev_command(plan, method, dev_dir), log)
     trials = read_trials(dev_dir, c.objective)
     drawn_by, drawn_seed = sweep_sampler(dev_dir)
-    if space and (drawn_by, drawn_seed) != (c.sampler, c.sampler_seed):
+    if space and drawn_by is None:
+        echo(f"[tune] {method}: the dev trials in {dev_dir} record no Optuna sampler (no "
+             f".hydra/hydra.yaml: restored from collected runs?); trials.csv says so")
+    elif space and (drawn_by, drawn_seed) != (c.sampler, c.sampler_seed):
         echo(f"[tune] {method}: the dev trials in {dev_dir} were drawn by {drawn_by} seed "
              f"{drawn_seed}, not {c.sampler} seed {c.sampler_seed} (an earlier study); "
              f"trials.csv says so; use a fresh out_dir to redraw them")

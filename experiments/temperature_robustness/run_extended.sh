@@ -33,6 +33,9 @@ SWEEP=${SWEEP:-multirun/study_temperature_robustness_ext$TAG}   # run folders (g
 RUNS=${RUNS:-experiments/temperature_robustness/runs$TAG}       # raw files, committed
 OUT=${OUT:-experiments/temperature_robustness/results_ext$TAG}  # tables
 mkdir -p "$SWEEP" "$RUNS" "$OUT"
+# a fresh clone (or a session that starts without the run folders) resumes from the committed
+# runs: each is unpacked into its sweep folder, and the sweep reuses it instead of generating it
+python scripts/collect_runs.py "$SWEEP" "$RUNS" --restore
 
 sweep() {  # sweep NAME EXPERIMENT GRID_KEY SAMPLERS: one multirun in its fixed folder, then collect
     # (sweeps on the command line replace the experiment's hydra.sweeper.params for their keys;
