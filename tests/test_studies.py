@@ -264,10 +264,11 @@ def test_the_leaderboard_tables_rebuild_from_collected_runs(tmp_path):
         assert done.returncode == 0, (cmd[1], done.stderr[-2000:])
     for name in ("test.md", "test_diff.csv", "test_separability.csv", "test_separability.png",
                  "test_frontier.png", "test_budget.png", "dev_frontier.png", "holm.csv",
-                 "test_trials_frontier.png"):
+                 "test_trials_frontier.png", "frontier_shift.md"):
         assert (res_dir / name).stat().st_size > 0, name
     # every dev trial once on test: 2 + 2 + 1 (greedy) points of the test frontier
     assert len(list(csv.DictReader(open(res_dir / "test_trials_frontier.csv")))) == 5
+    assert len(list(csv.DictReader(open(res_dir / "frontier_shift.csv")))) == 5  # all matched
     rows = list(csv.DictReader(open(res_dir / "holm.csv")))
     pairs = list(csv.DictReader(open(res_dir / "test_separability.csv")))
     assert len(rows) == len(pairs) == 3 * 3  # 3 pairs of methods x 3 per-prompt metrics
@@ -316,6 +317,48 @@ def test_the_winners_curse_by_hand(tmp_path):
     bad = subprocess.run([sys.executable, str(script), str(tmp_path / "tuning_seed1")],
                          capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "table.csv" in bad.stderr
+
+
+def test_the_frontier_shift_by_hand(tmp_path):
+    """Two methods x 3 trials. Dev (diversity, coherence): (1,6) (2,5) (3,4) | (4,3) (5,2) (6,1),
+    a pure trade-off, all six on the study frontier. Test: diversity 1 3 2 | 4 6 5, coherence
+    unchanged, so a2 and b2 are beaten (by a1, b1): 4 on the test frontier, all of them dev
+    frontier points. Diversity ranks 1..6 vs 1 3 2 4 6 5: sum d^2 = 4, rho = 1 - 24/210 = 0.886;
+    with each method's mean out: -1 0 1 | -1 0 1 vs -1 1 0 | -1 1 0, tied ranks, rho = 8/16 =
+    0.5; coherence 1 both ways. A test point without a dev trial is counted and left out; a
+    folder without the CSVs is one line, exit 2."""
+    import sys
+
+    import pandas as pd
+
+    def frame(split, pts, front, extra=()):
+        src = [f"runs/{split}/{m}/{'trial' if split == 'test_trials' else ''}{t}"
+               for m in "ab" for t in range(3)] + list(extra)
+        return pd.DataFrame({"group": [f"sampler.name={s.split('/')[-2]}" for s in src],
+                             "source": src, "diversity": [p[0] for p in pts],
+                             "coherence": [p[1] for p in pts], "on_frontier": front,
+                             "on_study_frontier": front})
+
+    frame("dev", [(1, 6), (2, 5), (3, 4), (4, 3), (5, 2), (6, 1)], [True] * 6
+          ).to_csv(tmp_path / "dev_frontier.csv", index=False)
+    frame("test_trials", [(1, 6), (3, 5), (2, 4), (4, 3), (6, 2), (5, 1), (9, 9)],
+          [True, True, False, True, True, False, True], ["runs/test_trials/c/trial0"]
+          ).to_csv(tmp_path / "test_trials_frontier.csv", index=False)
+    script = ROOT / "experiments" / "leaderboard" / "frontier_shift.py"
+    done = subprocess.run([sys.executable, str(script), str(tmp_path)], capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    md = (tmp_path / "frontier_shift.md").read_text()
+    assert "(6 trials)" in md and "1 points are in only one" in md
+    assert "diversity **0.89** [" in md and "coherence **1.00** [" in md
+    assert "taken out (the settings within a method): diversity **0.50** [" in md
+    assert "6 points on dev, 4 on test, 4 of the dev frontier's points" in md
+    assert "| a | 3 | 3 | 2 | 2 |" in md and "| b | 3 | 3 | 2 | 2 |" in md
+    rows = pd.read_csv(tmp_path / "frontier_shift.csv")
+    assert len(rows) == 6 and rows["diversity_test"].tolist() == [1, 3, 2, 4, 6, 5]
+    bad = subprocess.run([sys.executable, str(script), str(tmp_path / "nope")],
+                         capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "dev_frontier.csv" in bad.stderr
 
 
 def test_study_2_extended_covers_study_2_and_the_heat_samplers():

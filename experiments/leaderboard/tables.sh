@@ -12,7 +12,8 @@
 # paired test of which sits nearer human text (OUT_human_pairs; in the Holm family), and the
 # quality-diversity frontier of the winners' seeds; from dev: every trial as a point of the
 # frontier (RESULTS/dev_frontier.*) and the budget curves (RESULTS/test_budget.*); every dev
-# trial re-run on test, where run.sh's trials stage made them (RESULTS/test_trials_frontier.*).
+# trial re-run on test, where run.sh's trials stage made them (RESULTS/test_trials_frontier.*),
+# and each trial's dev point against its test point (frontier_shift.py: RESULTS/frontier_shift.*).
 # Last, one Holm correction over every pair test of every split together (RESULTS/holm.csv): the family
 # the README's claims are read from, drawn per split (RESULTS/*_separability.png); and the
 # winner's curse (winners_curse.py: dev vs test rank correlation, the spread of each method's
@@ -68,3 +69,6 @@ if [[ -d "$RUNS/test_trials" ]]; then
 fi
 python scripts/make_tables.py "$RUNS/dev" --by sampler.name --metrics "$METRICS" \
     --frontier "$FRONTIER" --out "$RES/dev"
+if [[ -d "$RUNS/test_trials" ]]; then   # does the dev frontier hold on test? (same trials)
+    python experiments/leaderboard/frontier_shift.py "$RES"
+fi
