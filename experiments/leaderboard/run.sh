@@ -18,16 +18,19 @@ OUT=multirun/tune/leaderboard
 RES=experiments/leaderboard/results
 STAGES=${STAGES:-dev,choose,test,confirm,seeds,trials,human,collect,tables}
 mkdir -p $OUT $RES
-# a fresh clone (or a session that starts without the run folders) resumes from the committed
-# runs: each is unpacked into its run folder and reused (the tuner counts it as finished)
-python scripts/collect_runs.py $OUT/runs experiments/leaderboard/runs --restore
-for s in 1 2; do
-    python scripts/collect_runs.py multirun/tune/leaderboard_seed$s/runs \
-        experiments/leaderboard/runs_seed$s --restore
-done
 A='methods=[alpha,greedy,temperature,top_p,typical,eta,edt,entropix,top_n_sigma,top_h,xtc,adaptive_p,top_p_rep]'
 B='methods=[alpha_seed,pure,top_k,min_p,epsilon,dynatemp,alpha_lexical,p_less,quadratic,mirostat_v2,dry,min_p_rep,contrastive]'
 has() { [[ ",$STAGES," == *",$1,"* ]]; }
+# a fresh clone (or a session that starts without the run folders) resumes from the committed
+# runs: each is unpacked into its run folder and reused (the tuner counts it as finished); only
+# for the stages that run the tuner (the tables stage reads the committed runs themselves)
+if has dev || has test || has confirm || has seeds || has trials; then
+    python scripts/collect_runs.py $OUT/runs experiments/leaderboard/runs --restore
+    for s in 1 2; do
+        python scripts/collect_runs.py multirun/tune/leaderboard_seed$s/runs \
+            experiments/leaderboard/runs_seed$s --restore
+    done
+fi
 streams() {  # streams EXTRA...: both halves of the methods, in parallel, then wait
     python scripts/tune.py $CFG "$A" "$@" results_dir=$OUT/stream_a > $OUT/stream_a.log 2>&1 &
     local pa=$!
