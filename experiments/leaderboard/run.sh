@@ -23,8 +23,8 @@ B='methods=[alpha_seed,pure,top_k,min_p,epsilon,dynatemp,alpha_lexical,p_less,qu
 has() { [[ ",$STAGES," == *",$1,"* ]]; }
 # a fresh clone (or a session that starts without the run folders) resumes from the committed
 # runs: each is unpacked into its run folder and reused (the tuner counts it as finished); only
-# for the stages that run the tuner (the tables stage reads the committed runs themselves)
-if has dev || has test || has confirm || has seeds || has trials; then
+# for the stages that read the run folders (the tables stage reads the committed runs themselves)
+if has dev || has test || has confirm || has seeds || has trials || has human || has collect; then
     python scripts/collect_runs.py $OUT/runs experiments/leaderboard/runs --restore
     for s in 1 2; do
         python scripts/collect_runs.py multirun/tune/leaderboard_seed$s/runs \
