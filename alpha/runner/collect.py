@@ -16,9 +16,10 @@ from __future__ import annotations
 import hashlib
 import json
 import lzma
-import os
 import shutil
 from pathlib import Path
+
+from alpha.runner.atomic import write_atomic
 
 FILES = ("metrics.json", "run_config.json", ".hydra/config.yaml", ".hydra/overrides.yaml",
          "human_metrics.json")
@@ -78,9 +79,7 @@ def collect(run: Path, dest: Path) -> bool:
         return True
     # the generations last and whole: a temporary file renamed into place, so a reader (or a
     # copy taken meanwhile, or an interruption) never sees a half-written .xz
-    tmp = dest / "generations.jsonl.xz.tmp"
-    tmp.write_bytes(lzma.compress(raw, preset=9))
-    os.replace(tmp, dest / "generations.jsonl.xz")
+    write_atomic(dest / "generations.jsonl.xz", lzma.compress(raw, preset=9))
     return True
 
 
@@ -102,7 +101,5 @@ def restore(dest: Path, run: Path) -> bool:
         if (dest / name).exists():
             (run / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(dest / name, run / name)
-    tmp = run / "generations.jsonl.tmp"
-    tmp.write_bytes(raw)
-    os.replace(tmp, run / "generations.jsonl")
+    write_atomic(run / "generations.jsonl", raw)
     return True

@@ -35,6 +35,7 @@ from typing import Any
 
 import torch
 
+from alpha.runner.atomic import write_atomic
 from alpha.runner.code_version import with_current
 
 log = logging.getLogger(__name__)
@@ -214,7 +215,7 @@ def _check_fingerprint(out: Path, spec: ExperimentSpec) -> None:
         if not diff:  # the same run resumed: record the code of this start too
             code = with_current(saved.get("code"))
             if code != saved.get("code"):
-                _write_atomic(path, json.dumps({**saved, "code": code}, indent=2,
+                write_atomic(path, json.dumps({**saved, "code": code}, indent=2,
                                                default=str) + "\n")
             return
         if not _has_rows(out / GENERATIONS):  # a failed start: nothing to keep, reuse the folder
@@ -235,20 +236,7 @@ def _check_fingerprint(out: Path, spec: ExperimentSpec) -> None:
             )
         _set_aside(out)
     record["code"] = with_current(None)
-    _write_atomic(path, json.dumps(record, indent=2, default=str) + "\n")
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    try:
-        with open(tmp, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-    except OSError:
-        tmp.unlink(missing_ok=True)  # the old file stays as it was
-        raise
-    os.replace(tmp, path)
+    write_atomic(path, json.dumps(record, indent=2, default=str) + "\n")
 
 
 def _parse_row(path: Path, lineno: int, line: bytes) -> dict:
@@ -320,7 +308,7 @@ def drop_rows(path: Path, indices: list[int]) -> None:
     keep = [ln for ln in lines if not ln.strip() or int(json.loads(ln)["index"]) not in drop]
     log.warning("%s: generating the %d finished rows of a batch cut short again, so the batch runs "
                 "as an uninterrupted run would", path, len(lines) - len(keep))
-    _write_atomic(path, b"".join(keep).decode("utf-8"))
+    write_atomic(path, b"".join(keep))
 
 
 def append_rows(path: Path, rows: list[dict]) -> None:
@@ -548,7 +536,7 @@ def _run(spec, model, tokenizer, sampler, records, logger, oracle, generate_fn) 
         n = sum(1 for r in records if r["index"] in done)
         status = "partial" if isinstance(err, KeyboardInterrupt) else "failed"
         try:
-            _write_atomic(out / METRICS, json.dumps({"status": status, "n_prompts": n,
+            write_atomic(out / METRICS, json.dumps({"status": status, "n_prompts": n,
                                                      "n_total": len(records), "headline": None,
                                                      "metrics": {}}, indent=2) + "\n")
         except OSError as write_err:  # e.g. the disk that stopped the run is still full
@@ -619,7 +607,7 @@ def _finish(spec, out: Path, done: dict[int, dict], indices: list[int], model, t
         for row, per in zip(rows, report.per_prompt, strict=True):
             row["metrics"] = per
         text = "".join(json.dumps(done[i], ensure_ascii=False) + "\n" for i in sorted(done))
-        _write_atomic(out / GENERATIONS, text)
+        write_atomic(out / GENERATIONS, text)
         aggregates = report.aggregates
         record = evaluation_record(spec, rows, oracle)  # the rows now carry their new metrics
     name = spec.evaluation["headline"]
@@ -628,7 +616,7 @@ def _finish(spec, out: Path, done: dict[int, dict], indices: list[int], model, t
                "headline": {"name": name, "value": None if math.isnan(value) else value},
                "metrics": aggregates, **spec.provenance,
                "evaluation": record}
-    _write_atomic(out / METRICS, json.dumps(summary, indent=2, default=float) + "\n")
+    write_atomic(out / METRICS, json.dumps(summary, indent=2, default=float) + "\n")
     logger.log_records(rows)
     logger.log_summary(aggregates)
     logger.log_file(str(out / GENERATIONS), "generations")

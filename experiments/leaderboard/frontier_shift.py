@@ -17,13 +17,14 @@ A results folder without the two CSVs, or whose trials do not match, is one line
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from scipy.stats import spearmanr
+
+from alpha.runner.report_cli import report_main
 
 KEYS = ["method", "trial"]
 
@@ -103,19 +104,7 @@ def markdown(rows: pd.DataFrame, stats: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("results", type=Path)
-    a = ap.parse_args(argv)
-    try:
-        rows, stats = shift(a.results)
-    except ValueError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    rows.to_csv(a.results / "frontier_shift.csv", index=False)
-    md = markdown(rows, stats)
-    (a.results / "frontier_shift.md").write_text(md)
-    print(md)
-    return 0
+    return report_main(argv, __doc__, "frontier_shift", shift, markdown)
 
 
 if __name__ == "__main__":

@@ -17,13 +17,14 @@ resamples, seed 0). A results folder without table.csv or trials.csv is one line
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from scipy.stats import spearmanr
+
+from alpha.runner.report_cli import report_main
 
 
 def curse(results: Path, resamples: int = 2000, seed: int = 0) -> tuple[pd.DataFrame, dict]:
@@ -88,19 +89,7 @@ def markdown(rows: pd.DataFrame, stats: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("results", type=Path)
-    a = ap.parse_args(argv)
-    try:
-        rows, stats = curse(a.results)
-    except ValueError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    rows.to_csv(a.results / "winners_curse.csv", index=False)
-    md = markdown(rows, stats)
-    (a.results / "winners_curse.md").write_text(md)
-    print(md)
-    return 0
+    return report_main(argv, __doc__, "winners_curse", curse, markdown)
 
 
 if __name__ == "__main__":
