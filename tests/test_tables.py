@@ -109,6 +109,29 @@ def test_different_metric_sets(tmp_path):
     assert "missing metric: accuracy: missing for sampler=top_p" in md
 
 
+def test_by_merging_settings_says_the_spread_is_over_runs(tmp_path):
+    """`--by` a key no run sets merges two settings of top_p and two seeds into one row of 3
+    runs, so the table gets a runs column and its footer says the ± is not over seeds; a
+    table whose rows differ only in the seed keeps the plain footer and no runs column."""
+    sweep = tmp_path / "s"
+    for i, (p, seed, rep) in enumerate([(0.8, 0, 1.0), (0.95, 0, 3.0), (0.8, 1, 2.0)]):
+        make_run(sweep, i, {"sampler": "top_p", "sampler.top_p": p, "seed": seed},
+                 {"rep_2": (rep, False)})
+    merged = mt.build_table(find_runs([str(sweep)]), by=["seed_free_key"])  # one row of all 3
+    (row,) = merged.configs
+    assert merged.merged and merged.runs == {row: 3} and merged.seeds == {row: 2}
+    md = mt.to_markdown(merged)
+    assert "| config | seeds | runs | rep_2 ↓ |" in md
+    assert f"| {row} | 2 | 3 | 2 ± 1 |" in md  # mean 2, stdev of (1, 3, 2) = 1
+    assert "over a row's runs (rows merge runs of different settings" in md
+    assert list(mt.to_frame(merged).columns[:3]) == ["config", "seeds", "runs"]
+    assert "config & seeds & runs" in mt.to_latex(merged)
+    plain = mt.build_table(find_runs([str(sweep)]))  # rows = settings: seeds only
+    assert not plain.merged
+    assert "Mean ± sample std over seeds;" in mt.to_markdown(plain)
+    assert "runs" not in mt.to_frame(plain).columns
+
+
 def test_empty_folder_and_missing_path(tmp_path, capsys):
     assert mt.main([str(tmp_path)]) == 2
     assert "no runs under" in capsys.readouterr().err

@@ -31,7 +31,7 @@ import argparse
 import math
 import re
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -46,7 +46,8 @@ COST = ("generated_tokens", "tokens_per_s", "wall_time_s", "eos_rate", "mean_len
 
 @dataclass
 class Table:
-    """Aggregated table: stats[config][metric] = (mean, std or nan, n)."""
+    """Aggregated table: stats[config][metric] = (mean, std or nan, n); runs[config] = how many
+    runs a row aggregates (more than its seeds where `--by` merges runs of other settings)."""
 
     configs: list[str]
     metrics: list[str]
@@ -55,6 +56,18 @@ class Table:
     higher: dict[str, bool | None]
     skipped: list[tuple[str, str]]
     notes: list[str]
+    runs: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def merged(self) -> bool:
+        """Some row holds runs that differ in more than the seed: its ± is over those too."""
+        return any(self.runs.get(c, 0) > self.seeds[c] for c in self.configs)
+
+    def count_heads(self) -> list[str]:
+        return ["seeds", "runs"] if self.merged else ["seeds"]
+
+    def counts(self, config: str) -> list[str]:
+        return [str(self.seeds[config])] + ([str(self.runs[config])] if self.merged else [])
 
     def best(self, metric: str) -> set[str]:
         """Configs holding the best mean of `metric` (none when its direction is unknown)."""
@@ -94,13 +107,14 @@ def build_table(runs: list[Run], *, metrics: list[str] | None = None,
     for (config, metric), row in agg.iterrows():
         stats[config][metric] = (float(row["mean"]), float(row["std"]), int(row["count"]))
     seeds = frame.groupby("config")["seed"].nunique().to_dict()
+    n_runs = frame.groupby("config")["source"].nunique().to_dict()
     higher = {}
     for run in good:
         for m, h in run.higher.items():
             higher.setdefault(m, h)
     notes = [f"{m}: missing for {', '.join(c for c in configs if m not in stats[c])}"
              for m in names if any(m not in stats[c] for c in configs)]
-    return Table(configs, names, stats, seeds, higher, skipped, notes)
+    return Table(configs, names, stats, seeds, higher, skipped, notes, n_runs)
 
 
 def fmt(value: float) -> str:
@@ -112,7 +126,7 @@ def _cell(table: Table, config: str, metric: str) -> tuple[str, bool]:
         return "-", False
     mean, std, n = table.stats[config][metric]
     text = fmt(mean) if math.isnan(std) else f"{fmt(mean)} ± {fmt(std)}"
-    if n < table.seeds[config]:
+    if n < table.runs.get(config, table.seeds[config]):
         text += f" (n={n})"
     return text, config in table.best(metric)
 
@@ -123,16 +137,19 @@ def header(table: Table, metric: str, up: str, down: str) -> str:
 
 
 def to_markdown(table: Table) -> str:
-    heads = ["config", "seeds"] + [header(table, m, " ↑", " ↓") for m in table.metrics]
+    heads = ["config", *table.count_heads()] + [header(table, m, " ↑", " ↓")
+                                                for m in table.metrics]
     lines = ["| " + " | ".join(heads) + " |", "|" + "---|" * len(heads)]
     for c in table.configs:
-        cells = [c, str(table.seeds[c])]
+        cells = [c, *table.counts(c)]
         for m in table.metrics:
             text, best = _cell(table, c, m)
             cells.append(f"**{text}**" if best else text)
         lines.append("| " + " | ".join(cells) + " |")
     lines.append("")
-    lines.append("Mean ± sample std over seeds; **bold** = best per column; "
+    spread = ("a row's runs (rows merge runs of different settings, so the spread is over those "
+              "settings as well as seeds)" if table.merged else "seeds")
+    lines.append(f"Mean ± sample std over {spread}; **bold** = best per column; "
                  f"cost columns: {', '.join(m for m in table.metrics if m in COST) or 'none'}.")
     lines += [f"- missing metric: {n}" for n in table.notes]
     if table.skipped:
@@ -146,12 +163,13 @@ def latex_escape(text: str) -> str:
 
 
 def to_latex(table: Table) -> str:
-    heads = ["config", "seeds"] + [latex_escape(header(table, m, r" $\uparrow$", r" $\downarrow$"))
-                                   .replace(r"\$", "$") for m in table.metrics]
+    heads = ["config", *table.count_heads()] + [
+        latex_escape(header(table, m, r" $\uparrow$", r" $\downarrow$")).replace(r"\$", "$")
+        for m in table.metrics]
     lines = [r"\begin{tabular}{l" + "r" * (len(heads) - 1) + "}", r"\toprule",
              " & ".join(heads) + r" \\", r"\midrule"]
     for c in table.configs:
-        cells = [latex_escape(c), str(table.seeds[c])]
+        cells = [latex_escape(c), *table.counts(c)]
         for m in table.metrics:
             text, best = _cell(table, c, m)
             cells.append(rf"\textbf{{{latex_escape(text)}}}" if best else latex_escape(text))
@@ -161,10 +179,11 @@ def to_latex(table: Table) -> str:
 
 
 def to_frame(table: Table) -> pd.DataFrame:
-    """Numbers only: config, seeds, then <metric>_mean, <metric>_std, <metric>_n."""
+    """Numbers only: config, seeds (runs where rows merge settings), then <metric>_mean, <metric>_std, <metric>_n."""
     rows = []
     for c in table.configs:
-        row = {"config": c, "seeds": table.seeds[c]}
+        row = {"config": c, "seeds": table.seeds[c]} | ({"runs": table.runs[c]} if table.merged
+                                                        else {})
         for m in table.metrics:
             mean, std, n = table.stats[c].get(m, (math.nan, math.nan, 0))
             row.update({f"{m}_mean": mean, f"{m}_std": std, f"{m}_n": n})
