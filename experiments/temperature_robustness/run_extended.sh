@@ -74,3 +74,7 @@ python scripts/make_tables.py "$RUNS"/* --reference greedy \
 python experiments/temperature_robustness/summarise.py "$RUNS" --out "$OUT/summary"
 # one Holm family over every paired test above (vs greedy, and alpha vs each method at each T)
 python scripts/holm_correct.py "$OUT/summary_diff.csv" "$OUT/table_diff.csv" --out "$OUT/diff_holm.csv"
+# cost under one load (as run.sh): each method's tokens/s against top_p 0.9, all at T = 1,
+# alternately in one process on open prompts, the heat samplers at their authors' settings
+python scripts/bench/bench_study_costs.py --model qwen2.5-coder-0.5b --repeats 2 --out "$OUT/costs" \
+    temperature min_p alpha:temp_max=1.0 greedy top_n_sigma p_less top_h mirostat_v2
