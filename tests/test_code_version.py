@@ -2,7 +2,8 @@
 
 Reference: git itself, asked independently (rev-parse, status). Tried: this checkout, a folder
 that is not a git checkout (commit None, the package version kept), a resumed run under the same
-code (no new entry) and under other code (one entry appended), and `run.py` end to end.
+code (no new entry) and under other code (one entry appended), and `run.py` end to end: a
+finished run re-used under other code records nothing, one that generates more records this code.
 """
 
 from __future__ import annotations
@@ -54,3 +55,20 @@ def test_run_py_records_the_code_and_a_resume_keeps_one_entry(tmp_path):
     assert saved["code"] == [cv.code_version()] and saved["code"][0]["commit"] == _git(
         "rev-parse", "HEAD")
     assert "code" not in saved["fingerprint"]  # other code never refuses a resume
+
+
+def test_only_a_start_that_writes_records_its_code(tmp_path):
+    """A finished run that a later start only reuses (a re-run sweep, a restored study) keeps its
+    code history; a start that generates more prompts in it appends this code."""
+    out = tmp_path / "run"
+    assert run_py(*FAST, "num_prompts=2", f"hydra.run.dir={out}").returncode == 0
+    path = out / "run_config.json"
+    other = {**cv.code_version(), "commit": "0" * 40}
+    saved = json.loads(path.read_text())
+    path.write_text(json.dumps({**saved, "code": [other]}, indent=2))  # as if made by other code
+    res = run_py(*FAST, "num_prompts=2", f"hydra.run.dir={out}")  # reused, nothing written
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert json.loads(path.read_text())["code"] == [other]
+    res = run_py(*FAST, "num_prompts=3", f"hydra.run.dir={out}")  # one more prompt generated
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert json.loads(path.read_text())["code"] == [other, cv.code_version()]

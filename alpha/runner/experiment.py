@@ -212,11 +212,7 @@ def _check_fingerprint(out: Path, spec: ExperimentSpec) -> None:
     if path.exists():
         saved = json.loads(path.read_text())
         diff = config_diff(saved.get("fingerprint", {}), fingerprint)
-        if not diff:  # the same run resumed: record the code of this start too
-            code = with_current(saved.get("code"))
-            if code != saved.get("code"):
-                write_atomic(path, json.dumps({**saved, "code": code}, indent=2,
-                                               default=str) + "\n")
+        if not diff:  # the same run resumed: its code is recorded if it writes (`_record_code`)
             return
         if not _has_rows(out / GENERATIONS):  # a failed start: nothing to keep, reuse the folder
             log.info("%s holds no generations; recording this run's config over the old one", out)
@@ -237,6 +233,17 @@ def _check_fingerprint(out: Path, spec: ExperimentSpec) -> None:
         _set_aside(out)
     record["code"] = with_current(None)
     write_atomic(path, json.dumps(record, indent=2, default=str) + "\n")
+
+
+def _record_code(out: Path) -> None:
+    """Add this process's code to the run's `run_config.json` (`code`, oldest first) when it is
+    not the last entry: called by a resumed run just before it writes generations or metrics, so
+    a finished run that is only reused (a re-run sweep, a restored study) records no new code."""
+    path = out / RUN_CONFIG
+    saved = json.loads(path.read_text())
+    code = with_current(saved.get("code"))
+    if code != saved.get("code"):
+        write_atomic(path, json.dumps({**saved, "code": code}, indent=2, default=str) + "\n")
 
 
 def _parse_row(path: Path, lineno: int, line: bytes) -> dict:
@@ -516,6 +523,8 @@ def _run(spec, model, tokenizer, sampler, records, logger, oracle, generate_fn) 
     if done:
         log.info("resuming in %s: %d of %d prompts already generated", out, len(records) - len(todo),
                  len(records))
+    if todo or redo:
+        _record_code(out)
     logger.start(config=spec.config, run_dir=str(out))
     run_batch = generate_fn or _engine(model, tokenizer, sampler, spec, timing_path)
     bar = _progress(len(records), len(records) - len(todo), spec.progress)
@@ -603,6 +612,7 @@ def _finish(spec, out: Path, done: dict[int, dict], indices: list[int], model, t
         log.info("%s: metrics.json already holds this evaluation of these %d rows; reusing it "
                  "(delete metrics.json to evaluate again)", out, len(rows))
     else:
+        _record_code(out)
         report = _evaluate(rows, spec, model, tokenizer, oracle, wall)
         for row, per in zip(rows, report.per_prompt, strict=True):
             row["metrics"] = per

@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from alpha.runner import experiment as ex
+from alpha.runner.atomic import write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -208,7 +209,7 @@ def _own_shard(out: Path, spec: ex.ExperimentSpec, rank: int) -> Path:
             n += 1
         os.replace(d, d.with_name(f"{d.name}.old-{n}"))
     d.mkdir(parents=True, exist_ok=True)
-    ex._write_atomic(meta, json.dumps({"fingerprint": fingerprint, "rank": rank}, indent=2) + "\n")
+    write_atomic(meta, json.dumps({"fingerprint": fingerprint, "rank": rank}, indent=2) + "\n")
     return d
 
 
