@@ -7,13 +7,15 @@
 # finished prompts and finished runs; finished runs are collected again only if they changed):
 #   bash experiments/temperature_robustness/run_extended.sh
 #   TEMPS=1.0 SEEDS=0 EXTRA="num_prompts=2 max_new_tokens=8" bash experiments/temperature_robustness/run_extended.sh  # a slice
-# Two streams, one torch thread each (a 2-core machine): top-nσ and p-less, then the two baselines
-# that run to the token limit when hot (temperature-only, top-p) on one; greedy, Top-H and
-# mirostat v2, then min-p and the adaptive sampler's two mappings on the other. After each sweep its
-# finished runs' raw files go to experiments/temperature_robustness/runs$TAG/ (generations as xz,
-# committed); at the end the tables are made from that folder alone: paired CIs against greedy
-# (make_tables.py), the min-p paper's shape with the adaptive sampler against each method
-# (summarise.py), and Holm over every one of those tests together (holm_correct.py).
+# Two workers, one torch thread each (a 2-core machine), share one queue of units: greedy, then
+# each seed of each sweep (SWEEPS below, the heat samplers first), each taken by whichever worker
+# is free (a lock per unit; a unit done is marked in $SWEEP/.done/). Fixed streams left one core
+# idle for hours at the end (one had 66 runs, the other 85 and the slower adaptive ones). After
+# each unit its finished runs' raw files go to experiments/temperature_robustness/runs$TAG/
+# (generations as xz, committed; one collect at a time); at the end the tables are made from that
+# folder alone: paired CIs against greedy (make_tables.py), the min-p paper's shape with the
+# adaptive sampler against each method (summarise.py), Holm over every one of those tests together
+# (holm_correct.py), and same-process costs (COSTS=0 skips them: ~40 min).
 # Size at the full grid: 1 + 3 seeds x (5 methods x 6 temperatures (the heat samplers, alpha) +
 # 4 x 5 (Study 2's other methods)) = 151 runs of 100 problems, at most 160 tokens each (Study 2's
 # 76 runs took ~15 thread-hours; the hot ones hit the limit).
@@ -37,36 +39,64 @@ mkdir -p "$SWEEP" "$RUNS" "$OUT"
 # runs: each is unpacked into its sweep folder, and the sweep reuses it instead of generating it
 python scripts/collect_runs.py "$SWEEP" "$RUNS" --restore
 
-sweep() {  # sweep NAME EXPERIMENT GRID_KEY SAMPLERS: one multirun in its fixed folder, then collect
-    # (sweeps on the command line replace the experiment's hydra.sweeper.params for their keys;
-    # choice(...) keeps a one-value slice a sweep, applied per job, not to the base config);
-    # the grid is $GRID when set (Study 2's methods: BASE_TEMPS), else TEMPS
-    local name=$1 exp=$2 key=$3 samplers=$4
-    python run.py -m experiment="$exp" $EXTRA hydra.sweep.dir="$SWEEP/$name" \
-        ${samplers:+"sampler=choice($samplers)"} "$key=choice(${GRID:-$TEMPS})" "seed=choice($SEEDS)" \
-        > "$SWEEP/$name.log" 2>&1
-    python scripts/collect_runs.py "$SWEEP/$name" "$RUNS/$name" > /dev/null
+# NAME EXPERIMENT GRID_KEY SAMPLERS (- : the experiment's own) GRID, in the order they are taken:
+# the samplers new to the study first, so that a run cut short by the budget still answers the
+# extension's question; Study 2's own methods after them (on BASE_TEMPS: no T = 5, README)
+SWEEPS=(
+    "heat_a temperature_robustness_heat sampler.temperature top_n_sigma,p_less $TEMPS"
+    "heat_b temperature_robustness_heat sampler.temperature top_h,mirostat_v2 $TEMPS"
+    "baselines temperature_robustness sampler.temperature temperature,top_p $BASE_TEMPS"
+    "min_p temperature_robustness sampler.temperature min_p $BASE_TEMPS"
+    "alpha temperature_robustness_alpha sampler.temp_max - $TEMPS"
+    "alpha_base_at_T temperature_robustness_alpha_base_at_T sampler.temp_max - $BASE_TEMPS"
+)
+mkdir -p "$SWEEP/.done" "$SWEEP/.locks"
+
+collect() {  # collect NAME: the sweep's finished runs into $RUNS (one collect at a time)
+    flock "$SWEEP/.locks/collect" python scripts/collect_runs.py "$SWEEP/$1" "$RUNS/$1" > /dev/null
 }
 
-# the samplers new to the study first (with greedy, the reference of every paired test), so
-# that a run cut short by the budget still answers the extension's question; Study 2's own
-# methods re-run after them
-(
-    sweep heat_a temperature_robustness_heat sampler.temperature top_n_sigma,p_less
-    GRID=$BASE_TEMPS sweep baselines temperature_robustness sampler.temperature temperature,top_p
-) &
-A=$!
-(
+sweep() {  # sweep NAME EXPERIMENT GRID_KEY SAMPLERS GRID SEED: one seed of one sweep, a multirun
+    # in the sweep's fixed folder (sweeps on the command line replace the experiment's
+    # hydra.sweeper.params for their keys; choice(...) keeps a one-value slice a sweep)
+    local name=$1 exp=$2 key=$3 samplers=${4#-} grid=$5 seed=$6
+    python run.py -m experiment="$exp" $EXTRA hydra.sweep.dir="$SWEEP/$name" \
+        ${samplers:+"sampler=choice($samplers)"} "$key=choice($grid)" "seed=choice($seed)" \
+        > "$SWEEP/$name.s$seed.log" 2>&1
+    collect "$name"
+}
+
+greedy() {  # the reference of every paired test: one run
     python run.py experiment=temperature_robustness sampler=greedy $EXTRA \
         hydra.run.dir="$SWEEP/greedy/greedy" > "$SWEEP/greedy.log" 2>&1
-    python scripts/collect_runs.py "$SWEEP/greedy" "$RUNS/greedy" > /dev/null
-    sweep heat_b temperature_robustness_heat sampler.temperature top_h,mirostat_v2
-    GRID=$BASE_TEMPS sweep min_p temperature_robustness sampler.temperature min_p
-    sweep alpha temperature_robustness_alpha sampler.temp_max ""
-    GRID=$BASE_TEMPS sweep alpha_base_at_T temperature_robustness_alpha_base_at_T sampler.temp_max ""
-) &
+    collect greedy
+}
+
+take() {  # take ID COMMAND...: run it unless it is done or the other worker holds it
+    local id=$1 fd; shift
+    [[ -e "$SWEEP/.done/$id" ]] && return 0
+    exec {fd}>"$SWEEP/.locks/$id"
+    if flock -n "$fd"; then
+        if [[ ! -e "$SWEEP/.done/$id" ]]; then "$@"; touch "$SWEEP/.done/$id"; fi
+    fi
+    exec {fd}>&-
+}
+
+worker() {  # every unit in order; a unit the other worker holds is its to finish
+    take greedy greedy
+    local def seed
+    for def in "${SWEEPS[@]}"; do
+        for seed in ${SEEDS//,/ }; do
+            take "${def%% *}.s$seed" sweep $def "$seed"
+        done
+    done
+}
+
+( worker ) &
+A=$!
+( worker ) &
 B=$!
-wait $A; wait $B   # either stream failing stops here (set -e), before the tables
+wait $A; wait $B   # either worker failing stops here (set -e), before the tables
 # every table from the committed runs alone (make_tables and summarise read the .xz)
 python scripts/make_tables.py "$RUNS"/* --reference greedy \
     --metrics gsm8k_strict,gsm8k_flexible,accuracy,mean_length,eos_rate,tokens_per_s \
@@ -76,5 +106,5 @@ python experiments/temperature_robustness/summarise.py "$RUNS" --out "$OUT/summa
 python scripts/holm_correct.py "$OUT/summary_diff.csv" "$OUT/table_diff.csv" --out "$OUT/diff_holm.csv"
 # cost under one load (as run.sh): each method's tokens/s against top_p 0.9, all at T = 1,
 # alternately in one process on open prompts, the heat samplers at their authors' settings
-python scripts/bench/bench_study_costs.py --model qwen2.5-coder-0.5b --repeats 2 --out "$OUT/costs" \
+[[ "${COSTS:-1}" == 0 ]] || python scripts/bench/bench_study_costs.py --model qwen2.5-coder-0.5b --repeats 2 --out "$OUT/costs" \
     temperature min_p alpha:temp_max=1.0 greedy top_n_sigma p_less top_h mirostat_v2
