@@ -523,7 +523,7 @@ def _run(spec, model, tokenizer, sampler, records, logger, oracle, generate_fn) 
     if done:
         log.info("resuming in %s: %d of %d prompts already generated", out, len(records) - len(todo),
                  len(records))
-    if todo or redo:
+    if todo:  # this start generates (redo's rows are in todo's batches): record its code
         _record_code(out)
     logger.start(config=spec.config, run_dir=str(out))
     run_batch = generate_fn or _engine(model, tokenizer, sampler, spec, timing_path)

@@ -31,7 +31,7 @@ import argparse
 import math
 import re
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -56,12 +56,12 @@ class Table:
     higher: dict[str, bool | None]
     skipped: list[tuple[str, str]]
     notes: list[str]
-    runs: dict[str, int] = field(default_factory=dict)
+    runs: dict[str, int]
 
     @property
     def merged(self) -> bool:
         """Some row holds runs that differ in more than the seed: its ± is over those too."""
-        return any(self.runs.get(c, 0) > self.seeds[c] for c in self.configs)
+        return any(self.runs[c] > self.seeds[c] for c in self.configs)
 
     def count_heads(self) -> list[str]:
         return ["seeds", "runs"] if self.merged else ["seeds"]
@@ -126,7 +126,7 @@ def _cell(table: Table, config: str, metric: str) -> tuple[str, bool]:
         return "-", False
     mean, std, n = table.stats[config][metric]
     text = fmt(mean) if math.isnan(std) else f"{fmt(mean)} ± {fmt(std)}"
-    if n < table.runs.get(config, table.seeds[config]):
+    if n < table.runs[config]:
         text += f" (n={n})"
     return text, config in table.best(metric)
 
