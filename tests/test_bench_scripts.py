@@ -89,3 +89,9 @@ def test_bench_step_ops_counts_launches_by_hand():
     out = load_script("bench_step_ops").main(["--batch", "2", "--vocab", "3000"])
     assert out["explain"] == {"graphs": 1, "breaks": 0, "ops_in_graph": out["explain"]["ops_in_graph"]}
     assert out["alpha"]["launch_proxy"] < out["alpha"]["top"] < out["alpha"]["all"]
+    # --solver-iters reaches the sampler: one bisection round a search (4 iterations) instead of
+    # the default's five runs 8 fewer entropy evaluations, so fewer ops
+    coarse = load_script("bench_step_ops").main(["--batch", "2", "--vocab", "3000",
+                                                 "--solver-iters", "4"])
+    assert coarse["alpha"]["all"] < out["alpha"]["all"]
+    assert coarse["top_p"] == out["top_p"]  # the baseline's step is not the solver's

@@ -3,6 +3,7 @@
     python scripts/bench/bench_step_ops.py                  # B=8, V=49,152 (SmolLM2's vocabulary)
     python scripts/bench/bench_step_ops.py --batch 32 --vocab 151936
     python scripts/bench/bench_step_ops.py --device cuda    # also the kernels the GPU ran
+    python scripts/bench/bench_step_ops.py --solver-iters 4 # one bisection round a search
 
 Issue 26's CPU proxies for the GPU launch count: the number of aten ops torch.profiler records in
 one eager step (every op, nested ones included, and the top-level ones), a kernel-launch proxy
@@ -95,6 +96,8 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--heads", type=int, default=9)
     ap.add_argument("--keys", type=int, default=256)
     ap.add_argument("--device", default="cpu", help="cuda also counts the kernels the GPU ran")
+    ap.add_argument("--solver-iters", type=int, default=SamplerConfig.solver_iters,
+                    help="the adaptive sampler's solver_iters (fewer: fewer bisection rounds)")
     args = ap.parse_args(argv)
     b, v, dev = args.batch, args.vocab, args.device
     g = torch.Generator().manual_seed(0)
@@ -104,7 +107,8 @@ def main(argv: list[str] | None = None) -> dict:
     km = torch.ones(b, args.keys, dtype=torch.bool, device=dev)
     gens = [torch.Generator(device=dev).manual_seed(i) for i in range(b)]
     originals = {(m, n): _label(m, n) for m, names in STAGES.items() for n in names}
-    alpha_s, top_p = AdaptiveEntropixSampler(SamplerConfig()), build_sampler("top_p")
+    cfg = SamplerConfig(solver_iters=args.solver_iters)
+    alpha_s, top_p = AdaptiveEntropixSampler(cfg), build_sampler("top_p")
     steps = {"alpha": lambda: alpha_s.step(x, ids, attention=att, key_mask=km, generators=gens),
              "top_p": lambda: top_p.step(x, ids, key_mask=km, generators=gens)}
     out = {}
