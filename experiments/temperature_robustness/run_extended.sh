@@ -106,5 +106,12 @@ python experiments/temperature_robustness/summarise.py "$RUNS" --out "$OUT/summa
 python scripts/holm_correct.py "$OUT/summary_diff.csv" "$OUT/table_diff.csv" --out "$OUT/diff_holm.csv"
 # cost under one load (as run.sh): each method's tokens/s against top_p 0.9, all at T = 1,
 # alternately in one process on open prompts, the heat samplers at their authors' settings
-[[ "${COSTS:-1}" == 0 ]] || python scripts/bench/bench_study_costs.py --model qwen2.5-coder-0.5b --repeats 2 --out "$OUT/costs" \
-    temperature min_p alpha:temp_max=1.0 greedy top_n_sigma p_less top_h mirostat_v2
+# (~40 min). COSTS=1 measures, COSTS=0 skips, unset: measures unless $OUT/costs.md is there (a
+# resumed study does not redo a committed measurement)
+COSTS=${COSTS:-auto}
+if [[ $COSTS == 1 || ( $COSTS != 0 && ! -e "$OUT/costs.md" ) ]]; then
+    python scripts/bench/bench_study_costs.py --model qwen2.5-coder-0.5b --repeats 2 --out "$OUT/costs" \
+        temperature min_p alpha:temp_max=1.0 greedy top_n_sigma p_less top_h mirostat_v2
+else
+    echo "costs: not measured (COSTS=$COSTS; a committed $OUT/costs.md stays; COSTS=1 measures)"
+fi
