@@ -52,6 +52,7 @@ def test_run_py_records_the_code_and_a_resume_keeps_one_entry(tmp_path):
         res = run_py(*FAST, "num_prompts=2", f"hydra.run.dir={out}")
         assert res.returncode == 0, res.stderr[-2000:]
     saved = json.loads((out / "run_config.json").read_text())
+    cv.code_version.cache_clear()  # asked now, as run.py did: not what an earlier test cached
     assert saved["code"] == [cv.code_version()] and saved["code"][0]["commit"] == _git(
         "rev-parse", "HEAD")
     assert "code" not in saved["fingerprint"]  # other code never refuses a resume
