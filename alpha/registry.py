@@ -20,9 +20,10 @@ import difflib
 import importlib
 from collections.abc import Callable
 from importlib import metadata
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alpha.protocol import TokenSampler
+if TYPE_CHECKING:  # annotations only: the registries load without torch (alpha.data's)
+    from alpha.protocol import TokenSampler
 
 
 class Registry(dict):
@@ -150,6 +151,8 @@ def _sampler_targets() -> dict[str, str]:
 
 
 def _check_sampler(name: str, built: Any) -> None:
+    from alpha.protocol import TokenSampler
+
     if not isinstance(built, TokenSampler):
         raise ValueError(f"sampler {name!r}: its builder returned {type(built).__name__}, which is "
                          "not a TokenSampler (it needs reset(batch_size, ...) and step(logits, "

@@ -11,7 +11,8 @@ machine you have to yourself more threads: `cpu_threads=N` / `configure_threads(
 OMP_NUM_THREADS=N. docs/threads.md has the measurements (scripts/bench/bench_threads.py).
 
 Import order does not matter for the count: `import alpha` applies it whether or not torch was
-imported first (a count torch already had changed from its default is left alone). It matters
+imported first (a count torch already had changed from its default is left alone; before torch,
+as OMP_NUM_THREADS=1 in the environment, since `import alpha` itself loads no torch). It matters
 for the wait policy of extra threads: libgomp reads OMP_WAIT_POLICY once, when torch loads it,
 so `import alpha` before torch sets PASSIVE (idle workers sleep instead of spinning 300,000
 rounds). When torch came first with the default spin and more than one thread is asked for,
@@ -88,11 +89,21 @@ def configure_threads(threads: int | None = None) -> int:
 
 
 def configure_on_import() -> None:
-    """`import alpha`'s call: the policy's count when torch is not loaded yet or still has its
-    default count (one per core); a count the program already chose is kept."""
+    """`import alpha`'s call. Torch already loaded: the policy's count unless the program chose one
+    (anything but torch's default of one per core). Torch not loaded yet (`import alpha` itself
+    loads no torch; its names load on first use): the policy goes into the environment that libgomp
+    reads when torch loads it, OMP_WAIT_POLICY=PASSIVE and OMP_NUM_THREADS=1 unless the user set
+    them, so torch starts with one thread whichever alpha module (or the program) imports it, and
+    child processes inherit the same policy."""
     if "torch" in sys.modules:
         import torch
 
         if torch.get_num_threads() != available_cores():
             return
-    configure_threads()
+        configure_threads()
+        return
+    if not any(v in os.environ for v in WAIT_VARS):
+        os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
+        _state["passive"] = True
+    if "OMP_NUM_THREADS" not in os.environ:
+        os.environ["OMP_NUM_THREADS"] = "1"

@@ -1,7 +1,9 @@
 """The library stays free of the framework, and `import alpha` stays light.
 
-`import alpha` loads no Hydra, OmegaConf, W&B, sacrebleu, evaluate or datasets (the evaluation
-stack, prompt data and the runner load on first use); no module of the library outside the
+`import alpha` loads no torch, transformers, Hydra, OmegaConf, W&B, sacrebleu, evaluate or
+datasets (every exported name loads its module on first use), and neither do the modules of the
+tools that only read run folders (`alpha.runner.collect`, `alpha.runner.tuning`'s planning,
+`alpha.data`'s registry); no module of the library outside the
 runner package (`alpha.runner`, the only place allowed Hydra/OmegaConf/W&B) loads Hydra,
 OmegaConf or W&B. The `evaluate` wrappers (`alpha.evaluation.hf_evaluate`) are not walked: they
 import `evaluate`, which is their purpose, and no run imports them. One interpreter serves both
@@ -13,14 +15,13 @@ import sys
 
 import pytest
 
-HEAVY = ("hydra", "omegaconf", "wandb", "sacrebleu", "evaluate", "datasets")
+HEAVY = ("torch", "transformers", "hydra", "omegaconf", "wandb", "sacrebleu", "evaluate", "datasets")
 FRAMEWORK = ("hydra", "omegaconf", "wandb")
 
 
 @pytest.fixture(scope="module")
 def loaded() -> dict[str, list[str]]:
-    """Which of HEAVY are in sys.modules after `import alpha`, and after importing every
-    library module outside the runner."""
+    """Which of HEAVY are in sys.modules after `import alpha`, and after importing every library module outside the runner."""
     code = (
         "import sys, alpha\n"
         f"print(','.join(m for m in {HEAVY!r} if m in sys.modules))\n"
@@ -39,6 +40,15 @@ def loaded() -> dict[str, list[str]]:
 
 def test_import_alpha_is_light(loaded):
     assert loaded["import"] == []
+
+
+def test_the_run_folder_tools_load_no_torch():
+    """collect_runs.py's module, the tuner's planning and the prompt-set registry start without
+    torch or transformers (seconds per call under load, many calls per study)."""
+    code = ("import sys, alpha.runner.collect, alpha.runner.tuning, alpha.data.records\n"
+            "print([m for m in ('torch', 'transformers') if m in sys.modules])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
 
 
 def test_import_alpha_loads_no_framework(loaded):

@@ -32,11 +32,16 @@ def _spincount(stderr: str) -> str:
 
 
 def test_import_alpha_makes_openmp_wait_passive():
-    """`import alpha` before torch: libgomp loads passive; one thread (the policy's count)."""
+    """`import alpha` before torch: libgomp loads passive; one thread (the policy's count), also
+    when torch comes through an alpha module; the user's OMP_NUM_THREADS=2 wins."""
     out = _python("import alpha, torch; print(torch.get_num_threads())")
     assert out.returncode == 0, out.stderr[-2000:]
     assert _spincount(out.stderr) == "0"
     assert out.stdout.split()[-1] == "1"
+    out = _python("import alpha.sampler, torch; print(torch.get_num_threads())")
+    assert _spincount(out.stderr) == "0" and out.stdout.split()[-1] == "1"
+    out = _python("import alpha, torch; print(torch.get_num_threads())", OMP_NUM_THREADS="2")
+    assert out.stdout.split()[-1] == "2"
 
 
 def test_the_count_holds_whatever_the_import_order():
