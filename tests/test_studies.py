@@ -236,7 +236,7 @@ def test_the_confirmatory_choice_follows_its_written_rule(tmp_path):
 
 
 def test_the_leaderboard_tables_rebuild_from_collected_runs(tmp_path):
-    """A small tuning study (tiny model: top_p, min_p, greedy; 2 trials; 2 seeds; 16 prompts),
+    """A small tuning study (tiny model: top_p, greedy; 2 trials; 2 seeds; 16 prompts),
     collected, then `experiments/leaderboard/tables.sh RUNS RESULTS`: every table and figure
     from the collected runs alone, and the study-wide Holm (holm.csv) equal to Holm's
     step-down computed here by hand on the separability table's p-values."""
@@ -250,10 +250,10 @@ def test_the_leaderboard_tables_rebuild_from_collected_runs(tmp_path):
     env["PATH"] = f"{Path(sys.executable).parent}:{env['PATH']}"
     res_dir, sweep, runs = tmp_path / "results", tmp_path / "multirun", tmp_path / "runs"
     steps = [[sys.executable, str(ROOT / "scripts" / "tune.py"), str(CONF / "tune" / "tiny.yaml"),
-              "methods=[top_p,min_p,greedy]", "trials=2", "seeds=[0,1]", f"out_dir={sweep}",
+              "methods=[top_p,greedy]", "trials=2", "seeds=[0,1]", f"out_dir={sweep}",
               f"results_dir={res_dir}", "extra_overrides=[num_prompts=16]"],
              [sys.executable, str(ROOT / "scripts" / "tune.py"), str(CONF / "tune" / "tiny.yaml"),
-              "methods=[top_p,min_p,greedy]", "trials=2", "seeds=[0,1]", f"out_dir={sweep}",
+              "methods=[top_p,greedy]", "trials=2", "seeds=[0,1]", f"out_dir={sweep}",
               f"results_dir={tmp_path / 'scratch'}", "test=false", "trials_on_test=true",
               "test_dir=test_trials", "trial_test_overrides=[num_prompts=8]"],
              [sys.executable, str(ROOT / "scripts" / "collect_runs.py"), str(sweep), str(runs)],
@@ -266,12 +266,12 @@ def test_the_leaderboard_tables_rebuild_from_collected_runs(tmp_path):
                  "test_frontier.png", "test_budget.png", "dev_frontier.png", "holm.csv",
                  "test_trials_frontier.png", "frontier_shift.md"):
         assert (res_dir / name).stat().st_size > 0, name
-    # every dev trial once on test: 2 + 2 + 1 (greedy) points of the test frontier
-    assert len(list(csv.DictReader(open(res_dir / "test_trials_frontier.csv")))) == 5
-    assert len(list(csv.DictReader(open(res_dir / "frontier_shift.csv")))) == 5  # all matched
+    # every dev trial once on test: 2 + 1 (greedy) points of the test frontier
+    assert len(list(csv.DictReader(open(res_dir / "test_trials_frontier.csv")))) == 3
+    assert len(list(csv.DictReader(open(res_dir / "frontier_shift.csv")))) == 3  # all matched
     rows = list(csv.DictReader(open(res_dir / "holm.csv")))
     pairs = list(csv.DictReader(open(res_dir / "test_separability.csv")))
-    assert len(rows) == len(pairs) == 3 * 3  # 3 pairs of methods x 3 per-prompt metrics
+    assert len(rows) == len(pairs) == 1 * 3  # 1 pair of methods x 3 per-prompt metrics
     p = [float(r["perm_p"]) for r in rows]
     order = sorted(range(len(p)), key=p.__getitem__)
     adjusted, running = [0.0] * len(p), 0.0
