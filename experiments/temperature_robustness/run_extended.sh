@@ -41,14 +41,15 @@ python scripts/collect_runs.py "$SWEEP" "$RUNS" --restore
 
 # NAME EXPERIMENT GRID_KEY SAMPLERS (- : the experiment's own) GRID, in the order they are taken:
 # the samplers new to the study first, so that a run cut short by the budget still answers the
-# extension's question; Study 2's own methods after them (on BASE_TEMPS: no T = 5, README)
+# extension's question; Study 2's own methods after them (on BASE_TEMPS: no T = 5, README), the
+# adaptive ones (slowest a run) before min-p, so that the two workers end close together
 SWEEPS=(
     "heat_a temperature_robustness_heat sampler.temperature top_n_sigma,p_less $TEMPS"
     "heat_b temperature_robustness_heat sampler.temperature top_h,mirostat_v2 $TEMPS"
     "baselines temperature_robustness sampler.temperature temperature,top_p $BASE_TEMPS"
-    "min_p temperature_robustness sampler.temperature min_p $BASE_TEMPS"
     "alpha temperature_robustness_alpha sampler.temp_max - $TEMPS"
     "alpha_base_at_T temperature_robustness_alpha_base_at_T sampler.temp_max - $BASE_TEMPS"
+    "min_p temperature_robustness sampler.temperature min_p $BASE_TEMPS"
 )
 mkdir -p "$SWEEP/.done" "$SWEEP/.locks"
 
