@@ -382,7 +382,34 @@ def test_study_2_extended_covers_study_2_and_the_heat_samplers():
     assert [name for name, *_ in sweeps][:2] == ["heat_a", "heat_b"]  # the new samplers first
     exps = {exp for _, exp, *_ in sweeps}
     assert {"temperature_robustness_alpha", "temperature_robustness_alpha_base_at_T"} <= exps
-    assert "sampler=greedy" in script and "holm_correct.py" in script
+    assert "sampler=greedy" in script and "tables_ext.sh" in script
+
+
+def test_study_2_extended_tables_from_committed_runs(tmp_path):
+    """tables_ext.sh on three committed runs (greedy, top-nσ at T = 1 seeds 0 and 1): the tables
+    and one Holm family over all of table_diff's tests come from the raw files alone; a folder
+    without greedy (the paired tests' reference) is one line, exit 2, nothing written."""
+    import csv
+    import shutil
+
+    src = ROOT / "experiments" / "temperature_robustness" / "runs"
+    runs = tmp_path / "runs"
+    shutil.copytree(src / "greedy", runs / "greedy")
+    for seed in (0, 1):
+        name = f"sampler.temperature=1.0,sampler=top_n_sigma,seed={seed}"
+        shutil.copytree(src / "heat_a" / name, runs / "heat_a" / name)
+    script = ROOT / "experiments" / "temperature_robustness" / "tables_ext.sh"
+    subprocess.run(["bash", str(script), str(runs), str(tmp_path / "out")], check=True,
+                   capture_output=True, timeout=300)
+    diffs = list(csv.DictReader(open(tmp_path / "out" / "table_diff.csv")))
+    holm = list(csv.DictReader(open(tmp_path / "out" / "diff_holm.csv")))
+    assert diffs and len(holm) == len(diffs) and "p_holm" in holm[0]
+    assert (tmp_path / "out" / "summary.md").stat().st_size > 0
+    shutil.rmtree(runs / "greedy")
+    bad = subprocess.run(["bash", str(script), str(runs), str(tmp_path / "bad")],
+                         capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "greedy" in bad.stderr
+    assert not (tmp_path / "bad").exists()
 
 
 @pytest.mark.slow

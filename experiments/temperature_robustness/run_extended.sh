@@ -98,13 +98,9 @@ A=$!
 ( worker ) &
 B=$!
 wait $A; wait $B   # either worker failing stops here (set -e), before the tables
-# every table from the committed runs alone (make_tables and summarise read the .xz)
-python scripts/make_tables.py "$RUNS"/* --reference greedy \
-    --metrics gsm8k_strict,gsm8k_flexible,accuracy,mean_length,eos_rate,tokens_per_s \
-    --out "$OUT/table"
-python experiments/temperature_robustness/summarise.py "$RUNS" --out "$OUT/summary"
-# one Holm family over every paired test above (vs greedy, and alpha vs each method at each T)
-python scripts/holm_correct.py "$OUT/summary_diff.csv" "$OUT/table_diff.csv" --out "$OUT/diff_holm.csv"
+# every table from the committed runs alone (make_tables and summarise read the .xz; one Holm
+# family over every paired test): tables_ext.sh, which also remakes them from a clone in seconds
+bash experiments/temperature_robustness/tables_ext.sh "$RUNS" "$OUT"
 # cost under one load (as run.sh): each method's tokens/s against top_p 0.9, all at T = 1,
 # alternately in one process on open prompts, the heat samplers at their authors' settings
 # (~40 min). COSTS=1 measures, COSTS=0 skips, unset: measures unless $OUT/costs.md is there (a
