@@ -95,3 +95,22 @@ def test_bench_step_ops_counts_launches_by_hand():
                                                  "--solver-iters", "4"])
     assert coarse["alpha"]["all"] < out["alpha"]["all"]
     assert coarse["top_p"] == out["top_p"]  # the baseline's step is not the solver's
+
+
+def test_bench_threads_passive_policy_runs_torch_s_own_count():
+    """bench_threads.py's `passive` child measures torch's default count (one per core) with
+    passive waits, as its docstring says: `import alpha` inside the child must not leave it at the
+    project's one thread (it did from adf9685 to 2026-12-07). The child reports the count torch
+    ran with; libgomp's own report (OMP_DISPLAY_ENV) confirms the wait policy."""
+    import os
+    import subprocess
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OMP_", "GOMP_", "MKL_"))}
+    env.update(OMP_DISPLAY_ENV="VERBOSE", HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1")
+    out = subprocess.run([sys.executable, str(ROOT / "scripts" / "bench" / "bench_threads.py"),
+                          "--child", "passive", "--prompts", "1", "--tokens", "2"], cwd=ROOT,
+                         env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    row = json.loads(out.stdout.strip().splitlines()[-1])
+    assert row["threads"] == len(os.sched_getaffinity(0)) and row["wait_policy"] == "PASSIVE"
+    assert "GOMP_SPINCOUNT = '0'" in out.stderr

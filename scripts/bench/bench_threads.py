@@ -69,9 +69,16 @@ def child(policy: str, prompts: int, tokens: int, model_name: str) -> None:
         import torch  # noqa: F401
     import torch
 
-    if isinstance(threads, int):
-        torch.set_num_threads(threads)
+    default = torch.get_num_threads()  # torch's own count (one per core): the None policies'
     from alpha import build_sampler, generate, load_model_and_tokenizer, load_prompts
+
+    # `import alpha` applies the project's count (one) when torch still has its default; the
+    # policies that measure torch's default count get it back here (from adf9685 to 2026-12-07
+    # they ran one thread: docs/threads.md's table, with passive at 2, predates that import rule)
+    if threads is None:
+        torch.set_num_threads(default)
+    elif isinstance(threads, int):
+        torch.set_num_threads(threads)
 
     model, tok = load_model_and_tokenizer(model_folder(model_name), device="cpu")
     texts = [r["prompt"] for r in load_prompts("heldout_passages", limit=prompts)]
