@@ -3,9 +3,8 @@
 `import alpha` loads no torch, transformers, Hydra, OmegaConf, W&B, sacrebleu, evaluate or
 datasets (every exported name loads its module on first use), and neither do the modules of the
 tools that only read run folders (`alpha.runner.collect`, `alpha.runner.tuning`'s planning,
-`alpha.data`'s registry); no module of the library outside the
-runner package (`alpha.runner`, the only place allowed Hydra/OmegaConf/W&B) loads Hydra,
-OmegaConf or W&B. The `evaluate` wrappers (`alpha.evaluation.hf_evaluate`) are not walked: they
+`alpha.data`'s registry); no module of the library outside the runner package (`alpha.runner`,
+the only place allowed Hydra/OmegaConf/W&B) loads Hydra, OmegaConf or W&B. The `evaluate` wrappers (`alpha.evaluation.hf_evaluate`) are not walked: they
 import `evaluate`, which is their purpose, and no run imports them. One interpreter serves both
 checks.
 """
@@ -21,7 +20,8 @@ FRAMEWORK = ("hydra", "omegaconf", "wandb")
 
 @pytest.fixture(scope="module")
 def loaded() -> dict[str, list[str]]:
-    """Which of HEAVY are in sys.modules after `import alpha`, and after importing every library module outside the runner."""
+    """Which of HEAVY are in sys.modules after `import alpha`, and after importing every
+    library module outside the runner."""
     code = (
         "import sys, alpha\n"
         f"print(','.join(m for m in {HEAVY!r} if m in sys.modules))\n"
