@@ -4,9 +4,9 @@
 datasets (every exported name loads its module on first use), and neither do the modules of the
 tools that only read run folders (`alpha.runner.collect`, `alpha.runner.tuning`'s planning,
 `alpha.data`'s registry); no module of the library outside the runner package (`alpha.runner`,
-the only place allowed Hydra/OmegaConf/W&B) loads Hydra, OmegaConf or W&B. The `evaluate` wrappers (`alpha.evaluation.hf_evaluate`) are not walked: they
-import `evaluate`, which is their purpose, and no run imports them. One interpreter serves both
-checks.
+the only place allowed Hydra/OmegaConf/W&B) loads Hydra, OmegaConf or W&B. The `evaluate`
+wrappers (`alpha.evaluation.hf_evaluate`) are not walked: they import `evaluate`, which is their
+purpose, and no run imports them. One interpreter serves both checks.
 """
 
 import subprocess
