@@ -61,6 +61,14 @@ def spinning_waits() -> bool:
     return not _state["passive"] and not any(v in os.environ for v in WAIT_VARS)
 
 
+def _passive_before_torch() -> None:
+    """OMP_WAIT_POLICY=PASSIVE for the libgomp torch will load, unless torch (and so libgomp) is
+    loaded already or the environment names a wait policy."""
+    if "torch" not in sys.modules and not any(v in os.environ for v in WAIT_VARS):
+        os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
+        _state["passive"] = True
+
+
 def configure_threads(threads: int | None = None) -> int:
     """Apply the CPU thread policy and return torch's intra-op thread count.
 
@@ -72,9 +80,7 @@ def configure_threads(threads: int | None = None) -> int:
     """
     if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
         raise ValueError(f"threads={threads!r} must be None (the policy's choice) or an integer >= 1")
-    if "torch" not in sys.modules and not any(v in os.environ for v in WAIT_VARS):
-        os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
-        _state["passive"] = True
+    _passive_before_torch()
     import torch
 
     n = threads or env_threads() or 1
@@ -102,8 +108,6 @@ def configure_on_import() -> None:
             return
         configure_threads()
         return
-    if not any(v in os.environ for v in WAIT_VARS):
-        os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
-        _state["passive"] = True
+    _passive_before_torch()
     if "OMP_NUM_THREADS" not in os.environ:
         os.environ["OMP_NUM_THREADS"] = "1"
