@@ -387,8 +387,9 @@ def test_study_2_extended_covers_study_2_and_the_heat_samplers():
 
 def test_study_2_extended_tables_from_committed_runs(tmp_path):
     """tables_ext.sh on three committed runs (greedy, top-nσ at T = 1 seeds 0 and 1): the tables
-    and one Holm family over all of table_diff's tests come from the raw files alone; a folder
-    without greedy (the paired tests' reference) is one line, exit 2, nothing written."""
+    and one Holm family over all of table_diff's tests (and no stale summary_diff) come from the
+    raw files alone; a folder without greedy (the paired tests' reference) is one line, exit 2,
+    nothing written."""
     import csv
     import shutil
 
@@ -399,6 +400,8 @@ def test_study_2_extended_tables_from_committed_runs(tmp_path):
         name = f"sampler.temperature=1.0,sampler=top_n_sigma,seed={seed}"
         shutil.copytree(src / "heat_a" / name, runs / "heat_a" / name)
     script = ROOT / "experiments" / "temperature_robustness" / "tables_ext.sh"
+    (tmp_path / "out").mkdir()  # a stale summary_diff (no alpha run here) stays out of the family
+    (tmp_path / "out" / "summary_diff.csv").write_text("metric,diff,p\nx,1.0,0.01\n")
     subprocess.run(["bash", str(script), str(runs), str(tmp_path / "out")], check=True,
                    capture_output=True, timeout=300)
     diffs = list(csv.DictReader(open(tmp_path / "out" / "table_diff.csv")))

@@ -19,6 +19,7 @@ mkdir -p "$OUT"
 python scripts/make_tables.py "$RUNS"/* --reference greedy \
     --metrics gsm8k_strict,gsm8k_flexible,accuracy,mean_length,eos_rate,tokens_per_s \
     --out "$OUT/table"
+rm -f "$OUT/summary_diff.csv"   # a stale one (an earlier run's) must not enter the Holm family
 python experiments/temperature_robustness/summarise.py "$RUNS" --out "$OUT/summary"
 # one Holm family over every paired test above (vs greedy, and alpha vs each method at each T;
 # summary_diff.csv exists once the adaptive sampler's runs do)
