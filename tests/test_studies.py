@@ -14,6 +14,7 @@ import itertools
 import os
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -408,11 +409,68 @@ def test_study_2_extended_tables_from_committed_runs(tmp_path):
     holm = list(csv.DictReader(open(tmp_path / "out" / "diff_holm.csv")))
     assert diffs and len(holm) == len(diffs) and "p_holm" in holm[0]
     assert (tmp_path / "out" / "summary.md").stat().st_size > 0
+    assert (tmp_path / "out" / "separability.png").stat().st_size > 0
     shutil.rmtree(runs / "greedy")
     bad = subprocess.run(["bash", str(script), str(runs), str(tmp_path / "bad")],
                          capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "greedy" in bad.stderr
     assert not (tmp_path / "bad").exists()
+
+
+def test_study_2_separability_grid_from_a_planted_holm_table(tmp_path):
+    """plot_holm.py's cells, hand-set: make_tables' rows (method − greedy, the method and T read
+    from the run label, the adaptive sampler's from its experiment and temp_max) and
+    summarise.py's rows (alpha − method at T); a cell is higher / lower only where the
+    Holm-adjusted p < 0.05, whatever the raw p; other metrics stay out; a table without p_holm or
+    without the metric is one line, exit 2."""
+    import importlib.util
+
+    import pandas as pd
+
+    spec = importlib.util.spec_from_file_location(
+        "plot_holm", ROOT / "experiments" / "temperature_robustness" / "plot_holm.py")
+    ph = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(ph)
+    heat = "experiment=temperature_robustness_heat, sampler=p_less, sampler.temperature="
+    alpha = "experiment=temperature_robustness_alpha, sampler.temp_max=1.5"
+    strict = "experiment=temperature_robustness_alpha_base_at_T, sampler.temp_max=1.0"
+    rows = [  # (method, adaptive, vs, temperature, metric, diff, p_holm)
+        (heat + "1.0", None, None, None, "gsm8k_strict", -0.12, 0.01),    # lower
+        (heat + "5.0", None, None, None, "gsm8k_strict", -0.30, 0.06),    # not separable
+        (alpha, None, None, None, "gsm8k_strict", 0.05, 0.049),           # higher
+        (strict, None, None, None, "gsm8k_strict", -0.2, 0.2),            # not separable
+        (heat + "1.0", None, None, None, "gsm8k_flexible", 0.5, 0.0),     # other metric
+        ("experiment=temperature_robustness, sampler=greedy", None, None, None,
+         "gsm8k_strict", 0.0, 1.0),                                       # no T: no cell
+        (None, "alpha", "p_less", 1.5, "gsm8k_strict", 0.25, 0.001),      # higher
+        (None, "alpha", "min_p", 1.5, "gsm8k_strict", -0.01, 0.9),        # not separable
+        (None, "alpha", "min_p", 3.0, "gsm8k_strict", -0.4, 0.0001),      # lower
+    ]
+    table = pd.DataFrame(rows, columns=["method", "adaptive", "vs", "temperature", "metric",
+                                        "diff", "p_holm"])
+    panels = ph.grids(table, "gsm8k_strict")
+    assert list(panels) == [ph.GREEDY, "alpha − method"]
+    methods, temps, codes, diffs = panels[ph.GREEDY]
+    assert methods == ["p_less", "alpha", "alpha_base_at_T"] and temps == [1.0, 1.5, 5.0]
+    assert codes == [[ph.WORSE, ph.NONE, ph.TIED], [ph.NONE, ph.BETTER, ph.NONE],
+                     [ph.TIED, ph.NONE, ph.NONE]]
+    assert diffs[0][0] == pytest.approx(-12) and diffs[1][1] == pytest.approx(5)
+    methods, temps, codes, _ = panels["alpha − method"]
+    assert methods == ["p_less", "min_p"] and temps == [1.5, 3.0]
+    assert codes == [[ph.BETTER, ph.NONE], [ph.TIED, ph.WORSE]]
+    table.to_csv(tmp_path / "holm.csv", index=False)
+    assert ph.main([str(tmp_path / "holm.csv"), "--out", str(tmp_path / "s.png")]) == 0
+    assert (tmp_path / "s.png").read_bytes()[:4] == b"\x89PNG"
+    table.drop(columns="p_holm").to_csv(tmp_path / "raw.csv", index=False)
+    for csv_name, metric, said in (("raw.csv", "gsm8k_strict", "p_holm"),
+                                   ("holm.csv", "accuracy", "no paired test of 'accuracy'")):
+        script = ROOT / "experiments" / "temperature_robustness" / "plot_holm.py"
+        bad = subprocess.run([sys.executable, str(script), str(tmp_path / csv_name), "--out",
+                              str(tmp_path / "bad.png"), "--metric", metric],
+                             capture_output=True, text=True, timeout=120,
+                             env={**os.environ, "PYTHONPATH": str(ROOT)})
+        assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and said in bad.stderr
+    assert not (tmp_path / "bad.png").exists()
 
 
 @pytest.mark.slow

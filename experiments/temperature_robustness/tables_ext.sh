@@ -4,7 +4,8 @@
 #   bash experiments/temperature_robustness/tables_ext.sh RUNS OUT        # another pair of folders
 # paired CIs against greedy (make_tables.py: table*), the min-p paper's shape with the adaptive
 # sampler against each method at each T and the realised temperatures (summarise.py: summary*),
-# and Holm over every one of those tests together (holm_correct.py: diff_holm.csv). The last step
+# and Holm over every one of those tests together (holm_correct.py: diff_holm.csv), drawn as
+# separability.png (plot_holm.py). The last step
 # of run_extended.sh; the cost table (costs.*) is its own measurement (README).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -26,3 +27,5 @@ python experiments/temperature_robustness/summarise.py "$RUNS" --out "$OUT/summa
 family=("$OUT/table_diff.csv")
 if [[ -f "$OUT/summary_diff.csv" ]]; then family=("$OUT/summary_diff.csv" "${family[@]}"); fi
 python scripts/holm_correct.py "${family[@]}" --out "$OUT/diff_holm.csv"
+# which of those differences survive, per method and T (accuracy, strict)
+python experiments/temperature_robustness/plot_holm.py "$OUT/diff_holm.csv" --out "$OUT/separability.png"
