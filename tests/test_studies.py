@@ -410,6 +410,7 @@ def test_study_2_extended_tables_from_committed_runs(tmp_path):
     assert diffs and len(holm) == len(diffs) and "p_holm" in holm[0]
     assert (tmp_path / "out" / "summary.md").stat().st_size > 0
     assert (tmp_path / "out" / "separability.png").stat().st_size > 0
+    assert "cells (method, T, metric, seeds)" in (tmp_path / "out" / "same_as_study2.txt").read_text()
     shutil.rmtree(runs / "greedy")
     bad = subprocess.run(["bash", str(script), str(runs), str(tmp_path / "bad")],
                          capture_output=True, text=True, timeout=60)
@@ -471,6 +472,34 @@ def test_study_2_separability_grid_from_a_planted_holm_table(tmp_path):
                              env={**os.environ, "PYTHONPATH": str(ROOT)})
         assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and said in bad.stderr
     assert not (tmp_path / "bad.png").exists()
+
+
+def test_study_2_same_cells_counts_reproduced_cells(tmp_path):
+    """same_cells.py on hand-made summary tables: a cell is the same only when mean, std and CI
+    all agree and the seed count matches (a 2-seed cell is not compared to a 3-seed one);
+    greedy's empty temperature matches; a table without summarise.py's columns is one line,
+    exit 2."""
+    cols = "method,temperature,metric,mean,std,ci_lo,ci_hi,seeds,n\n"
+    (tmp_path / "a.csv").write_text(cols + "greedy,,gsm8k_strict,0.62,0.0,0.52,0.71,1,100\n"
+                                    "top_p,1.0,gsm8k_strict,0.43,0.03,0.36,0.50,3,100\n"
+                                    "min_p,1.0,gsm8k_strict,0.46,0.03,0.39,0.53,3,100\n"
+                                    "min_p,2.0,gsm8k_strict,0.20,0.02,0.15,0.24,3,100\n")
+    (tmp_path / "b.csv").write_text(cols + "greedy,,gsm8k_strict,0.62,0.0,0.52,0.71,1,100\n"
+                                    "top_p,1.0,gsm8k_strict,0.43,0.03,0.36,0.51,3,100\n"
+                                    "min_p,1.0,gsm8k_strict,0.46,0.03,0.39,0.53,2,100\n"
+                                    "min_p,2.0,gsm8k_strict,0.20,0.02,0.15,0.24,3,100\n")
+    script = ROOT / "experiments" / "temperature_robustness" / "same_cells.py"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    ok = subprocess.run([sys.executable, str(script), str(tmp_path / "a.csv"),
+                         str(tmp_path / "b.csv")], capture_output=True, text=True, timeout=120,
+                        env=env)
+    assert ok.returncode == 0, ok.stderr
+    assert ok.stdout.startswith("2 of 3 cells") and "differs: top_p T=1 gsm8k_strict" in ok.stdout
+    (tmp_path / "c.csv").write_text("method,temperature,metric,mean\ngreedy,,x,0.6\n")
+    bad = subprocess.run([sys.executable, str(script), str(tmp_path / "a.csv"),
+                          str(tmp_path / "c.csv")], capture_output=True, text=True, timeout=120,
+                         env=env)
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "second table" in bad.stderr
 
 
 @pytest.mark.slow

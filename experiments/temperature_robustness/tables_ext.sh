@@ -5,7 +5,8 @@
 # paired CIs against greedy (make_tables.py: table*), the min-p paper's shape with the adaptive
 # sampler against each method at each T and the realised temperatures (summarise.py: summary*),
 # and Holm over every one of those tests together (holm_correct.py: diff_holm.csv), drawn as
-# separability.png (plot_holm.py). The last step
+# separability.png (plot_holm.py), and which of Study 2's own cells the re-run reproduces
+# (same_cells.py: same_as_study2.txt). The last step
 # of run_extended.sh; the cost table (costs.*) is its own measurement (README).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -29,3 +30,6 @@ if [[ -f "$OUT/summary_diff.csv" ]]; then family=("$OUT/summary_diff.csv" "${fam
 python scripts/holm_correct.py "${family[@]}" --out "$OUT/diff_holm.csv"
 # which of those differences survive, per method and T (accuracy, strict)
 python experiments/temperature_robustness/plot_holm.py "$OUT/diff_holm.csv" --out "$OUT/separability.png"
+# does the re-run reproduce Study 2's own cells (same seeds, same problems)?
+python experiments/temperature_robustness/same_cells.py \
+    experiments/temperature_robustness/results/summary.csv "$OUT/summary.csv" > "$OUT/same_as_study2.txt"
