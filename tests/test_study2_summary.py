@@ -85,6 +85,7 @@ def test_cells_and_paired_differences_match_hand_computed_values(sweep, capsys):
     assert "| alpha | 50.0 ± 0.0" in md  # T=1.0 strict: 0.5 on both seeds
     assert "unfinished" in md and "no metrics.json" in md
     assert "| top_p | 15.0 · 100 | 15.0 · 100 |" in md  # tokens/s 10 and 20 over two seeds
+    assert "|\n\n**cost**" in md  # a blank line ends the accuracy table before the cost one
     assert out.with_suffix(".png").stat().st_size > 0
     assert r"\pm" in out.with_suffix(".tex").read_text()
 

@@ -269,7 +269,7 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     realised = realised_temperature(groups)
-    md = pivot_markdown(records, temps, methods) + cost_markdown(costs, temps, methods)
+    md = pivot_markdown(records, temps, methods) + "\n" + cost_markdown(costs, temps, methods)
     if realised:
         md += "\n" + temperature_markdown(realised, temps, methods)
         write_csv(out.with_name(out.name + "_temperature.csv"), realised)
