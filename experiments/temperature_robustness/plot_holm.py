@@ -45,10 +45,14 @@ def grids(holm: pd.DataFrame, metric: str,
           level: float = 0.05) -> dict[str, tuple[list[str], list[float], list[list[int]],
                                                   list[list[float | None]]]]:
     """Per comparison: (methods, temperatures, cell codes, differences in points). A code is
-    BETTER (difference > 0, Holm-adjusted p < level), WORSE (< 0), TIED or NONE (no test)."""
+    BETTER (difference > 0, Holm-adjusted p < level), WORSE (<= 0), TIED or NONE (no test): the
+    separability table's own rule (`alpha.evaluation.separability.verdict`), accuracy being
+    higher-is-better."""
+    from alpha.evaluation.separability import verdict
+
     need = {"metric", "diff", "p_holm"}
     if missing := sorted(need - set(holm.columns)):
-        raise ValueError(f"plot_holm: {sorted(missing)} missing; give holm_correct.py's output "
+        raise ValueError(f"plot_holm: {missing} missing; give holm_correct.py's output "
                          f"of tables_ext.sh's tables (diff_holm.csv)")
     rows = holm[holm["metric"] == metric]
     cells: dict[str, dict[tuple[str, float], tuple[float, float]]] = {}
@@ -75,7 +79,9 @@ def grids(holm: pd.DataFrame, metric: str,
         diffs: list[list[float | None]] = [[None] * len(temps) for _ in methods]
         for (m, t), (d, p) in tested.items():
             i, j = methods.index(m), temps.index(t)
-            codes[i][j] = TIED if p >= level else BETTER if d > 0 else WORSE
+            said = verdict({"holm_p": p, "diff": d, "higher_is_better": True}, level)
+            codes[i][j] = TIED if said == "not separable" else \
+                BETTER if said == "A better" else WORSE
             diffs[i][j] = 100 * d
         out[key] = (methods, temps, codes, diffs)
     return out
